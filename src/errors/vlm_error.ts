@@ -1,0 +1,50 @@
+/**
+ * The one error type vlmkit throws on purpose. Every failure the user can cause
+ * (bad spec, bad flag, bad file) becomes a `VlmError` with a stable `code`, a
+ * message that says what was wrong, and a `fix` that says what to do about it.
+ *
+ * @module
+ */
+
+/** Stable, machine-readable error codes. Scripts may switch on these. */
+export type VlmErrorCode =
+  | "spec_invalid"
+  | "spec_not_found"
+  | "usage"
+  | "input_invalid"
+  | "budget_unsatisfiable";
+
+/** Options for {@linkcode VlmError}. */
+export interface VlmErrorOptions {
+  /** What the user can do to make the error go away. */
+  fix?: string;
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/** Base class of every error vlmkit raises deliberately. */
+export class VlmError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: VlmErrorCode;
+  /** A short instruction on how to fix the problem, when one is known. */
+  readonly fix: string | undefined;
+
+  /** Creates an error with a code, a message and an optional fix. */
+  constructor(code: VlmErrorCode, message: string, options: VlmErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "VlmError";
+    this.code = code;
+    this.fix = options.fix;
+  }
+
+  /** A JSON-friendly view of the error, as the CLI prints it with `--json`. */
+  toJSON(): { error: { code: VlmErrorCode; message: string; fix?: string } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.fix ? { fix: this.fix } : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Total sequence length of a one-turn conversation (images + question +
+ * template) and whether it fits the context window.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import type { Plan } from "../spec/plan.ts";
+import { renderUserTurn, tokenizerAddsBos } from "./conversation.ts";
+import { expandImagePrompt } from "./prompt.ts";
+import { estimatedTextCounter, segmentPrompt, type TextTokenCounter } from "./text_counter.ts";
+import { planTiles, type Size, type TilePlan } from "./tiles.ts";
+
+/** Token accounting for one image. */
+export interface ImageTokenCount extends TilePlan {
+  /** Feature rows (image tokens) this image occupies. */
+  tokens: number;
+}
+
+/** What to count. */
+export interface SequenceRequest {
+  /** Image sizes, in prompt order. */
+  images: readonly Size[];
+  /** The user's question (default: empty). */
+  prompt?: string;
+  /** Override the spec's splitting switch. */
+  split?: boolean;
+  /** Tokens to keep free for the answer when deciding `fits` (default 0). */
+  reserveForOutput?: number;
+  /** Counter for plain text (default: the built-in estimate). */
+  counter?: TextTokenCounter;
+}
+
+/** Token totals of a conversation. */
+export interface SequenceCount {
+  /** Per-image tile plans and token counts. */
+  images: ImageTokenCount[];
+  /** Feature rows over all images. */
+  imageTokens: number;
+  /** Every other token: template, special markers, question. */
+  textTokens: number;
+  /** `imageTokens + textTokens`. */
+  totalTokens: number;
+  /** The decoder's context length. */
+  contextLength: number;
+  /** Whether `totalTokens + reserveForOutput ≤ contextLength`. */
+  fits: boolean;
+  /** `false` when `textTokens` comes from the built-in estimate rather than a tokenizer. */
+  textTokensExact: boolean;
+}
+
+/** Plans every image of a request and the feature rows each one takes. */
+export function countImageTokens(
+  plan: Plan,
+  images: readonly Size[],
+  split?: boolean,
+): ImageTokenCount[] {
+  return images.map((size) => {
+    const tiles = planTiles(size.width, size.height, plan.spec.image, { split });
+    return { ...tiles, tokens: tiles.tiles * plan.tokensPerTile };
+  });
+}
+
+/**
+ * Counts the tokens of one user turn with images and a question, laid out by
+ * the spec's chat template, plus the generation prompt.
+ *
+ * Idefics3/SmolVLM: every `<image>` in the expanded prompt is one feature row.
+ * MobileVLM: the single `<image>` placeholder is replaced by `tokensPerTile`
+ * feature rows, and the tokenizer adds the BOS.
+ */
+export function countSequence(plan: Plan, request: SequenceRequest): SequenceCount {
+  const { tokens } = plan.spec;
+  const counter = request.counter ?? estimatedTextCounter;
+  const isMobileVlm = tokens.chatTemplate === "mobilevlm-v1";
+  if (isMobileVlm && request.images.length > 1) {
+    throw new VlmError(
+      "input_invalid",
+      `${plan.spec.name} takes at most one image per conversation, got ${request.images.length}`,
+      { fix: "pass a single --image" },
+    );
+  }
+  const images = countImageTokens(plan, request.images, request.split);
+  const imageBlocks = images.map((image) =>
+    isMobileVlm
+      ? tokens.image.text
+      : expandImagePrompt(image.rows, image.cols, plan.tokensPerTile, tokens)
+  );
+  const rendered = renderUserTurn({ imageBlocks, text: request.prompt ?? "" }, tokens);
+  const segments = segmentPrompt(rendered, tokens);
+
+  const placeholders = segments.special.filter((text) => text === tokens.image.text).length;
+  const featuresPerPlaceholder = isMobileVlm ? plan.tokensPerTile : 1;
+  const imageTokens = placeholders * featuresPerPlaceholder;
+  const bos = tokenizerAddsBos(tokens) ? 1 : 0;
+  const textTokens = bos + segments.special.length - placeholders +
+    segments.text.reduce((sum, run) => sum + counter.count(run), 0);
+  const totalTokens = imageTokens + textTokens;
+  const contextLength = plan.decoder.contextLength;
+  return {
+    images,
+    imageTokens,
+    textTokens,
+    totalTokens,
+    contextLength,
+    fits: totalTokens + (request.reserveForOutput ?? 0) <= contextLength,
+    textTokensExact: counter.exact,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Command-line parsing on top of `node:util` `parseArgs` (strict: unknown
+ * flags are errors), turning its exceptions into {@linkcode UsageError}s that
+ * point at the command's `--help`.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../../src/errors/usage_error.ts";
+
+/** Option table in `node:util` format. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parsed flags and positionals. */
+export interface ParsedArgs {
+  /** Flag values by name. */
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/** Parses `args` for `command`; every command also accepts `--help` and `--json`. */
+export function parseCommandArgs(command: string, args: string[], options: OptionSpec): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        help: { type: "boolean", short: "h" },
+        json: { type: "boolean" },
+        ...options,
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    return { values, positionals };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`vlm ${command}: ${message}`, `run \`vlm ${command} --help\``);
+  }
+}
+
+/** A required string flag, or a usage error naming it. */
+export function requireString(command: string, parsed: ParsedArgs, name: string): string {
+  const value = parsed.values[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new UsageError(`vlm ${command}: --${name} is required`, `run \`vlm ${command} --help\``);
+  }
+  return value;
+}
+
+/** Parses `WxH` (e.g. `640x480`) into a size. */
+export function parseSize(command: string, text: string): { width: number; height: number } {
+  const match = /^(\d+)[x×X](\d+)$/.exec(text.trim());
+  const width = match ? Number(match[1]) : NaN;
+  const height = match ? Number(match[2]) : NaN;
+  if (!match || width < 1 || height < 1 || !Number.isSafeInteger(width * height)) {
+    throw new UsageError(
+      `vlm ${command}: "${text}" is not an image size`,
+      "write sizes as WIDTHxHEIGHT with positive integers, e.g. --image 640x480",
+    );
+  }
+  return { width, height };
+}

@@ -1,0 +1,98 @@
+/**
+ * `vlm tokens --variant V --image WxH [...] [--no-split] [--prompt T] [--json]`:
+ * the tile plan of each image and the token totals of the conversation.
+ *
+ * @module
+ */
+import { UsageError } from "../../src/errors/usage_error.ts";
+import { resolve } from "../../src/spec/resolve.ts";
+import { countSequence } from "../../src/tokens/sequence.ts";
+import { parseCommandArgs, parseSize, requireString } from "./args.ts";
+import { type Command, printJson } from "./command.ts";
+import { loadVariant } from "./variant_source.ts";
+
+const usage = `Usage: vlm tokens --variant <spec.json|preset> --image WxH [WxH ...] [--no-split]
+                  [--prompt TEXT] [--json]
+
+Plans the tiles of each image exactly as the Python processor does and counts
+the tokens of one user turn (images, then the prompt) plus the generation
+prompt. Image tokens are exact. Text tokens are exact for special tokens and
+estimated for plain text (no tokenizer is loaded here: textTokensExact=false).
+
+Options:
+  --variant V      preset name or path to a spec .json file (required)
+  --image WxH      an image size; repeat the flag or list more sizes after it
+  --no-split       do not split images into tiles (one tile per image)
+  --prompt TEXT    the question (default: empty)
+  --json           print {images:[{width,height,resized,rows,cols,tiles,tokens}],
+                   imageTokens, textTokens, totalTokens, contextLength, fits, textTokensExact}`;
+
+export const tokensCommand: Command = {
+  name: "tokens",
+  summary: "tile plan and token totals for images + prompt",
+  usage,
+  run(args) {
+    const parsed = parseCommandArgs("tokens", args, {
+      variant: { type: "string" },
+      image: { type: "string", multiple: true },
+      "no-split": { type: "boolean" },
+      prompt: { type: "string" },
+    });
+    if (parsed.values.help) {
+      console.log(usage);
+      return 0;
+    }
+    const variant = requireString("tokens", parsed, "variant");
+    const sizes = [...((parsed.values.image as string[] | undefined) ?? []), ...parsed.positionals];
+    if (sizes.length === 0) {
+      throw new UsageError(
+        "vlm tokens: at least one --image WxH is required",
+        "e.g. --image 640x480",
+      );
+    }
+    const images = sizes.map((text) => parseSize("tokens", text));
+    const plan = resolve(loadVariant(variant));
+    const count = countSequence(plan, {
+      images,
+      prompt: parsed.values.prompt as string | undefined,
+      split: parsed.values["no-split"] ? false : undefined,
+    });
+    const result = {
+      images: count.images.map((image) => ({
+        width: image.width,
+        height: image.height,
+        resized: image.resized,
+        rows: image.rows,
+        cols: image.cols,
+        tiles: image.tiles,
+        tokens: image.tokens,
+      })),
+      imageTokens: count.imageTokens,
+      textTokens: count.textTokens,
+      totalTokens: count.totalTokens,
+      contextLength: count.contextLength,
+      fits: count.fits,
+      textTokensExact: count.textTokensExact,
+    };
+    if (parsed.values.json) {
+      printJson(result);
+      return 0;
+    }
+    console.log(`${plan.spec.name}: ${plan.tokensPerTile} tokens per tile`);
+    for (const image of result.images) {
+      const grid = image.rows > 0 ? `${image.rows}×${image.cols} + global` : "single tile";
+      console.log(
+        `  ${image.width}×${image.height} → ${image.resized.width}×${image.resized.height}: ` +
+          `${grid} = ${image.tiles} tiles, ${image.tokens} tokens`,
+      );
+    }
+    console.log(
+      `  image ${result.imageTokens} + text ${result.textTokens}${
+        result.textTokensExact ? "" : " (estimated)"
+      } = ${result.totalTokens} of ${result.contextLength}: ${
+        result.fits ? "fits" : "DOES NOT FIT"
+      }`,
+    );
+    return 0;
+  },
+};

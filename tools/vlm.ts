@@ -1,0 +1,59 @@
+/**
+ * `vlm`: the vlmkit command line (`deno task vlm <command>`).
+ *
+ * Exit codes: 0 success, 1 invalid input (e.g. an invalid spec), 2 usage
+ * error, 70 internal error. Errors go to stderr; with `--json` they are one
+ * JSON object `{error: {code, message, fix}}` on stdout.
+ *
+ * @module
+ */
+import { UsageError } from "../src/errors/usage_error.ts";
+import { VlmError } from "../src/errors/vlm_error.ts";
+import type { Command } from "./cli/command.ts";
+import { paramsCommand } from "./cli/params_command.ts";
+import { tokensCommand } from "./cli/tokens_command.ts";
+import { validateCommand } from "./cli/validate_command.ts";
+
+const COMMANDS: readonly Command[] = [validateCommand, paramsCommand, tokensCommand];
+
+function mainUsage(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return [
+    "Usage: vlm <command> [options]   (vlm <command> --help for details)",
+    "",
+    "Commands:",
+    ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+  ].join("\n");
+}
+
+/** Runs the CLI with `args` and returns the exit code. Never throws. */
+export async function main(args: string[]): Promise<number> {
+  const wantsJson = args.includes("--json");
+  try {
+    const [name, ...rest] = args;
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      console.log(mainUsage());
+      return name === undefined ? 2 : 0;
+    }
+    const command = COMMANDS.find((candidate) => candidate.name === name);
+    if (!command) {
+      throw new UsageError(
+        `unknown command "${name}"`,
+        `available: ${COMMANDS.map((c) => c.name).join(", ")} (vlm --help)`,
+      );
+    }
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof VlmError) {
+      if (wantsJson) console.log(JSON.stringify(error.toJSON(), null, 2));
+      console.error(`error: ${error.message}${error.fix ? `\nfix: ${error.fix}` : ""}`);
+      return error instanceof UsageError ? 2 : 1;
+    }
+    console.error("internal error (please report):", error);
+    return 70;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
