@@ -71,9 +71,13 @@ export function getPreset(name: string): VariantSpec {
   if (name in PRESET_JSON) return parseSpec(PRESET_JSON[name]);
   const member = smolvlmPaperGrid().valid.find((spec) => spec.name === name);
   if (member) return member;
-  const names = presetNames();
-  const closest = [...names].sort((a, b) => editDistance(name, a) - editDistance(name, b))
-    .slice(0, 3);
+  // Names that contain what was typed come first (shortest first), then the
+  // closest by edit distance: "smolvlm-256" should suggest smolvlm-256m-instruct.
+  const score = (candidate: string) =>
+    candidate.includes(name)
+      ? candidate.length - name.length - 1000
+      : editDistance(name, candidate);
+  const closest = presetNames().sort((a, b) => score(a) - score(b)).slice(0, 3);
   throw new VlmError("spec_not_found", `unknown preset "${name}"`, {
     fix: `did you mean ${closest.map((n) => `"${n}"`).join(", ")}? ` +
       "`deno task vlm validate --list` lists every preset; a path to a spec .json file works too",

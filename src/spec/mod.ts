@@ -5,7 +5,6 @@
  */
 export type * from "./types.ts";
 export type { ModuleParams, ParamCounts, Plan, PlannedFile } from "./plan.ts";
-export { variantSpecSchema } from "./schema.ts";
-export { checkCrossFieldRules, CROSS_FIELD_RULES, LAYOUT_MODULES } from "./rules.ts";
+export { checkCrossFieldRules, LAYOUT_MODULES } from "./rules.ts";
 export { parseSpec, type SpecValidation, validateSpec } from "./validate.ts";
 export { DTYPE_SUFFIX, resolve } from "./resolve.ts";

@@ -18,9 +18,10 @@ export const LAYOUT_MODULES: Readonly<
   modular: ["encoder", "projector", "embed_tokens", "decoder"],
 };
 
-type Rule = (spec: VariantSpec) => SpecIssue[];
+/** A cross-field rule: returns the issues it finds (empty when the spec passes). */
+export type CrossFieldRule = (spec: VariantSpec) => SpecIssue[];
 
-const encoderGeometry: Rule = ({ encoder }) => {
+const encoderGeometry: CrossFieldRule = ({ encoder }) => {
   const issues: SpecIssue[] = [];
   const remainder = encoder.imageSize % encoder.patchSize;
   if (remainder !== 0 && encoder.remainderPixels === "none") {
@@ -72,7 +73,7 @@ const encoderGeometry: Rule = ({ encoder }) => {
   return issues;
 };
 
-const projectorGrid: Rule = ({ encoder, projector }) => {
+const projectorGrid: CrossFieldRule = ({ encoder, projector }) => {
   const side = patchGridSide(encoder);
   if (side < 1) return []; // reported by encoderGeometry
   const factor = projectorDownsample(projector);
@@ -94,7 +95,7 @@ const projectorGrid: Rule = ({ encoder, projector }) => {
   }];
 };
 
-const decoderHeads: Rule = ({ decoder }) => {
+const decoderHeads: CrossFieldRule = ({ decoder }) => {
   const issues: SpecIssue[] = [];
   if (decoder.heads % decoder.kvHeads !== 0) {
     issues.push({
@@ -124,7 +125,7 @@ const decoderHeads: Rule = ({ decoder }) => {
   return issues;
 };
 
-const imageTiles: Rule = ({ encoder, image }) => {
+const imageTiles: CrossFieldRule = ({ encoder, image }) => {
   const issues: SpecIssue[] = [];
   if (image.tileSize !== encoder.imageSize) {
     issues.push({
@@ -160,7 +161,7 @@ const imageTiles: Rule = ({ encoder, image }) => {
   return issues;
 };
 
-const imageTokens: Rule = ({ image, tokens, decoder }) => {
+const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
   const issues: SpecIssue[] = [];
   const idefics = tokens.chatTemplate !== "mobilevlm-v1";
   if (idefics && (!tokens.fakeTokenAroundImage || !tokens.globalImage)) {
@@ -239,7 +240,7 @@ function worstImageTokens(spec: VariantSpec): number | null {
   return Number.isInteger(perTile) ? maxTilesPerImage(spec.image) * perTile : null;
 }
 
-const contextHoldsOneImage: Rule = (spec) => {
+const contextHoldsOneImage: CrossFieldRule = (spec) => {
   const needed = worstImageTokens(spec);
   if (needed === null || needed <= spec.decoder.contextLength) return [];
   return [{
@@ -251,7 +252,7 @@ const contextHoldsOneImage: Rule = (spec) => {
   }];
 };
 
-const videoFrames: Rule = (spec) => {
+const videoFrames: CrossFieldRule = (spec) => {
   const { video, image } = spec;
   if (!video) return [];
   const issues: SpecIssue[] = [];
@@ -278,7 +279,7 @@ const videoFrames: Rule = (spec) => {
   return issues;
 };
 
-const artifactModules: Rule = ({ artifacts, projector }) => {
+const artifactModules: CrossFieldRule = ({ artifacts, projector }) => {
   const issues: SpecIssue[] = [];
   const required = LAYOUT_MODULES[artifacts.layout];
   const present = Object.keys(artifacts.modules);
@@ -304,7 +305,7 @@ const artifactModules: Rule = ({ artifacts, projector }) => {
 };
 
 /** All cross-field rules, in the order their issues are reported. */
-export const CROSS_FIELD_RULES: readonly Rule[] = [
+const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   encoderGeometry,
   projectorGrid,
   decoderHeads,

@@ -9,7 +9,7 @@
 import type { TokensSpec } from "../spec/types.ts";
 
 /** MobileVLM's `v1` conversation system prompt. */
-export const MOBILEVLM_SYSTEM_PROMPT =
+export const MOBILEVLM_SYSTEM_PROMPT: string =
   "A chat between a curious user and an artificial intelligence assistant. " +
   "The assistant gives helpful, detailed, and polite answers to the user's questions.";
 
