@@ -42,6 +42,10 @@ export async function main(args: string[]): Promise<number> {
         `available: ${COMMANDS.map((c) => c.name).join(", ")} (vlm --help)`,
       );
     }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(command.usage);
+      return 0;
+    }
     return await command.run(rest);
   } catch (error) {
     if (error instanceof VlmError) {

@@ -6,7 +6,12 @@
  */
 import { kvBytesPerToken, kvCacheDtype } from "../tokens/memory.ts";
 import { countParams } from "../tokens/params.ts";
-import { patchesPerTile, patchGridSide, projectorDownsample } from "../tokens/tile_tokens.ts";
+import {
+  patchesPerTile,
+  patchGridSide,
+  projectorDownsample,
+  tokensPerTile,
+} from "../tokens/tile_tokens.ts";
 import { maxGridSide, maxTilesPerImage } from "../tokens/tiles.ts";
 import type { Plan, PlannedFile } from "./plan.ts";
 import { LAYOUT_MODULES } from "./rules.ts";
@@ -38,7 +43,7 @@ export function resolve(input: VariantSpec | unknown): Plan {
   const spec = parseSpec(input);
   const { encoder, projector, decoder, image, artifacts } = spec;
   const downsample = projectorDownsample(projector);
-  const tokensPerTile = (patchGridSide(encoder) / downsample) ** 2;
+  const perTile = tokensPerTile(encoder, projector);
   const maxTiles = maxTilesPerImage(image);
   const cacheDtype = kvCacheDtype(artifacts.modules[decoderModule(spec)].dtype);
   const files: PlannedFile[] = LAYOUT_MODULES[artifacts.layout].map((module) => {
@@ -61,10 +66,10 @@ export function resolve(input: VariantSpec | unknown): Plan {
         : encoder.hidden,
       outputDim: decoder.hidden,
     },
-    tokensPerTile,
+    tokensPerTile: perTile,
     maxGridSide: maxTiles > 1 ? maxGridSide(image) : 0,
     maxTilesPerImage: maxTiles,
-    maxImageTokensPerImage: maxTiles * tokensPerTile,
+    maxImageTokensPerImage: maxTiles * perTile,
     decoder: {
       contextLength: decoder.contextLength,
       kvCacheDtype: cacheDtype,

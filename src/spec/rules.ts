@@ -6,7 +6,12 @@
  * @module
  */
 import type { SpecIssue } from "../errors/spec_error.ts";
-import { patchGridSide, projectorDownsample, validScaleFactors } from "../tokens/tile_tokens.ts";
+import {
+  patchGridSide,
+  projectorDownsample,
+  tokensPerTile,
+  validScaleFactors,
+} from "../tokens/tile_tokens.ts";
 import { maxGridSide, maxTilesPerImage } from "../tokens/tiles.ts";
 import type { VariantSpec } from "./types.ts";
 
@@ -236,7 +241,7 @@ const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
 /** Image tokens of the worst-case single image (features only, markers excluded). */
 function worstImageTokens(spec: VariantSpec): number | null {
   if (patchGridSide(spec.encoder) < 1) return null;
-  const perTile = (patchGridSide(spec.encoder) / projectorDownsample(spec.projector)) ** 2;
+  const perTile = tokensPerTile(spec.encoder, spec.projector);
   return Number.isInteger(perTile) ? maxTilesPerImage(spec.image) * perTile : null;
 }
 
@@ -265,7 +270,7 @@ const videoFrames: CrossFieldRule = (spec) => {
     });
   }
   if (patchGridSide(spec.encoder) >= 1) {
-    const perFrame = (patchGridSide(spec.encoder) / projectorDownsample(spec.projector)) ** 2;
+    const perFrame = tokensPerTile(spec.encoder, spec.projector);
     const needed = video.maxFrames * perFrame;
     if (Number.isInteger(perFrame) && needed > spec.decoder.contextLength) {
       issues.push({

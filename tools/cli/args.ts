@@ -19,7 +19,7 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-/** Parses `args` for `command`; every command also accepts `--help` and `--json`. */
+/** Parses `args` for `command`; every command also accepts `--json` (`--help` is handled by the dispatcher). */
 export function parseCommandArgs(command: string, args: string[], options: OptionSpec): ParsedArgs {
   try {
     const { values, positionals } = parseArgs({

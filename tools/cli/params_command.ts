@@ -23,10 +23,6 @@ export const paramsCommand: Command = {
   usage,
   run(args) {
     const parsed = parseCommandArgs("params", args, { variant: { type: "string" } });
-    if (parsed.values.help) {
-      console.log(usage);
-      return 0;
-    }
     const plan = resolve(loadVariant(requireString("params", parsed, "variant")));
     const { encoder, projector, decoder, total } = plan.params;
     if (parsed.values.json) {

@@ -38,10 +38,6 @@ export const tokensCommand: Command = {
       "no-split": { type: "boolean" },
       prompt: { type: "string" },
     });
-    if (parsed.values.help) {
-      console.log(usage);
-      return 0;
-    }
     const variant = requireString("tokens", parsed, "variant");
     const sizes = [...((parsed.values.image as string[] | undefined) ?? []), ...parsed.positionals];
     if (sizes.length === 0) {

@@ -30,10 +30,6 @@ export const validateCommand: Command = {
   usage,
   run(args) {
     const parsed = parseCommandArgs("validate", args, { list: { type: "boolean" } });
-    if (parsed.values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (parsed.values.list) {
       const grid = smolvlmPaperGrid();
       if (parsed.values.json) {
