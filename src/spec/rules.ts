@@ -238,16 +238,22 @@ const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
   return issues;
 };
 
-/** Image tokens of the worst-case single image (features only, markers excluded). */
-function worstImageTokens(spec: VariantSpec): number | null {
+/**
+ * Tokens per tile, or `null` when the geometry is invalid (no patch grid, or a
+ * downsample that does not divide it); those cases are reported by other rules.
+ */
+function validTokensPerTile(spec: VariantSpec): number | null {
   if (patchGridSide(spec.encoder) < 1) return null;
   const perTile = tokensPerTile(spec.encoder, spec.projector);
-  return Number.isInteger(perTile) ? maxTilesPerImage(spec.image) * perTile : null;
+  return Number.isInteger(perTile) ? perTile : null;
 }
 
 const contextHoldsOneImage: CrossFieldRule = (spec) => {
-  const needed = worstImageTokens(spec);
-  if (needed === null || needed <= spec.decoder.contextLength) return [];
+  const perTile = validTokensPerTile(spec);
+  if (perTile === null) return [];
+  // Image tokens of the worst-case single image (features only, markers excluded).
+  const needed = maxTilesPerImage(spec.image) * perTile;
+  if (needed <= spec.decoder.contextLength) return [];
   return [{
     path: "decoder.contextLength",
     message:
@@ -269,10 +275,10 @@ const videoFrames: CrossFieldRule = (spec) => {
       fix: `set video.frameSize to ${image.tileSize}`,
     });
   }
-  if (patchGridSide(spec.encoder) >= 1) {
-    const perFrame = tokensPerTile(spec.encoder, spec.projector);
+  const perFrame = validTokensPerTile(spec);
+  if (perFrame !== null) {
     const needed = video.maxFrames * perFrame;
-    if (Number.isInteger(perFrame) && needed > spec.decoder.contextLength) {
+    if (needed > spec.decoder.contextLength) {
       issues.push({
         path: "video.maxFrames",
         message:
