@@ -12,7 +12,13 @@ export type VlmErrorCode =
   | "spec_not_found"
   | "usage"
   | "input_invalid"
-  | "budget_unsatisfiable";
+  | "budget_unsatisfiable"
+  | "image_invalid"
+  | "image_unsupported"
+  | "image_too_large"
+  | "model_invalid"
+  | "model_mismatch"
+  | "aborted";
 
 /** Options for {@linkcode VlmError}. */
 export interface VlmErrorOptions {
