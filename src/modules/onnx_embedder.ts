@@ -1,0 +1,33 @@
+/**
+ * The `embed_tokens` session: `input_ids` int64 [1, S] → `inputs_embeds` [1, S, H].
+ *
+ * @module
+ */
+import type { InferenceSession } from "onnxruntime-common";
+import type { OrtApi } from "../runtime/backend.ts";
+import { float16ToFloat32 } from "../runtime/float16.ts";
+import type { Embedder, FeatureMatrix } from "./types.ts";
+
+/** Embedder backed by an embed_tokens session. */
+export class OnnxEmbedder implements Embedder {
+  readonly #session: InferenceSession;
+  readonly #ort: OrtApi;
+
+  /** Wraps an open session. */
+  constructor(session: InferenceSession, ort: OrtApi) {
+    this.#session = session;
+    this.#ort = ort;
+  }
+
+  /** Embeds `ids`; fp16 tables are widened to float32 so features merge losslessly. */
+  async embed(ids: readonly number[]): Promise<FeatureMatrix> {
+    const input = new this.#ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const out = await this.#session.run({ input_ids: input });
+    const embeds = out.inputs_embeds;
+    const cols = embeds.dims[embeds.dims.length - 1];
+    const data = embeds.type === "float16"
+      ? float16ToFloat32(embeds.data as Uint16Array)
+      : new Float32Array(embeds.data as Float32Array);
+    return { rows: ids.length, cols, data };
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The hf-idefics3 `vision_encoder` session: SigLIP and the pixel-shuffle
+ * connector fused in one file. Input `pixel_values` [1, N, 3, T, T] and a bool
+ * `pixel_attention_mask` [1, N, T, T]; output `image_features` [N·tokens, H].
+ *
+ * @module
+ */
+import type { InferenceSession } from "onnxruntime-common";
+import type { OrtApi } from "../runtime/backend.ts";
+import { float16ToFloat32 } from "../runtime/float16.ts";
+import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
+
+/** Encoder backed by a fused vision_encoder session. */
+export class OnnxVisionEncoder implements Encoder {
+  readonly #session: InferenceSession;
+  readonly #ort: OrtApi;
+
+  /** Wraps an open session. */
+  constructor(session: InferenceSession, ort: OrtApi) {
+    this.#session = session;
+    this.#ort = ort;
+  }
+
+  /** Runs every tile in one call, as the reference does. */
+  async encode(pixels: PixelBatch): Promise<FeatureMatrix> {
+    const { tiles, size } = pixels;
+    const values = new this.#ort.Tensor("float32", pixels.data, [1, tiles, 3, size, size]);
+    // Every pixel of a real tile is valid; padding tiles never reach the encoder.
+    const mask = new this.#ort.Tensor(
+      "bool",
+      new Uint8Array(tiles * size * size).fill(1),
+      [1, tiles, size, size],
+    );
+    const out = await this.#session.run({ pixel_values: values, pixel_attention_mask: mask });
+    const features = out.image_features;
+    const dims = features.dims;
+    const cols = dims[dims.length - 1];
+    const data = features.type === "float16"
+      ? float16ToFloat32(features.data as Uint16Array)
+      : features.data as Float32Array;
+    return { rows: data.length / cols, cols, data };
+  }
+}

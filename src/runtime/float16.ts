@@ -1,0 +1,21 @@
+/**
+ * IEEE half-precision conversion for fp16 KV caches and logits, on runtimes
+ * without `Float16Array`.
+ *
+ * @module
+ */
+
+/** Converts float16 bit patterns to float32 values. */
+export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const mantissa = h & 0x3ff;
+    if (exponent === 0) out[i] = sign * mantissa * 2 ** -24;
+    else if (exponent === 0x1f) out[i] = mantissa ? NaN : sign * Infinity;
+    else out[i] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+/**
+ * Request and result types of `model.generate` / `model.stream`.
+ *
+ * @module
+ */
+import type { ImageSource } from "../image/source.ts";
+import type { ChatMessage } from "../text/messages.ts";
+import type { SamplingOptions } from "./sampler.ts";
+
+/** What to generate from. Give `messages`, or `prompt` as a one-turn shorthand. */
+export interface GenerateRequest extends SamplingOptions {
+  /** A conversation; image parts receive `images` in order. */
+  messages?: ChatMessage[];
+  /** Shorthand for one user turn: every image, then this text. */
+  prompt?: string;
+  /** Images for the image parts, in order. */
+  images?: ImageSource[];
+  /** Upper bound on new tokens. Required: there is no silent default. */
+  maxNewTokens: number;
+  /** Override the model's image splitting. */
+  split?: boolean;
+  /** Token ids that end generation (default: the model's EOS ids). */
+  stopTokenIds?: number[];
+  /** Strings that end generation; the text is cut before them. */
+  stopStrings?: string[];
+  /** Drop special tokens from the text (default true; DocTags need false). */
+  skipSpecialTokens?: boolean;
+  /** Reuse the KV cache of the previous request's common prefix (default: the model's setting). */
+  reusePrefix?: boolean;
+  /** Cancels generation at the next step. */
+  signal?: AbortSignal;
+}
+
+/** Why generation ended. */
+export type FinishReason = "eos" | "stop_string" | "max_tokens";
+
+/** Wall-clock timings of one request, in milliseconds unless named otherwise. */
+export interface GenerationTimings {
+  /** Time to load the model (sessions, tokenizer), from `loadModel`. */
+  loadMs: number;
+  /** Image reading, decoding, tiling and normalisation. */
+  preprocessMs: number;
+  /** Vision encoder (0 when every image came from the feature cache). */
+  visionMs: number;
+  /** Prompt embedding and the prefill decoder pass. */
+  prefillMs: number;
+  /** From the request to the first new token. */
+  ttftMs: number;
+  /** New tokens after the first, per second of decoding. */
+  decodeTokensPerSec: number;
+}
+
+/** The outcome of a request. */
+export interface GenerationResult {
+  /** Generated text (stop string excluded). */
+  text: string;
+  /** Generated token ids (an EOS token, when hit, is included). */
+  tokenIds: number[];
+  /** Prompt length in tokens, image tokens included. */
+  promptTokens: number;
+  /** `<image>` tokens in the prompt. */
+  imageTokens: number;
+  /** Why it stopped. */
+  finishReason: FinishReason;
+  /** Prompt tokens served from the previous request's KV cache. */
+  reusedPrefixTokens: number;
+  /** Images served from the feature cache. */
+  cachedImages: number;
+  /** Timings. */
+  timings: GenerationTimings;
+}
+
+/** One generated token as streamed. */
+export interface StreamedToken {
+  /** Token id. */
+  id: number;
+  /** Text this token added (may be empty while a character or stop string is incomplete). */
+  text: string;
+}

@@ -1,0 +1,415 @@
+/**
+ * A loaded vision-language model: `generate` for a whole answer, `stream`
+ * for text as it is produced, `dispose` to release the sessions. Requests run
+ * one at a time per model (ONNX sessions are not re-entrant).
+ *
+ * @module
+ */
+import type { InferenceSession } from "onnxruntime-common";
+import { VlmError } from "../errors/vlm_error.ts";
+import { decodeImage } from "../image/decode.ts";
+import { normalizeTiles, tileImage } from "../image/processor.ts";
+import { readImageSource } from "../image/source.ts";
+import type {
+  Decoder,
+  Embedder,
+  Encoder,
+  FeatureMatrix,
+  KvCache,
+  Projector,
+} from "../modules/types.ts";
+import type { Plan } from "../spec/plan.ts";
+import type { ChatTemplate } from "../text/chat_template.ts";
+import { type ChatMessage, countImageParts } from "../text/messages.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
+import type { TilePlan } from "../tokens/tiles.ts";
+import type { Backend } from "./backend.ts";
+import { type CachedImage, FeatureCache, imageKey } from "./feature_cache.ts";
+import type { FinishReason, GenerateRequest, GenerationResult } from "./generation_types.ts";
+import { mergeImageFeatures } from "./merge.ts";
+import { buildPrompt } from "./prompt_builder.ts";
+import { Sampler } from "./sampler.ts";
+import { TokenTextStream } from "./token_text.ts";
+import { GenerationStream, type StreamEvent } from "./generation_stream.ts";
+
+/** Everything a model is assembled from (see `loadModel`). */
+export interface VlmModelParts {
+  /** Plan of the model's spec. */
+  plan: Plan;
+  /** Tokenizer. */
+  tokenizer: TextTokenizer;
+  /** Chat template. */
+  template: ChatTemplate;
+  /** Runtime. */
+  backend: Backend;
+  /** Sessions to release on dispose. */
+  sessions: InferenceSession[];
+  /** Vision tower. */
+  encoder: Encoder;
+  /** Connector. */
+  projector: Projector;
+  /** Token embeddings. */
+  embedder: Embedder;
+  /** Language model. */
+  decoder: Decoder;
+  /** Load time in ms. */
+  loadMs: number;
+  /** Pixel limit for images. */
+  maxPixels?: number;
+  /** Feature cache capacity. */
+  featureCacheSize: number;
+  /** Default for prefix reuse. */
+  reusePrefix: boolean;
+}
+
+/** The prompt ids and inputs of one request, as `--dump-inputs` writes them. */
+export interface PreparedInputs {
+  /** Token ids of the expanded prompt. */
+  inputIds: number[];
+  /** Normalised tiles `[tiles, 3, T, T]` of all images. */
+  pixelValues: Float32Array;
+  /** Tiles across all images. */
+  tiles: number;
+  /** Tile side. */
+  tileSize: number;
+  /** Tile plans per image. */
+  plans: TilePlan[];
+}
+
+function abortIfNeeded(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** A loaded model. Create with `loadModel`. */
+export class VlmModel {
+  /** The Plan of the model (shapes, token accounting, files). */
+  readonly plan: Plan;
+  /** The model's tokenizer. */
+  readonly tokenizer: TextTokenizer;
+  /** Which runtime runs the sessions. */
+  readonly backend: Backend["name"];
+  readonly #parts: VlmModelParts;
+  readonly #features: FeatureCache;
+  #queue: Promise<unknown> = Promise.resolve();
+  #previous: { ids: number[]; cache: KvCache } | undefined;
+  #disposed = false;
+
+  /** Assembles a model from loaded parts. */
+  constructor(parts: VlmModelParts) {
+    this.#parts = parts;
+    this.plan = parts.plan;
+    this.tokenizer = parts.tokenizer;
+    this.backend = parts.backend.name;
+    this.#features = new FeatureCache(parts.featureCacheSize);
+  }
+
+  /** Generates a complete answer. */
+  generate(request: GenerateRequest): Promise<GenerationResult> {
+    return this.#exclusive(() => this.#run(request, () => {}));
+  }
+
+  /**
+   * Streams the answer: the returned stream yields text deltas, `tokens`
+   * yields each token, and `result` resolves with the full result.
+   */
+  stream(request: GenerateRequest): GenerationStream {
+    return new GenerationStream(
+      (emit, signal) => this.#exclusive(() => this.#run({ ...request, signal }, emit)),
+      request.signal,
+    );
+  }
+
+  /** Builds the encoder and decoder inputs of a request without running the model. */
+  prepareInputs(request: Omit<GenerateRequest, "maxNewTokens">): Promise<PreparedInputs> {
+    return this.#exclusive(async () => {
+      const messages = this.#messages(request);
+      const images = await this.#readImages(request);
+      const plans = images.map((i) => i.plan);
+      const prompt = this.#prompt(messages, plans);
+      const T = this.plan.spec.image.tileSize;
+      const tiles = images.reduce((n, i) => n + i.tiles.length, 0);
+      const pixelValues = new Float32Array(tiles * 3 * T * T);
+      let offset = 0;
+      for (const image of images) {
+        normalizeTiles(image.tiles, this.plan.spec.image, pixelValues, offset);
+        offset += image.tiles.length * 3 * T * T;
+      }
+      return { inputIds: prompt.ids, pixelValues, tiles, tileSize: T, plans };
+    });
+  }
+
+  /** Releases the sessions. The model cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#queue.catch(() => {});
+    this.#features.clear();
+    this.#previous = undefined;
+    await Promise.all(this.#parts.sessions.map((s) => s.release()));
+  }
+
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#disposed) {
+      return Promise.reject(
+        new VlmError("usage", "the model was disposed", { fix: "load it again with loadModel" }),
+      );
+    }
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #messages(request: Pick<GenerateRequest, "messages" | "prompt" | "images">): ChatMessage[] {
+    if (request.messages && request.prompt !== undefined) {
+      throw new VlmError("input_invalid", "give either messages or prompt, not both", {
+        fix: "put the prompt text into the last user message",
+      });
+    }
+    if (request.messages) return request.messages;
+    if (request.prompt === undefined) {
+      throw new VlmError("input_invalid", "the request has neither messages nor prompt", {
+        fix: 'pass prompt: "..." or messages: [...]',
+      });
+    }
+    const images = (request.images ?? []).map(() => ({ type: "image" as const }));
+    return [{ role: "user", content: [...images, { type: "text", text: request.prompt }] }];
+  }
+
+  async #readImages(
+    request: Pick<GenerateRequest, "images" | "split" | "signal">,
+  ): Promise<{ plan: TilePlan; tiles: ReturnType<typeof tileImage>["tiles"] }[]> {
+    const out = [];
+    for (const source of request.images ?? []) {
+      abortIfNeeded(request.signal);
+      const bytes = await readImageSource(source, { signal: request.signal });
+      const rgb = decodeImage(bytes, { maxPixels: this.#parts.maxPixels });
+      out.push(tileImage(rgb, this.plan.spec.image, { split: request.split }));
+    }
+    return out;
+  }
+
+  #prompt(messages: ChatMessage[], plans: TilePlan[]) {
+    return buildPrompt(
+      this.#parts.template,
+      this.tokenizer,
+      messages,
+      plans,
+      this.plan.tokensPerTile,
+      this.plan.spec.tokens,
+    );
+  }
+
+  /** Features of every image, from the cache or by running the vision tower once for the rest. */
+  async #imageFeatures(
+    request: GenerateRequest,
+  ): Promise<
+    { images: CachedImage[]; cachedImages: number; preprocessMs: number; visionMs: number }
+  > {
+    const t0 = performance.now();
+    const sources = request.images ?? [];
+    const images: (CachedImage | undefined)[] = [];
+    const pending: { index: number; key: string; processed: ReturnType<typeof tileImage> }[] = [];
+    let cachedImages = 0;
+    for (const [index, source] of sources.entries()) {
+      abortIfNeeded(request.signal);
+      const bytes = await readImageSource(source, { signal: request.signal });
+      const key = await imageKey(bytes, request.split);
+      const hit = this.#features.get(key);
+      if (hit) {
+        images[index] = hit;
+        cachedImages++;
+        continue;
+      }
+      const rgb = decodeImage(bytes, { maxPixels: this.#parts.maxPixels });
+      pending.push({
+        index,
+        key,
+        processed: tileImage(rgb, this.plan.spec.image, { split: request.split }),
+      });
+    }
+    const T = this.plan.spec.image.tileSize;
+    const tileCount = pending.reduce((n, p) => n + p.processed.tiles.length, 0);
+    const pixels = new Float32Array(tileCount * 3 * T * T);
+    let offset = 0;
+    for (const p of pending) {
+      normalizeTiles(p.processed.tiles, this.plan.spec.image, pixels, offset);
+      offset += p.processed.tiles.length * 3 * T * T;
+    }
+    const t1 = performance.now();
+    if (tileCount > 0) {
+      abortIfNeeded(request.signal);
+      // All tiles of all new images in one encoder call, as the reference does.
+      const encoded = await this.#parts.encoder.encode({ tiles: tileCount, size: T, data: pixels });
+      const projected = await this.#parts.projector.project(encoded);
+      const perTile = this.plan.tokensPerTile;
+      if (projected.rows !== tileCount * perTile) {
+        throw new VlmError(
+          "model_mismatch",
+          `the vision encoder returned ${projected.rows} feature rows for ${tileCount} tiles; the plan expects ${perTile} per tile`,
+          { fix: "check image_seq_len / scale_factor against the vision_encoder file" },
+        );
+      }
+      let row = 0;
+      for (const p of pending) {
+        const rows = p.processed.tiles.length * perTile;
+        const features: FeatureMatrix = {
+          rows,
+          cols: projected.cols,
+          data: projected.data.slice(row * projected.cols, (row + rows) * projected.cols),
+        };
+        row += rows;
+        const entry = { plan: p.processed.plan, features };
+        images[p.index] = entry;
+        this.#features.set(p.key, entry);
+      }
+    }
+    return {
+      images: images as CachedImage[],
+      cachedImages,
+      preprocessMs: t1 - t0,
+      visionMs: performance.now() - t1,
+    };
+  }
+
+  async #run(
+    request: GenerateRequest,
+    emit: (event: StreamEvent) => void,
+  ): Promise<GenerationResult> {
+    const started = performance.now();
+    const { signal } = request;
+    abortIfNeeded(signal);
+    if (!Number.isInteger(request.maxNewTokens) || request.maxNewTokens < 1) {
+      throw new VlmError(
+        "input_invalid",
+        `maxNewTokens must be a positive integer, got ${request.maxNewTokens}`,
+        { fix: "pass maxNewTokens explicitly, e.g. 256" },
+      );
+    }
+    const messages = this.#messages(request);
+    const placeholders = countImageParts(messages);
+    const given = request.images?.length ?? 0;
+    if (placeholders !== given) {
+      throw new VlmError(
+        "input_invalid",
+        `the messages have ${placeholders} image parts but ${given} images were given`,
+        { fix: 'pass exactly one image per {type: "image"} content part' },
+      );
+    }
+    let sampler: Sampler;
+    try {
+      sampler = new Sampler(request);
+    } catch (error) {
+      throw new VlmError("input_invalid", (error as Error).message, {
+        fix: "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0",
+      });
+    }
+
+    const vision = await this.#imageFeatures(request);
+    const prompt = this.#prompt(messages, vision.images.map((i) => i.plan));
+    const context = this.plan.decoder.contextLength;
+    if (prompt.ids.length + request.maxNewTokens > context) {
+      throw new VlmError(
+        "budget_unsatisfiable",
+        `the prompt (${prompt.ids.length} tokens, ${prompt.imageTokens} of them image tokens) plus maxNewTokens ${request.maxNewTokens} exceeds the context of ${context}`,
+        { fix: "lower maxNewTokens, pass split: false, or use fewer/smaller images" },
+      );
+    }
+    const allFeatures = concatFeatures(vision.images.map((i) => i.features));
+
+    // KV prefix reuse: keep the previous cache up to the common prefix (at least one new token).
+    const prefillStart = performance.now();
+    let cache = this.#parts.decoder.emptyCache();
+    let reused = 0;
+    const previous = this.#previous;
+    this.#previous = undefined;
+    if ((request.reusePrefix ?? this.#parts.reusePrefix) && previous) {
+      reused = Math.min(commonPrefix(previous.ids, prompt.ids), prompt.ids.length - 1);
+      if (reused > 0) cache = previous.cache.truncate(reused);
+    }
+    const imageId = this.plan.spec.tokens.image.id!;
+    const newIds = prompt.ids.slice(reused);
+    const firstFeatureRow = prompt.ids.slice(0, reused).filter((id) => id === imageId).length;
+    abortIfNeeded(signal);
+    const embeds = await this.#parts.embedder.embed(newIds);
+    mergeImageFeatures(embeds, newIds, imageId, allFeatures, firstFeatureRow);
+    let step = await this.#parts.decoder.step(embeds, cache);
+    const prefillMs = performance.now() - prefillStart;
+
+    const stopIds = new Set(request.stopTokenIds ?? this.plan.spec.tokens.eosIds);
+    const skipSpecial = request.skipSpecialTokens ?? true;
+    const text = new TokenTextStream(
+      (ids) => this.tokenizer.decode(ids, skipSpecial),
+      request.stopStrings ?? [],
+    );
+    const generated: number[] = [];
+    const seen = [...prompt.ids];
+    let finishReason: FinishReason = "max_tokens";
+    let ttftMs = 0;
+    let firstTokenAt = 0;
+    for (;;) {
+      abortIfNeeded(signal);
+      const id = sampler.next(step.logits, seen);
+      generated.push(id);
+      seen.push(id);
+      if (generated.length === 1) {
+        firstTokenAt = performance.now();
+        ttftMs = firstTokenAt - started;
+      }
+      const { delta, stopped } = text.push(generated);
+      emit({ id, text: delta });
+      if (stopIds.has(id)) {
+        finishReason = "eos";
+        break;
+      }
+      if (stopped) {
+        finishReason = "stop_string";
+        break;
+      }
+      if (generated.length >= request.maxNewTokens) break;
+      const next = await this.#parts.embedder.embed([id]);
+      step = await this.#parts.decoder.step(next, step.cache);
+    }
+    const tail = text.flush();
+    if (tail) emit({ id: null, text: tail });
+    this.#previous = { ids: prompt.ids.concat(generated.slice(0, -1)), cache: step.cache };
+    const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
+    return {
+      text: text.text,
+      tokenIds: generated,
+      promptTokens: prompt.ids.length,
+      imageTokens: prompt.imageTokens,
+      finishReason,
+      reusedPrefixTokens: reused,
+      cachedImages: vision.cachedImages,
+      timings: {
+        loadMs: this.#parts.loadMs,
+        preprocessMs: vision.preprocessMs,
+        visionMs: vision.visionMs,
+        prefillMs,
+        ttftMs,
+        decodeTokensPerSec: generated.length > 1 && decodeSeconds > 0
+          ? (generated.length - 1) / decodeSeconds
+          : 0,
+      },
+    };
+  }
+}
+
+function concatFeatures(parts: readonly FeatureMatrix[]): FeatureMatrix {
+  const cols = parts[0]?.cols ?? 0;
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const data = new Float32Array(rows * cols);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p.data, offset);
+    offset += p.data.length;
+  }
+  return { rows, cols, data };
+}

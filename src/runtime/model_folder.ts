@@ -1,0 +1,114 @@
+/**
+ * Read access to a model folder: a local directory (path or `file:` URL) or
+ * an HTTP(S) base URL laid out the same way. Missing files are reported by
+ * name, so a wrong folder fails with a message that says what is absent.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+
+/** A model folder to read files from. */
+export interface ModelFolder {
+  /** Where the folder is, for messages. */
+  readonly location: string;
+  /** Reads a file's bytes, or `undefined` when it does not exist. */
+  read(relativePath: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+}
+
+interface DenoFs {
+  readFile(path: string | URL, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+}
+
+function localFolder(base: URL): ModelFolder {
+  const deno = (globalThis as { Deno?: DenoFs }).Deno;
+  if (!deno) {
+    throw new VlmError("usage", "reading a local model folder needs Deno's file system API", {
+      fix: "pass an http(s) URL to the model folder instead",
+    });
+  }
+  return {
+    location: decodeURIComponent(base.pathname),
+    async read(relativePath, signal) {
+      try {
+        return await deno.readFile(new URL(relativePath, base), { signal });
+      } catch (error) {
+        if ((error as Error).name === "NotFound") return undefined;
+        throw new VlmError(
+          "model_invalid",
+          `cannot read ${relativePath} in ${base.pathname}: ${(error as Error).message}`,
+          { fix: "check the folder and that the process may read it (--allow-read)", cause: error },
+        );
+      }
+    },
+  };
+}
+
+function httpFolder(base: URL): ModelFolder {
+  return {
+    location: base.href,
+    async read(relativePath, signal) {
+      const response = await fetch(new URL(relativePath, base), { signal });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return undefined;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new VlmError(
+          "model_invalid",
+          `fetching ${relativePath} from ${base.href} failed with HTTP ${response.status}`,
+          { fix: "check the URL and that the server is reachable" },
+        );
+      }
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  };
+}
+
+/** Opens a folder from a path, a `file:` URL or an `http(s):` URL. */
+export function openModelFolder(source: string | URL): ModelFolder {
+  let url: URL;
+  if (source instanceof URL) url = new URL(source.href);
+  else if (/^(https?|file):/i.test(source)) url = new URL(source);
+  else {
+    const cwd = (globalThis as { Deno?: { cwd(): string } }).Deno?.cwd() ?? "/";
+    const absolute = source.startsWith("/") ? source : `${cwd}/${source}`;
+    url = new URL(`file://${absolute.split("/").map(encodeURIComponent).join("/")}`);
+  }
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return url.protocol === "file:" ? localFolder(url) : httpFolder(url);
+}
+
+/** Reads and parses a JSON file; `undefined` when absent, an error naming the file when malformed. */
+export async function readJson(
+  folder: ModelFolder,
+  relativePath: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const bytes = await folder.read(relativePath, signal);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new VlmError("model_invalid", `${relativePath} in ${folder.location} is not valid JSON`, {
+      fix: "restore the file from the model's published copy",
+      cause: error,
+    });
+  }
+}
+
+/** Like {@linkcode readJson} but the file must exist. */
+export async function requireJson(
+  folder: ModelFolder,
+  relativePath: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const value = await readJson(folder, relativePath, signal);
+  if (value === undefined) {
+    throw new VlmError("model_invalid", `${folder.location} has no ${relativePath}`, {
+      fix:
+        "point at a model folder in the Hugging Face layout (config.json, onnx/, tokenizer.json)",
+    });
+  }
+  return value;
+}
