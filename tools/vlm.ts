@@ -11,10 +11,11 @@ import { UsageError } from "../src/errors/usage_error.ts";
 import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
+import { runCommand } from "./cli/run_command.ts";
 import { tokensCommand } from "./cli/tokens_command.ts";
 import { validateCommand } from "./cli/validate_command.ts";
 
-const COMMANDS: readonly Command[] = [validateCommand, paramsCommand, tokensCommand];
+const COMMANDS: readonly Command[] = [validateCommand, paramsCommand, tokensCommand, runCommand];
 
 function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

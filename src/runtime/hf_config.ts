@@ -33,7 +33,8 @@ function field<T>(
   kind: "number" | "string" | "boolean",
 ): T {
   const value = object[key];
-  if (typeof value !== kind) {
+  const actual = typeof value;
+  if (actual !== kind) {
     throw new VlmError(
       "model_invalid",
       `${file}: field "${key}" must be a ${kind}, got ${JSON.stringify(value)}`,

@@ -283,15 +283,8 @@ export class VlmModel {
     emit: (event: StreamEvent) => void,
   ): Promise<GenerationResult> {
     const started = performance.now();
-    const { signal } = request;
-    abortIfNeeded(signal);
-    if (!Number.isInteger(request.maxNewTokens) || request.maxNewTokens < 1) {
-      throw new VlmError(
-        "input_invalid",
-        `maxNewTokens must be a positive integer, got ${request.maxNewTokens}`,
-        { fix: "pass maxNewTokens explicitly, e.g. 256" },
-      );
-    }
+    abortIfNeeded(request.signal);
+    const sampler = makeSampler(request);
     const messages = this.#messages(request);
     const placeholders = countImageParts(messages);
     const given = request.images?.length ?? 0;
@@ -302,26 +295,99 @@ export class VlmModel {
         { fix: 'pass exactly one image per {type: "image"} content part' },
       );
     }
-    let sampler: Sampler;
-    try {
-      sampler = new Sampler(request);
-    } catch (error) {
-      throw new VlmError("input_invalid", (error as Error).message, {
-        fix: "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0",
-      });
-    }
-
     const vision = await this.#imageFeatures(request);
     const prompt = this.#prompt(messages, vision.images.map((i) => i.plan));
+    return await this.#decode(
+      {
+        ids: prompt.ids,
+        imageTokens: prompt.imageTokens,
+        features: concatFeatures(vision.images.map((i) => i.features)),
+        cachedImages: vision.cachedImages,
+        preprocessMs: vision.preprocessMs,
+        visionMs: vision.visionMs,
+        started,
+      },
+      request,
+      sampler,
+      emit,
+    );
+  }
+
+  /**
+   * Generates from ready-made inputs (token ids and normalised tiles), e.g.
+   * those written by `vlm run --dump-inputs` or produced by another
+   * implementation's processor: the way to compare runtimes on identical inputs.
+   */
+  generateFromInputs(
+    inputs: Pick<PreparedInputs, "inputIds" | "pixelValues" | "tiles">,
+    request: Omit<GenerateRequest, "messages" | "prompt" | "images" | "split">,
+  ): Promise<GenerationResult> {
+    return this.#exclusive(async () => {
+      const started = performance.now();
+      const sampler = makeSampler(request as GenerateRequest);
+      const T = this.plan.spec.image.tileSize;
+      if (inputs.pixelValues.length !== inputs.tiles * 3 * T * T) {
+        throw new VlmError(
+          "input_invalid",
+          `pixelValues has ${inputs.pixelValues.length} values; ${inputs.tiles} tiles of 3x${T}x${T} need ${
+            inputs.tiles * 3 * T * T
+          }`,
+          { fix: "pass pixel values shaped [tiles, 3, T, T]" },
+        );
+      }
+      const t0 = performance.now();
+      const features = inputs.tiles === 0
+        ? { rows: 0, cols: this.plan.spec.decoder.hidden, data: new Float32Array(0) }
+        : await this.#parts.projector.project(
+          await this.#parts.encoder.encode({
+            tiles: inputs.tiles,
+            size: T,
+            data: inputs.pixelValues,
+          }),
+        );
+      const imageId = this.plan.spec.tokens.image.id!;
+      return await this.#decode(
+        {
+          ids: inputs.inputIds,
+          imageTokens: inputs.inputIds.filter((id) => id === imageId).length,
+          features,
+          cachedImages: 0,
+          preprocessMs: 0,
+          visionMs: performance.now() - t0,
+          started,
+        },
+        request as GenerateRequest,
+        sampler,
+        () => {},
+      );
+    });
+  }
+
+  /** Prefill (with prefix reuse) and the token loop, shared by every entry point. */
+  async #decode(
+    input: {
+      ids: number[];
+      imageTokens: number;
+      features: FeatureMatrix;
+      cachedImages: number;
+      preprocessMs: number;
+      visionMs: number;
+      started: number;
+    },
+    request: GenerateRequest,
+    sampler: Sampler,
+    emit: (event: StreamEvent) => void,
+  ): Promise<GenerationResult> {
+    const { signal } = request;
+    const { ids, features } = input;
     const context = this.plan.decoder.contextLength;
-    if (prompt.ids.length + request.maxNewTokens > context) {
+    if (ids.length + request.maxNewTokens > context) {
       throw new VlmError(
         "budget_unsatisfiable",
-        `the prompt (${prompt.ids.length} tokens, ${prompt.imageTokens} of them image tokens) plus maxNewTokens ${request.maxNewTokens} exceeds the context of ${context}`,
+        `the prompt (${ids.length} tokens, ${input.imageTokens} of them image tokens) plus maxNewTokens ${request.maxNewTokens} exceeds the context of ${context}`,
         { fix: "lower maxNewTokens, pass split: false, or use fewer/smaller images" },
       );
     }
-    const allFeatures = concatFeatures(vision.images.map((i) => i.features));
 
     // KV prefix reuse: keep the previous cache up to the common prefix (at least one new token).
     const prefillStart = performance.now();
@@ -330,26 +396,26 @@ export class VlmModel {
     const previous = this.#previous;
     this.#previous = undefined;
     if ((request.reusePrefix ?? this.#parts.reusePrefix) && previous) {
-      reused = Math.min(commonPrefix(previous.ids, prompt.ids), prompt.ids.length - 1);
+      reused = Math.min(commonPrefix(previous.ids, ids), ids.length - 1);
       if (reused > 0) cache = previous.cache.truncate(reused);
     }
     const imageId = this.plan.spec.tokens.image.id!;
-    const newIds = prompt.ids.slice(reused);
-    const firstFeatureRow = prompt.ids.slice(0, reused).filter((id) => id === imageId).length;
+    const newIds = ids.slice(reused);
+    const firstFeatureRow = ids.slice(0, reused).filter((id) => id === imageId).length;
     abortIfNeeded(signal);
     const embeds = await this.#parts.embedder.embed(newIds);
-    mergeImageFeatures(embeds, newIds, imageId, allFeatures, firstFeatureRow);
+    mergeImageFeatures(embeds, newIds, imageId, features, firstFeatureRow);
     let step = await this.#parts.decoder.step(embeds, cache);
     const prefillMs = performance.now() - prefillStart;
 
     const stopIds = new Set(request.stopTokenIds ?? this.plan.spec.tokens.eosIds);
     const skipSpecial = request.skipSpecialTokens ?? true;
     const text = new TokenTextStream(
-      (ids) => this.tokenizer.decode(ids, skipSpecial),
+      (generatedIds) => this.tokenizer.decode(generatedIds, skipSpecial),
       request.stopStrings ?? [],
     );
     const generated: number[] = [];
-    const seen = [...prompt.ids];
+    const seen = [...ids];
     let finishReason: FinishReason = "max_tokens";
     let ttftMs = 0;
     let firstTokenAt = 0;
@@ -360,7 +426,7 @@ export class VlmModel {
       seen.push(id);
       if (generated.length === 1) {
         firstTokenAt = performance.now();
-        ttftMs = firstTokenAt - started;
+        ttftMs = firstTokenAt - input.started;
       }
       const { delta, stopped } = text.push(generated);
       emit({ id, text: delta });
@@ -378,20 +444,21 @@ export class VlmModel {
     }
     const tail = text.flush();
     if (tail) emit({ id: null, text: tail });
-    this.#previous = { ids: prompt.ids.concat(generated.slice(0, -1)), cache: step.cache };
+    // The cache holds every token fed so far: the prompt and all but the last generated token.
+    this.#previous = { ids: ids.concat(generated.slice(0, -1)), cache: step.cache };
     const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
     return {
       text: text.text,
       tokenIds: generated,
-      promptTokens: prompt.ids.length,
-      imageTokens: prompt.imageTokens,
+      promptTokens: ids.length,
+      imageTokens: input.imageTokens,
       finishReason,
       reusedPrefixTokens: reused,
-      cachedImages: vision.cachedImages,
+      cachedImages: input.cachedImages,
       timings: {
         loadMs: this.#parts.loadMs,
-        preprocessMs: vision.preprocessMs,
-        visionMs: vision.visionMs,
+        preprocessMs: input.preprocessMs,
+        visionMs: input.visionMs,
         prefillMs,
         ttftMs,
         decodeTokensPerSec: generated.length > 1 && decodeSeconds > 0
@@ -399,6 +466,24 @@ export class VlmModel {
           : 0,
       },
     };
+  }
+}
+
+/** Validates the request's generation settings and builds its sampler. */
+function makeSampler(request: GenerateRequest): Sampler {
+  if (!Number.isInteger(request.maxNewTokens) || request.maxNewTokens < 1) {
+    throw new VlmError(
+      "input_invalid",
+      `maxNewTokens must be a positive integer, got ${request.maxNewTokens}`,
+      { fix: "pass maxNewTokens explicitly, e.g. 256" },
+    );
+  }
+  try {
+    return new Sampler(request);
+  } catch (error) {
+    throw new VlmError("input_invalid", (error as Error).message, {
+      fix: "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0",
+    });
   }
 }
 

@@ -61,3 +61,27 @@ export function parseSize(command: string, text: string): { width: number; heigh
   }
   return { width, height };
 }
+
+/** An optional number flag within [min, max] (integer when `integer`), or a usage error. */
+export function optionalNumber(
+  command: string,
+  parsed: ParsedArgs,
+  name: string,
+  range: { min: number; max: number; integer?: boolean },
+): number | undefined {
+  const raw = parsed.values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (
+    typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(value) ||
+    value < range.min || value > range.max || (range.integer && !Number.isInteger(value))
+  ) {
+    throw new UsageError(
+      `vlm ${command}: --${name} must be ${
+        range.integer ? "an integer" : "a number"
+      } in [${range.min}, ${range.max}], got "${raw}"`,
+      `run \`vlm ${command} --help\``,
+    );
+  }
+  return value;
+}

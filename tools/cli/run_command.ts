@@ -1,0 +1,168 @@
+/**
+ * `vlm run --model DIR --image PATH --prompt T [...]`: answer a question
+ * about images with a model folder, streaming the text (or one JSON object
+ * with `--json`).
+ *
+ * @module
+ */
+import { UsageError } from "../../src/errors/usage_error.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import type { GenerateRequest } from "../../src/runtime/generation_types.ts";
+import type { BackendName } from "../../src/runtime/backend.ts";
+import type { Dtype } from "../../src/spec/types.ts";
+import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
+import { type Command, printJson } from "./command.ts";
+import { dumpInputs } from "./dump_inputs.ts";
+
+const DEFAULT_MAX_NEW_TOKENS = 128;
+const DTYPES: readonly Dtype[] = ["fp32", "fp16", "int8", "uint8", "q8", "q4", "q4f16", "bnb4"];
+
+const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prompt TEXT
+               [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
+               [--no-split] [--temperature T] [--top-k K] [--top-p P]
+               [--repetition-penalty R] [--seed S] [--stop TEXT ...]
+               [--keep-special-tokens] [--dump-inputs DIR] [--json]
+
+Runs a model folder in the Hugging Face Idefics3/SmolVLM ONNX layout on the
+images and the question, and streams the answer to stdout.
+
+Options:
+  --model DIR             model folder (config.json, onnx/, tokenizer.json, ...)
+  --image PATH            an image file (PNG or JPEG); repeat for several images
+  --prompt TEXT           the question (required)
+  --max-new-tokens N      upper bound on generated tokens (default ${DEFAULT_MAX_NEW_TOKENS})
+  --backend B             wasm (onnxruntime-web, default) or native (onnxruntime-node; --allow-ffi)
+  --threads N             ONNX Runtime threads
+  --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default fp32)
+  --no-split              one tile per image instead of splitting
+  --temperature T         sampling temperature; 0 = greedy (default 0)
+  --top-k K, --top-p P    sampling filters
+  --repetition-penalty R  penalty for repeated tokens (default 1)
+  --seed S                sampling seed (default 0)
+  --stop TEXT             stop string; repeat for several
+  --keep-special-tokens   keep special tokens in the text (DocTags)
+  --dump-inputs DIR       also write input_ids.bin (int64 LE), pixel_values.bin (f32 LE),
+                          pixel_attention_mask.bin (u8) and shapes.json to DIR
+  --json                  print {text, tokenIds, promptTokens, imageTokens,
+                          timings:{loadMs, preprocessMs, visionMs, prefillMs, ttftMs,
+                          decodeTokensPerSec}, peakRssBytes}`;
+
+/** Samples resident memory while a task runs; returns the peak seen. */
+async function withPeakRss<T>(task: () => Promise<T>): Promise<{ value: T; peakRssBytes: number }> {
+  let peak = Deno.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }, 20);
+  try {
+    const value = await task();
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    return { value, peakRssBytes: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "answer a prompt about images with a model folder (streams text)",
+  usage,
+  async run(args) {
+    const parsed = parseCommandArgs("run", args, {
+      model: { type: "string" },
+      image: { type: "string", multiple: true },
+      prompt: { type: "string" },
+      "max-new-tokens": { type: "string" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      dtype: { type: "string" },
+      "no-split": { type: "boolean" },
+      temperature: { type: "string" },
+      "top-k": { type: "string" },
+      "top-p": { type: "string" },
+      "repetition-penalty": { type: "string" },
+      seed: { type: "string" },
+      stop: { type: "string", multiple: true },
+      "keep-special-tokens": { type: "boolean" },
+      "dump-inputs": { type: "string" },
+    });
+    const modelDir = requireString("run", parsed, "model");
+    const prompt = requireString("run", parsed, "prompt");
+    const images = (parsed.values.image as string[] | undefined) ?? [];
+    const backend = (parsed.values.backend ?? "wasm") as string;
+    if (backend !== "wasm" && backend !== "native") {
+      throw new UsageError(
+        `vlm run: unknown backend "${backend}"`,
+        "use --backend wasm or --backend native",
+      );
+    }
+    const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
+    if (!DTYPES.includes(dtype)) {
+      throw new UsageError(`vlm run: unknown dtype "${dtype}"`, `use one of ${DTYPES.join(", ")}`);
+    }
+    const request: GenerateRequest = {
+      prompt,
+      images,
+      maxNewTokens:
+        optionalNumber("run", parsed, "max-new-tokens", { min: 1, max: 1e6, integer: true }) ??
+          DEFAULT_MAX_NEW_TOKENS,
+      split: parsed.values["no-split"] ? false : undefined,
+      temperature: optionalNumber("run", parsed, "temperature", { min: 0, max: 100 }),
+      topK: optionalNumber("run", parsed, "top-k", { min: 0, max: 1e9, integer: true }),
+      topP: optionalNumber("run", parsed, "top-p", { min: 1e-9, max: 1 }),
+      repetitionPenalty: optionalNumber("run", parsed, "repetition-penalty", {
+        min: 1e-6,
+        max: 100,
+      }),
+      seed: optionalNumber("run", parsed, "seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
+      stopStrings: parsed.values.stop as string[] | undefined,
+      skipSpecialTokens: !parsed.values["keep-special-tokens"],
+    };
+    const json = parsed.values.json === true;
+    const threads = optionalNumber("run", parsed, "threads", { min: 1, max: 256, integer: true });
+
+    const { value: result, peakRssBytes } = await withPeakRss(async () => {
+      const model = await loadModel(modelDir, { backend: backend as BackendName, threads, dtype });
+      try {
+        const dumpDir = parsed.values["dump-inputs"] as string | undefined;
+        if (dumpDir) await dumpInputs(dumpDir, await model.prepareInputs(request));
+        if (json) return await model.generate(request);
+        const stream = model.stream(request);
+        const encoder = new TextEncoder();
+        for await (const delta of stream) await Deno.stdout.write(encoder.encode(delta));
+        await Deno.stdout.write(encoder.encode("\n"));
+        return await stream.result;
+      } finally {
+        await model.dispose();
+      }
+    });
+    const t = result.timings;
+    if (json) {
+      printJson({
+        text: result.text,
+        tokenIds: result.tokenIds,
+        promptTokens: result.promptTokens,
+        imageTokens: result.imageTokens,
+        timings: {
+          loadMs: t.loadMs,
+          preprocessMs: t.preprocessMs,
+          visionMs: t.visionMs,
+          prefillMs: t.prefillMs,
+          ttftMs: t.ttftMs,
+          decodeTokensPerSec: t.decodeTokensPerSec,
+        },
+        peakRssBytes,
+      });
+    } else {
+      console.error(
+        `[${result.tokenIds.length} tokens, ${result.finishReason}; prompt ${result.promptTokens} tokens ` +
+          `(${result.imageTokens} image); load ${t.loadMs.toFixed(0)} ms, ttft ${
+            t.ttftMs.toFixed(0)
+          } ms, ` +
+          `${t.decodeTokensPerSec.toFixed(1)} tok/s; peak RSS ${
+            (peakRssBytes / 2 ** 20).toFixed(0)
+          } MiB]`,
+      );
+    }
+    return 0;
+  },
+};
