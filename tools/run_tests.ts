@@ -15,6 +15,7 @@ const child = new Deno.Command(Deno.execPath(), {
     "--allow-write",
     "--allow-run",
     "--allow-env",
+    "--allow-ffi",
     `--junit-path=${REPORT}`,
     ...Deno.args,
   ],

@@ -274,7 +274,7 @@ export class VlmModel {
       images: images as CachedImage[],
       cachedImages,
       preprocessMs: t1 - t0,
-      visionMs: performance.now() - t1,
+      visionMs: tileCount > 0 ? performance.now() - t1 : 0,
     };
   }
 

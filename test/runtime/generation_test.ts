@@ -1,0 +1,174 @@
+// Generation behaviour on the tiny export (wasm backend): streaming, stop
+// strings, stop ids, the feature cache, KV prefix reuse, abort and input errors.
+import assert from "node:assert/strict";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import type { VlmModel } from "../../src/runtime/model.ts";
+import { VlmError } from "../../src/errors/vlm_error.ts";
+import { TINY_MODEL } from "./_tiny_model.ts";
+
+const IMAGES = new URL("../fixtures/images/", import.meta.url);
+const image = (name: string) => new URL(`sources/${name}`, IMAGES).pathname;
+
+async function withModel(fn: (model: VlmModel) => Promise<void>, reusePrefix = true) {
+  const model = await loadModel(TINY_MODEL, { reusePrefix });
+  try {
+    await fn(model);
+  } finally {
+    await model.dispose();
+  }
+}
+
+const base = { prompt: "What shape is this?", images: [image("rgb_noise.png")], stopTokenIds: [] };
+
+Deno.test("stream: text chunks and tokens add up to the result", async () => {
+  await withModel(async (model) => {
+    const stream = model.stream({ ...base, maxNewTokens: 24 });
+    const tokens: number[] = [];
+    const reading = (async () => {
+      for await (const token of stream.tokens()) tokens.push(token.id);
+    })();
+    let text = "";
+    for await (const chunk of stream) text += chunk;
+    await reading;
+    const result = await stream.result;
+    assert.equal(text, result.text);
+    assert.deepEqual(tokens, result.tokenIds);
+    assert.equal(result.tokenIds.length, 24);
+    assert.equal(result.finishReason, "max_tokens");
+    // Same request through generate(): identical greedy output.
+    const again = await model.generate({ ...base, maxNewTokens: 24, reusePrefix: false });
+    assert.deepEqual(again.tokenIds, result.tokenIds);
+  });
+});
+
+Deno.test("stop strings cut the text; stop ids end generation with the id included", async () => {
+  await withModel(async (model) => {
+    const free = await model.generate({ ...base, maxNewTokens: 30 });
+    const words = free.text.split(" ").filter((w) => /^[a-z]{3,}$/.test(w));
+    assert.ok(words.length > 0, `no word to stop on in ${JSON.stringify(free.text)}`);
+    const stop = ` ${words[0]}`;
+    const cut = await model.generate({ ...base, maxNewTokens: 30, stopStrings: [stop] });
+    assert.equal(cut.finishReason, "stop_string");
+    assert.equal(cut.text, free.text.slice(0, free.text.indexOf(stop)));
+    assert.ok(cut.tokenIds.length < free.tokenIds.length);
+
+    const stopId = free.tokenIds[5];
+    const byId = await model.generate({ ...base, maxNewTokens: 30, stopTokenIds: [stopId] });
+    assert.equal(byId.finishReason, "eos");
+    assert.deepEqual(byId.tokenIds, free.tokenIds.slice(0, free.tokenIds.indexOf(stopId) + 1));
+  });
+});
+
+Deno.test("a second question about the same image skips the encoder and reuses the KV prefix", async () => {
+  await withModel(async (model) => {
+    const first = await model.generate({ ...base, maxNewTokens: 8 });
+    assert.equal(first.cachedImages, 0);
+    assert.ok(first.timings.visionMs > 0);
+    const second = await model.generate({
+      prompt: "How many shapes are there?",
+      images: [image("rgb_noise.png")],
+      maxNewTokens: 8,
+      stopTokenIds: [],
+    });
+    assert.equal(second.cachedImages, 1);
+    assert.equal(second.timings.visionMs, 0);
+    // Everything up to the question text is shared: template start and the image block.
+    assert.ok(second.reusedPrefixTokens >= second.imageTokens, `${second.reusedPrefixTokens}`);
+
+    // Same answer as a cold model without reuse.
+    await withModel(async (cold) => {
+      const reference = await cold.generate({
+        prompt: "How many shapes are there?",
+        images: [image("rgb_noise.png")],
+        maxNewTokens: 8,
+        stopTokenIds: [],
+      });
+      assert.equal(reference.reusedPrefixTokens, 0);
+      assert.deepEqual(second.tokenIds, reference.tokenIds);
+    }, false);
+  });
+});
+
+Deno.test("multi-image, multi-turn conversations place each image where its part is", async () => {
+  await withModel(async (model) => {
+    const result = await model.generate({
+      messages: [
+        {
+          role: "user",
+          content: [{ type: "image" }, { type: "text", text: "What color is the shape?" }],
+        },
+        { role: "assistant", content: "red" },
+        { role: "user", content: [{ type: "text", text: "And here?" }, { type: "image" }] },
+      ],
+      images: [image("rgb_noise.png"), image("tiny.png")],
+      maxNewTokens: 4,
+      split: false,
+    });
+    // Unsplit: 4 tokens per image.
+    assert.equal(result.imageTokens, 8);
+    const inputs = await model.prepareInputs({
+      messages: [{
+        role: "user",
+        content: [{ type: "image" }, { type: "image" }, { type: "text", text: "x" }],
+      }],
+      images: [image("rgb_noise.png"), image("wide_strip.png")],
+    });
+    assert.equal(inputs.tiles, 5 + 3);
+  });
+});
+
+Deno.test("abort mid-generation rejects promptly and leaves the model usable", async () => {
+  await withModel(async (model) => {
+    const controller = new AbortController();
+    const stream = model.stream({ ...base, maxNewTokens: 400, signal: controller.signal });
+    let seen = 0;
+    const started = performance.now();
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream.tokens()) if (++seen === 3) controller.abort();
+      })(),
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    assert.ok(seen < 10, `generation went on for ${seen} tokens after abort`);
+    assert.ok(performance.now() - started < 5000);
+    // Cancelling the text stream aborts too.
+    const cancelled = model.stream({ ...base, maxNewTokens: 400 });
+    const reader = cancelled.getReader();
+    await reader.read();
+    await reader.cancel();
+    await assert.rejects(cancelled.result);
+    const after = await model.generate({ ...base, maxNewTokens: 3 });
+    assert.equal(after.tokenIds.length, 3);
+  });
+});
+
+Deno.test("bad requests get typed errors", async () => {
+  await withModel(async (model) => {
+    const code = (c: string) => (e: unknown) => e instanceof VlmError && e.code === c;
+    await assert.rejects(model.generate({ ...base, maxNewTokens: 0 }), code("input_invalid"));
+    await assert.rejects(
+      model.generate({ ...base, maxNewTokens: 500 }),
+      code("budget_unsatisfiable"),
+    );
+    await assert.rejects(
+      model.generate({
+        messages: [{ role: "user", content: [{ type: "image" }, { type: "text", text: "?" }] }],
+        images: [],
+        maxNewTokens: 4,
+      }),
+      code("input_invalid"),
+    );
+    await assert.rejects(
+      model.generate({ ...base, images: [image("../bad/truncated.png")], maxNewTokens: 4 }),
+      code("image_invalid"),
+    );
+    await assert.rejects(
+      model.generate({ ...base, images: [image("../bad/fake.gif")], maxNewTokens: 4 }),
+      code("image_unsupported"),
+    );
+    await assert.rejects(
+      model.generate({ ...base, topP: 2, maxNewTokens: 4 }),
+      code("input_invalid"),
+    );
+  });
+});
