@@ -23,3 +23,7 @@ export {
   type InvalidGridPoint,
   smolvlmPaperGrid,
 } from "./variants/smolvlm_paper_grid.ts";
+export * from "./src/image/mod.ts";
+export * from "./src/text/mod.ts";
+export * from "./src/modules/mod.ts";
+export * from "./src/runtime/mod.ts";

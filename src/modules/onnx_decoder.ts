@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { InferenceSession, Tensor } from "onnxruntime-common";
-import type { OrtApi } from "../runtime/backend.ts";
+import type { OrtApi, OrtSession, OrtTensor } from "../runtime/backend.ts";
 import { float16ToFloat32 } from "../runtime/float16.ts";
 import type { Decoder, DecoderStep, FeatureMatrix, KvCache } from "./types.ts";
 
@@ -31,7 +30,7 @@ type CacheArray = Float32Array | Uint16Array;
 class OrtKvCache implements KvCache {
   readonly length: number;
   /** `past_key_values.{i}.key|value` → tensor. */
-  readonly tensors: Record<string, Tensor>;
+  readonly tensors: Record<string, OrtTensor>;
   readonly #ort: OrtApi;
   readonly #geometry: DecoderGeometry;
 
@@ -39,7 +38,7 @@ class OrtKvCache implements KvCache {
     ort: OrtApi,
     geometry: DecoderGeometry,
     length: number,
-    tensors: Record<string, Tensor>,
+    tensors: Record<string, OrtTensor>,
   ) {
     this.#ort = ort;
     this.#geometry = geometry;
@@ -53,7 +52,7 @@ class OrtKvCache implements KvCache {
     }
     if (length === this.length) return this;
     const { kvHeads, headDim, cacheType } = this.#geometry;
-    const tensors: Record<string, Tensor> = {};
+    const tensors: Record<string, OrtTensor> = {};
     for (const [name, tensor] of Object.entries(this.tensors)) {
       const source = tensor.data as CacheArray;
       const target = cacheType === "float16"
@@ -77,12 +76,12 @@ class OrtKvCache implements KvCache {
 
 /** Decoder backed by a merged decoder session. */
 export class OnnxDecoder implements Decoder {
-  readonly #session: InferenceSession;
+  readonly #session: OrtSession;
   readonly #ort: OrtApi;
   readonly #geometry: DecoderGeometry;
 
   /** Wraps an open session. */
-  constructor(session: InferenceSession, ort: OrtApi, geometry: DecoderGeometry) {
+  constructor(session: OrtSession, ort: OrtApi, geometry: DecoderGeometry) {
     this.#session = session;
     this.#ort = ort;
     this.#geometry = geometry;
@@ -91,7 +90,7 @@ export class OnnxDecoder implements Decoder {
   /** Zero-length cache tensors `[1, kvHeads, 0, headDim]`. */
   emptyCache(): KvCache {
     const { layers, kvHeads, headDim, cacheType } = this.#geometry;
-    const tensors: Record<string, Tensor> = {};
+    const tensors: Record<string, OrtTensor> = {};
     for (let i = 0; i < layers; i++) {
       for (const part of ["key", "value"]) {
         const data = cacheType === "float16" ? new Uint16Array(0) : new Float32Array(0);
@@ -112,14 +111,14 @@ export class OnnxDecoder implements Decoder {
     const total = past.length + rows;
     const positions = new BigInt64Array(rows);
     for (let i = 0; i < rows; i++) positions[i] = BigInt(past.length + i);
-    const feeds: Record<string, Tensor> = {
+    const feeds: Record<string, OrtTensor> = {
       ...past.tensors,
       inputs_embeds: new this.#ort.Tensor("float32", embeds.data, [1, rows, embeds.cols]),
       attention_mask: new this.#ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
       position_ids: new this.#ort.Tensor("int64", positions, [1, rows]),
     };
     const out = await this.#session.run(feeds);
-    const present: Record<string, Tensor> = {};
+    const present: Record<string, OrtTensor> = {};
     for (let i = 0; i < this.#geometry.layers; i++) {
       for (const part of ["key", "value"]) {
         present[`past_key_values.${i}.${part}`] = out[`present.${i}.${part}`];

@@ -3,18 +3,17 @@
  *
  * @module
  */
-import type { InferenceSession } from "onnxruntime-common";
-import type { OrtApi } from "../runtime/backend.ts";
+import type { OrtApi, OrtSession } from "../runtime/backend.ts";
 import { float16ToFloat32 } from "../runtime/float16.ts";
 import type { Embedder, FeatureMatrix } from "./types.ts";
 
 /** Embedder backed by an embed_tokens session. */
 export class OnnxEmbedder implements Embedder {
-  readonly #session: InferenceSession;
+  readonly #session: OrtSession;
   readonly #ort: OrtApi;
 
   /** Wraps an open session. */
-  constructor(session: InferenceSession, ort: OrtApi) {
+  constructor(session: OrtSession, ort: OrtApi) {
     this.#session = session;
     this.#ort = ort;
   }

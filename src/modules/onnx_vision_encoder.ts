@@ -5,18 +5,17 @@
  *
  * @module
  */
-import type { InferenceSession } from "onnxruntime-common";
-import type { OrtApi } from "../runtime/backend.ts";
+import type { OrtApi, OrtSession } from "../runtime/backend.ts";
 import { float16ToFloat32 } from "../runtime/float16.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
 /** Encoder backed by a fused vision_encoder session. */
 export class OnnxVisionEncoder implements Encoder {
-  readonly #session: InferenceSession;
+  readonly #session: OrtSession;
   readonly #ort: OrtApi;
 
   /** Wraps an open session. */
-  constructor(session: InferenceSession, ort: OrtApi) {
+  constructor(session: OrtSession, ort: OrtApi) {
     this.#session = session;
     this.#ort = ort;
   }

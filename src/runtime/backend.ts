@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { InferenceSession, Tensor, TypedTensor } from "onnxruntime-common";
 import { VlmError } from "../errors/vlm_error.ts";
 
 /** Backend names. */
@@ -19,22 +18,59 @@ export interface BackendOptions {
   threads?: number;
 }
 
+/** Element storage of the tensors vlmkit exchanges with ONNX Runtime. */
+export type OrtTensorData = Float32Array | Uint16Array | BigInt64Array | Uint8Array | Int32Array;
+
+/** A tensor as both onnxruntime packages expose it. */
+export interface OrtTensor {
+  /** Element type, e.g. `float32`, `float16`, `int64`, `bool`. */
+  readonly type: string;
+  /** Dimensions. */
+  readonly dims: readonly number[];
+  /** Elements (float16 as raw `Uint16Array` bits). */
+  readonly data: unknown;
+}
+
+/** Name, element type and dims of one session input or output. */
+export type OrtValueMetadata =
+  | {
+    /** Tensor name. */
+    readonly name: string;
+    /** A tensor value. */
+    readonly isTensor: true;
+    /** Element type. */
+    readonly type: string;
+    /** Dims: numbers, or names of symbolic axes. */
+    readonly shape: readonly (number | string)[];
+  }
+  | {
+    /** Value name. */
+    readonly name: string;
+    /** A non-tensor value (sequence, map). */
+    readonly isTensor: false;
+  };
+
+/** An open inference session. */
+export interface OrtSession {
+  /** Inputs in declaration order. */
+  readonly inputMetadata: readonly OrtValueMetadata[];
+  /** Outputs in declaration order. */
+  readonly outputMetadata: readonly OrtValueMetadata[];
+  /** Runs the graph. */
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Frees the session's native or wasm memory. */
+  release(): Promise<void>;
+}
+
 /** The part of the onnxruntime API vlmkit uses; both packages provide it. */
 export interface OrtApi {
   /** Session factory. */
   InferenceSession: {
-    create(model: Uint8Array | string, options?: InferenceSession.SessionOptions): Promise<
-      InferenceSession
-    >;
+    /** Opens a model from its bytes. */
+    create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
   };
   /** Tensor constructor. */
-  Tensor: {
-    new (type: "float32", data: Float32Array, dims: readonly number[]): TypedTensor<"float32">;
-    new (type: "float16", data: Uint16Array, dims: readonly number[]): TypedTensor<"float16">;
-    new (type: "int64", data: BigInt64Array, dims: readonly number[]): TypedTensor<"int64">;
-    new (type: "bool", data: Uint8Array, dims: readonly number[]): TypedTensor<"bool">;
-    new (type: Tensor.Type, data: Tensor.DataType, dims: readonly number[]): Tensor;
-  };
+  Tensor: new (type: string, data: OrtTensorData, dims: readonly number[]) => OrtTensor;
 }
 
 /** One ONNX file to open, by bytes (any backend) or by path (native). */
@@ -56,7 +92,7 @@ export interface Backend {
   /** The onnxruntime module. */
   readonly ort: OrtApi;
   /** Opens a session; errors name the file. */
-  createSession(file: ModelFile): Promise<InferenceSession>;
+  createSession(file: ModelFile): Promise<OrtSession>;
 }
 
 interface OrtEnvWasm {
@@ -110,7 +146,7 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
   const key = name;
   if (!loaded.has(key)) loaded.set(key, name === "wasm" ? loadOrtWeb(threads) : loadOrtNode());
   const ort = await loaded.get(key)!;
-  const sessionOptions: InferenceSession.SessionOptions = {
+  const sessionOptions: Record<string, unknown> = {
     executionProviders: [name === "wasm" ? "wasm" : "cpu"],
     graphOptimizationLevel: "all",
     ...(name === "native" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
@@ -119,7 +155,7 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
     name,
     threads,
     ort,
-    async createSession(file: ModelFile): Promise<InferenceSession> {
+    async createSession(file: ModelFile): Promise<OrtSession> {
       try {
         return await ort.InferenceSession.create(file.bytes, {
           ...sessionOptions,

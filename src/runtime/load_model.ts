@@ -15,7 +15,7 @@ import { resolve } from "../spec/resolve.ts";
 import type { Dtype } from "../spec/types.ts";
 import { ChatTemplate } from "../text/chat_template.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
-import { type Backend, type BackendOptions, loadBackend } from "./backend.ts";
+import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { type HfFiles, specFromHfFiles } from "./hf_config.ts";
 import { type ModelFolder, openModelFolder, readJson, requireJson } from "./model_folder.ts";
 import { VlmModel } from "./model.ts";
@@ -25,7 +25,6 @@ import {
   describeTensors,
   type ExpectedTensor,
 } from "./session_contract.ts";
-import type { InferenceSession } from "onnxruntime-common";
 
 /** The three sessions of the hf-idefics3 layout. */
 export type HfModule = "vision_encoder" | "embed_tokens" | "decoder_model_merged";
@@ -61,7 +60,7 @@ async function openSession(
   folder: ModelFolder,
   path: string,
   signal?: AbortSignal,
-): Promise<InferenceSession> {
+): Promise<OrtSession> {
   const bytes = await folder.read(path, signal);
   if (!bytes) {
     throw new VlmError("model_invalid", `${folder.location} has no ${path}`, {
@@ -182,7 +181,7 @@ export async function loadModel(
   }
 
   const backend = await loadBackend(options);
-  const sessions = {} as Record<HfModule, InferenceSession>;
+  const sessions = {} as Record<HfModule, OrtSession>;
   try {
     for (const file of plan.files) {
       sessions[file.module as HfModule] = await openSession(backend, folder, file.path, signal);

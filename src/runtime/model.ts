@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { InferenceSession } from "onnxruntime-common";
 import { VlmError } from "../errors/vlm_error.ts";
 import { decodeImage } from "../image/decode.ts";
 import { normalizeTiles, tileImage } from "../image/processor.ts";
@@ -23,7 +22,7 @@ import type { ChatTemplate } from "../text/chat_template.ts";
 import { type ChatMessage, countImageParts } from "../text/messages.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TilePlan } from "../tokens/tiles.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, OrtSession } from "./backend.ts";
 import { type CachedImage, FeatureCache, imageKey } from "./feature_cache.ts";
 import type { FinishReason, GenerateRequest, GenerationResult } from "./generation_types.ts";
 import { mergeImageFeatures } from "./merge.ts";
@@ -43,7 +42,7 @@ export interface VlmModelParts {
   /** Runtime. */
   backend: Backend;
   /** Sessions to release on dispose. */
-  sessions: InferenceSession[];
+  sessions: OrtSession[];
   /** Vision tower. */
   encoder: Encoder;
   /** Connector. */

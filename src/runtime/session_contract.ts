@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { InferenceSession } from "onnxruntime-common";
 import { VlmError } from "../errors/vlm_error.ts";
+import type { OrtValueMetadata } from "./backend.ts";
 
 /** One expected tensor: a fixed size, or `null` for a dynamic axis. */
 export interface ExpectedTensor {
@@ -31,7 +31,7 @@ export interface TensorInfo {
 
 /** Lists a session's tensors from its metadata. */
 export function describeTensors(
-  metadata: readonly InferenceSession.ValueMetadata[],
+  metadata: readonly OrtValueMetadata[],
 ): TensorInfo[] {
   return metadata.map((m) =>
     m.isTensor

@@ -62,7 +62,8 @@ const output = await model.generate({
   pixel_attention_mask: new Tensor("bool", mask, shapes.pixel_attention_mask),
   max_new_tokens: Number(values["max-new-tokens"]),
   do_sample: false,
-  ...(values["ignore-eos"] ? { eos_token_id: null } : {}),
+  // A null eos_token_id makes transformers.js skip its EOS stopping criterion.
+  ...(values["ignore-eos"] ? { eos_token_id: null as unknown as number[] } : {}),
 });
 const all = Array.from((output as Tensor).data as BigInt64Array, Number);
 const result: Record<string, unknown> = { tokenIds: all.slice(ids.length) };

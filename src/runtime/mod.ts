@@ -1,0 +1,36 @@
+/**
+ * Running models: `loadModel`, generation, streaming, backends.
+ *
+ * @module
+ */
+export { type HfModule, loadModel, type LoadModelOptions } from "./load_model.ts";
+export { type PreparedInputs, VlmModel, type VlmModelParts } from "./model.ts";
+export type {
+  FinishReason,
+  GenerateRequest,
+  GenerationResult,
+  GenerationTimings,
+  StreamedToken,
+} from "./generation_types.ts";
+export { GenerationStream, type StreamEvent } from "./generation_stream.ts";
+export {
+  type Backend,
+  type BackendName,
+  type BackendOptions,
+  loadBackend,
+  type ModelFile,
+  type OrtApi,
+  type OrtSession,
+  type OrtTensor,
+  type OrtTensorData,
+  type OrtValueMetadata,
+} from "./backend.ts";
+export { argmax, Sampler, type SamplingOptions } from "./sampler.ts";
+export { type HfFiles, specFromHfFiles } from "./hf_config.ts";
+export { type ModelFolder, openModelFolder } from "./model_folder.ts";
+export {
+  contractProblems,
+  describeTensors,
+  type ExpectedTensor,
+  type TensorInfo,
+} from "./session_contract.ts";
