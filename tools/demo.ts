@@ -1,11 +1,12 @@
 /**
  * `deno task demo`: what vlmkit knows about the default variant without
- * loading any weights: its parameters, memory per dtype, and the exact tile and
- * token plan for a few everyday images. No runnable model ships yet, so this
- * prints the plan the runtime will execute rather than generated text.
+ * loading any weights (parameters, memory per dtype, the exact tile and token
+ * plan for a few everyday images), then one streamed run of a real ONNX
+ * pipeline on the tiny random-weight export shipped with the tests.
  *
  * @module
  */
+import { loadModel } from "../src/runtime/load_model.ts";
 import { resolve } from "../src/spec/resolve.ts";
 import type { Dtype } from "../src/spec/types.ts";
 import { planBudget } from "../src/tokens/budget.ts";
@@ -71,3 +72,32 @@ console.log(
   }, ${budget.count.images[0].tiles} tiles, ${budget.count.totalTokens} tokens`,
 );
 console.log("\n  (pass another preset name to plan it: deno task demo smolvlm-instruct)");
+
+// Run a real pipeline end to end: the tiny random-weight Idefics3 export the tests use.
+// Its weights are untrained, so the text is noise; what it shows is the machinery
+// (decode → Pillow-exact tiling → vision encoder → merge → KV-cached greedy decoding).
+const modelDir = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
+const imagePath = new URL("../test/fixtures/images/sources/text_lines.png", import.meta.url);
+const model = await loadModel(modelDir, { backend: "wasm" });
+try {
+  const request = { prompt: "Read the text.", images: [imagePath], maxNewTokens: 24 };
+  console.log(`\n  running ${modelDir.pathname} (random weights) on text_lines.png, backend wasm:`);
+  const stream = model.stream(request);
+  const out = new TextEncoder();
+  await Deno.stdout.write(out.encode("  > "));
+  for await (const delta of stream) {
+    await Deno.stdout.write(out.encode(delta.replaceAll("\n", " ")));
+  }
+  const result = await stream.result;
+  const t = result.timings;
+  console.log(
+    `\n  ${result.tokenIds.length} tokens (${result.finishReason}); prompt ${result.promptTokens} tokens, ` +
+      `${result.imageTokens} of them image tokens; load ${t.loadMs.toFixed(0)} ms, preprocess ${
+        t.preprocessMs.toFixed(0)
+      } ms, vision ${t.visionMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, ttft ${
+        t.ttftMs.toFixed(0)
+      } ms, ${t.decodeTokensPerSec.toFixed(0)} tokens/s`,
+  );
+} finally {
+  await model.dispose();
+}
