@@ -1,10 +1,16 @@
 /**
  * `deno task bench`: timings of the pure planning functions (spec resolution,
- * tile planning, full sequence accounting) as JSON on stdout and a table on
- * stderr. Medians of several timed rounds after a warm-up round.
+ * tile planning, full sequence accounting), of image preprocessing (Pillow-
+ * exact resampling and the 2048/512 tiling) and of generation with the tiny
+ * export on each backend, as JSON on stdout and a table on stderr. Medians of
+ * several timed rounds after a warm-up round.
  *
  * @module
  */
+import { createRgbImage } from "../src/image/raster.ts";
+import { resizeRgb } from "../src/image/resample.ts";
+import { tileImage } from "../src/image/processor.ts";
+import { loadModel } from "../src/runtime/load_model.ts";
 import { resolve } from "../src/spec/resolve.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
 import { planTiles } from "../src/tokens/tiles.ts";
@@ -21,12 +27,20 @@ interface Result {
   opsPerSec: number;
 }
 
-function bench(name: string, iterations: number, body: (i: number) => unknown): Result {
+async function bench(
+  name: string,
+  iterations: number,
+  body: (i: number) => unknown,
+): Promise<Result> {
   let sink = 0;
   const perOp: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
     const start = performance.now();
-    for (let i = 0; i < iterations; i++) sink += body(i) ? 1 : 0;
+    for (let i = 0; i < iterations; i++) {
+      // Await only real promises: awaiting plain values would time the microtask queue.
+      const value = body(i);
+      sink += (value instanceof Promise ? await value : value) ? 1 : 0;
+    }
     const elapsed = performance.now() - start;
     if (round > 0) perOp.push(elapsed / iterations); // round 0 is the warm-up
   }
@@ -50,25 +64,51 @@ const sizes = Array.from({ length: 1024 }, (_, i) => ({
   height: 1 + ((i * 104729) % 6000),
 }));
 
+// A 640×480 photo-like image (smooth gradients plus texture).
+const photo = createRgbImage(640, 480);
+for (let i = 0; i < photo.data.length; i++) photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
+
+const tiny = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
+const image = new URL("../test/fixtures/images/sources/rgb_noise.png", import.meta.url);
+const wasmModel = await loadModel(tiny, { backend: "wasm" });
+const nativeModel = await loadModel(tiny, { backend: "native" });
+const request = {
+  prompt: "What shape is this?",
+  images: [image],
+  maxNewTokens: 32,
+  stopTokenIds: [],
+  reusePrefix: false,
+};
+
 const results = [
-  bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
-  bench(
+  await bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
+  await bench(
     "planTiles",
     200_000,
     (i) => planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
   ),
-  bench(
+  await bench(
     "countSequence(1 image + prompt)",
     2_000,
     (i) =>
       countSequence(plan, { images: [sizes[i & 1023]], prompt: "Describe this image in detail." }),
   ),
+  await bench(
+    "resize 640×480 → 2048×1536 lanczos",
+    2,
+    () => resizeRgb(photo, 2048, 1536, "lanczos"),
+  ),
+  await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
+  await bench("tiny export: 32 tokens, wasm", 3, () => wasmModel.generate(request)),
+  await bench("tiny export: 32 tokens, native", 3, () => nativeModel.generate(request)),
 ];
+await wasmModel.dispose();
+await nativeModel.dispose();
 
-console.error("benchmark                          median µs/op     ops/s");
+console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
 for (const r of results) {
   console.error(
-    `${r.name.padEnd(34)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
+    `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
       Math.round(r.opsPerSec).toString().padStart(9)
     }`,
   );

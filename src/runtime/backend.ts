@@ -143,6 +143,15 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
       fix: "pass threads: 1 or more",
     });
   }
+  // onnxruntime-web starts its worker threads from blob: URLs, which Deno's module loader refuses.
+  if (name === "wasm" && threads > 1 && "Deno" in globalThis) {
+    throw new VlmError(
+      "usage",
+      `the wasm backend cannot run ${threads} threads under Deno: onnxruntime-web loads its ` +
+        "worker threads from blob: URLs, which Deno does not import",
+      { fix: "use threads: 1 with the wasm backend, or the native backend for more threads" },
+    );
+  }
   const key = name;
   if (!loaded.has(key)) loaded.set(key, name === "wasm" ? loadOrtWeb(threads) : loadOrtNode());
   const ort = await loaded.get(key)!;

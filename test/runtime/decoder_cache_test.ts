@@ -140,3 +140,14 @@ Deno.test("model load is refused when the plan and the sessions disagree", async
     await Deno.remove(copy, { recursive: true });
   }
 });
+
+Deno.test("backend options are validated before anything loads", async () => {
+  await assert.rejects(
+    loadBackend({ backend: "wasm", threads: 2 }),
+    (e: unknown) => e instanceof VlmError && e.code === "usage" && /threads: 1/.test(e.fix ?? ""),
+  );
+  await assert.rejects(
+    loadBackend({ backend: "native", threads: 0 }),
+    (e: unknown) => e instanceof VlmError && e.code === "usage",
+  );
+});
