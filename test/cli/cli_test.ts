@@ -1,19 +1,9 @@
 /** The CLI as users run it: a real `deno run tools/vlm.ts` subprocess. */
 import assert from "node:assert/strict";
+import { type CliOutput, runVlm } from "./_vlm.ts";
 
-const VLM = new URL("../../tools/vlm.ts", import.meta.url).pathname;
-
-async function vlm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", VLM, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function vlm(...args: string[]): Promise<CliOutput> {
+  return runVlm(["--allow-read"], args);
 }
 
 Deno.test("cli: tokens --json follows the DESIGN §4 contract", async () => {

@@ -1,21 +1,12 @@
 /** `vlm run` as users run it: a real subprocess with the task's permissions. */
 import assert from "node:assert/strict";
+import { type CliOutput, runVlm } from "./_vlm.ts";
 
-const VLM = new URL("../../tools/vlm.ts", import.meta.url).pathname;
 const MODEL = new URL("../fixtures/tiny-idefics3/", import.meta.url).pathname;
 const IMAGES = new URL("../fixtures/images/", import.meta.url).pathname;
 
-async function vlm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", VLM, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function vlm(...args: string[]): Promise<CliOutput> {
+  return runVlm(["--allow-read", "--allow-write", "--allow-env", "--allow-ffi"], args);
 }
 
 const common = [
