@@ -78,6 +78,25 @@ export function padToSquare(image: RgbImage, mean: readonly number[]): RgbImage 
 }
 
 /**
+ * Normalises the tiles of several images, in order, into one planar float32
+ * `[tiles, 3, T, T]` batch: what a single vision-encoder call takes.
+ */
+export function packTiles(
+  images: readonly ProcessedImage[],
+  spec: Pick<ImageSpec, "tileSize" | "rescaleFactor" | "mean" | "std">,
+): { tiles: number; data: Float32Array } {
+  const plane = 3 * spec.tileSize * spec.tileSize;
+  const tiles = images.reduce((n, image) => n + image.tiles.length, 0);
+  const data = new Float32Array(tiles * plane);
+  let offset = 0;
+  for (const image of images) {
+    normalizeTiles(image.tiles, spec, data, offset);
+    offset += image.tiles.length * plane;
+  }
+  return { tiles, data };
+}
+
+/**
  * Writes tiles as planar float32 `[tiles, 3, T, T]`:
  * `(pixel · rescaleFactor − mean) / std` per channel, into `out` at `offset` elements.
  */

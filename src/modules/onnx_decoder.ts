@@ -9,7 +9,7 @@
  * @module
  */
 import type { OrtApi, OrtSession, OrtTensor } from "../runtime/backend.ts";
-import { float16ToFloat32 } from "../runtime/float16.ts";
+import { floatValues } from "../runtime/float16.ts";
 import type { Decoder, DecoderStep, FeatureMatrix, KvCache } from "./types.ts";
 
 /** Shape facts the decoder needs from the Plan. */
@@ -126,11 +126,8 @@ export class OnnxDecoder implements Decoder {
     }
     const logits = out.logits;
     const vocab = logits.dims[logits.dims.length - 1];
-    const lastRow = (logits.data as CacheArray).subarray((rows - 1) * vocab, rows * vocab);
     return {
-      logits: logits.type === "float16"
-        ? float16ToFloat32(lastRow as Uint16Array)
-        : new Float32Array(lastRow as Float32Array),
+      logits: floatValues(logits, (rows - 1) * vocab, rows * vocab),
       cache: new OrtKvCache(this.#ort, this.#geometry, total, present),
     };
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { float16ToFloat32 } from "../runtime/float16.ts";
+import { floatValues } from "../runtime/float16.ts";
 import type { Embedder, FeatureMatrix } from "./types.ts";
 
 /** Embedder backed by an embed_tokens session. */
@@ -24,9 +24,7 @@ export class OnnxEmbedder implements Embedder {
     const out = await this.#session.run({ input_ids: input });
     const embeds = out.inputs_embeds;
     const cols = embeds.dims[embeds.dims.length - 1];
-    const data = embeds.type === "float16"
-      ? float16ToFloat32(embeds.data as Uint16Array)
-      : new Float32Array(embeds.data as Float32Array);
+    const data = floatValues(embeds);
     return { rows: ids.length, cols, data };
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { float16ToFloat32 } from "../runtime/float16.ts";
+import { floatValues } from "../runtime/float16.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
 /** Encoder backed by a fused vision_encoder session. */
@@ -34,9 +34,7 @@ export class OnnxVisionEncoder implements Encoder {
     const features = out.image_features;
     const dims = features.dims;
     const cols = dims[dims.length - 1];
-    const data = features.type === "float16"
-      ? float16ToFloat32(features.data as Uint16Array)
-      : features.data as Float32Array;
+    const data = floatValues(features);
     return { rows: data.length / cols, cols, data };
   }
 }

@@ -73,7 +73,7 @@ export interface OrtApi {
   Tensor: new (type: string, data: OrtTensorData, dims: readonly number[]) => OrtTensor;
 }
 
-/** One ONNX file to open, by bytes (any backend) or by path (native). */
+/** One ONNX file to open, from its bytes. */
 export interface ModelFile {
   /** Name shown in errors, e.g. `onnx/decoder_model_merged.onnx`. */
   name: string;
@@ -152,9 +152,8 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
       { fix: "use threads: 1 with the wasm backend, or the native backend for more threads" },
     );
   }
-  const key = name;
-  if (!loaded.has(key)) loaded.set(key, name === "wasm" ? loadOrtWeb(threads) : loadOrtNode());
-  const ort = await loaded.get(key)!;
+  if (!loaded.has(name)) loaded.set(name, name === "wasm" ? loadOrtWeb(threads) : loadOrtNode());
+  const ort = await loaded.get(name)!;
   const sessionOptions: Record<string, unknown> = {
     executionProviders: [name === "wasm" ? "wasm" : "cpu"],
     graphOptimizationLevel: "all",

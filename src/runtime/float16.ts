@@ -5,6 +5,19 @@
  * @module
  */
 
+import type { OrtTensor } from "./backend.ts";
+
+/**
+ * The float32 values of elements `[start, end)` of a float32 or float16
+ * tensor: a view for float32, a widened copy for float16.
+ */
+export function floatValues(tensor: OrtTensor, start = 0, end?: number): Float32Array {
+  if (tensor.type === "float16") {
+    return float16ToFloat32((tensor.data as Uint16Array).subarray(start, end));
+  }
+  return (tensor.data as Float32Array).subarray(start, end);
+}
+
 /** Converts float16 bit patterns to float32 values. */
 export function float16ToFloat32(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);

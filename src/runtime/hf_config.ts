@@ -10,6 +10,7 @@ import { VlmError } from "../errors/vlm_error.ts";
 import { parseSpec } from "../spec/validate.ts";
 import type { Activation, Dtype, TokenRef, VariantSpec } from "../spec/types.ts";
 import { rowColText } from "../tokens/prompt.ts";
+import { maxTilesPerImage } from "../tokens/tiles.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 
 /** The parsed JSON files of a model folder. */
@@ -143,9 +144,10 @@ export function specFromHfFiles(
       longestEdge,
       tileSize,
       splitting: optional(pre, "do_image_splitting", true),
+      // Worst case with splitting on, so a per-request split override stays within the spec.
       maxTiles: Math.max(
         2,
-        (Math.ceil((longestEdge + (longestEdge % 2)) / tileSize) ** 2) + 1,
+        maxTilesPerImage({ longestEdge, tileSize, splitting: true, padToSquare: false }),
       ),
       resample: RESAMPLE[optional(pre, "resample", 1)] ?? "lanczos",
       rescaleFactor: optional(pre, "rescale_factor", 1 / 255),

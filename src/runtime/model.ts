@@ -7,7 +7,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { decodeImage } from "../image/decode.ts";
-import { normalizeTiles, tileImage } from "../image/processor.ts";
+import { packTiles, type ProcessedImage, tileImage } from "../image/processor.ts";
 import { readImageSource } from "../image/source.ts";
 import type {
   Decoder,
@@ -129,18 +129,23 @@ export class VlmModel {
   prepareInputs(request: Omit<GenerateRequest, "maxNewTokens">): Promise<PreparedInputs> {
     return this.#exclusive(async () => {
       const messages = this.#messages(request);
-      const images = await this.#readImages(request);
+      const images: ProcessedImage[] = [];
+      for (const source of request.images ?? []) {
+        abortIfNeeded(request.signal);
+        images.push(
+          this.#tile(await readImageSource(source, { signal: request.signal }), request.split),
+        );
+      }
       const plans = images.map((i) => i.plan);
       const prompt = this.#prompt(messages, plans);
-      const T = this.plan.spec.image.tileSize;
-      const tiles = images.reduce((n, i) => n + i.tiles.length, 0);
-      const pixelValues = new Float32Array(tiles * 3 * T * T);
-      let offset = 0;
-      for (const image of images) {
-        normalizeTiles(image.tiles, this.plan.spec.image, pixelValues, offset);
-        offset += image.tiles.length * 3 * T * T;
-      }
-      return { inputIds: prompt.ids, pixelValues, tiles, tileSize: T, plans };
+      const { tiles, data } = packTiles(images, this.plan.spec.image);
+      return {
+        inputIds: prompt.ids,
+        pixelValues: data,
+        tiles,
+        tileSize: this.plan.spec.image.tileSize,
+        plans,
+      };
     });
   }
 
@@ -181,17 +186,10 @@ export class VlmModel {
     return [{ role: "user", content: [...images, { type: "text", text: request.prompt }] }];
   }
 
-  async #readImages(
-    request: Pick<GenerateRequest, "images" | "split" | "signal">,
-  ): Promise<{ plan: TilePlan; tiles: ReturnType<typeof tileImage>["tiles"] }[]> {
-    const out = [];
-    for (const source of request.images ?? []) {
-      abortIfNeeded(request.signal);
-      const bytes = await readImageSource(source, { signal: request.signal });
-      const rgb = decodeImage(bytes, { maxPixels: this.#parts.maxPixels });
-      out.push(tileImage(rgb, this.plan.spec.image, { split: request.split }));
-    }
-    return out;
+  /** Decodes and tiles one image's bytes under the model's pixel limit. */
+  #tile(bytes: Uint8Array, split: boolean | undefined): ProcessedImage {
+    const rgb = decodeImage(bytes, { maxPixels: this.#parts.maxPixels });
+    return tileImage(rgb, this.plan.spec.image, { split });
   }
 
   #prompt(messages: ChatMessage[], plans: TilePlan[]) {
@@ -214,7 +212,7 @@ export class VlmModel {
     const t0 = performance.now();
     const sources = request.images ?? [];
     const images: (CachedImage | undefined)[] = [];
-    const pending: { index: number; key: string; processed: ReturnType<typeof tileImage> }[] = [];
+    const pending: { index: number; key: string; processed: ProcessedImage }[] = [];
     let cachedImages = 0;
     for (const [index, source] of sources.entries()) {
       abortIfNeeded(request.signal);
@@ -226,21 +224,12 @@ export class VlmModel {
         cachedImages++;
         continue;
       }
-      const rgb = decodeImage(bytes, { maxPixels: this.#parts.maxPixels });
-      pending.push({
-        index,
-        key,
-        processed: tileImage(rgb, this.plan.spec.image, { split: request.split }),
-      });
+      pending.push({ index, key, processed: this.#tile(bytes, request.split) });
     }
     const T = this.plan.spec.image.tileSize;
-    const tileCount = pending.reduce((n, p) => n + p.processed.tiles.length, 0);
-    const pixels = new Float32Array(tileCount * 3 * T * T);
-    let offset = 0;
-    for (const p of pending) {
-      normalizeTiles(p.processed.tiles, this.plan.spec.image, pixels, offset);
-      offset += p.processed.tiles.length * 3 * T * T;
-    }
+    const packed = packTiles(pending.map((p) => p.processed), this.plan.spec.image);
+    const tileCount = packed.tiles;
+    const pixels = packed.data;
     const t1 = performance.now();
     if (tileCount > 0) {
       abortIfNeeded(request.signal);

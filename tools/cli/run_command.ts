@@ -10,12 +10,13 @@ import { loadModel } from "../../src/runtime/load_model.ts";
 import type { GenerateRequest } from "../../src/runtime/generation_types.ts";
 import type { BackendName } from "../../src/runtime/backend.ts";
 import type { Dtype } from "../../src/spec/types.ts";
+import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
 import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
-const DTYPES: readonly Dtype[] = ["fp32", "fp16", "int8", "uint8", "q8", "q4", "q4f16", "bnb4"];
+const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
 
 const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prompt TEXT
                [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
