@@ -12,10 +12,17 @@ import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
 import { runCommand } from "./cli/run_command.ts";
+import { synthCommand } from "./cli/synth_command.ts";
 import { tokensCommand } from "./cli/tokens_command.ts";
 import { validateCommand } from "./cli/validate_command.ts";
 
-const COMMANDS: readonly Command[] = [validateCommand, paramsCommand, tokensCommand, runCommand];
+const COMMANDS: readonly Command[] = [
+  validateCommand,
+  paramsCommand,
+  tokensCommand,
+  synthCommand,
+  runCommand,
+];
 
 function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -1,0 +1,165 @@
+/**
+ * Building blocks shared by the layer builders: Linear in every weight
+ * format, LayerNorm, RMSNorm, activations and shape helpers. Every helper
+ * takes the value name it transforms and returns the name of its result.
+ *
+ * @module
+ */
+import type { Activation } from "../../spec/types.ts";
+import { float, type GraphBuilder } from "../onnx_graph.ts";
+import { Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
+import type { WeightFactory, WeightTensor } from "../seeded_weights.ts";
+
+/** How matmul weights are stored: float, int8 per channel, or 4-bit MatMulNBits. */
+export type WeightFormat = "fp32" | "int8" | "q4";
+
+/**
+ * MatMulNBits `accuracy_level` 4: activations are quantized to int8 per block
+ * so the CPU kernel runs integer dot products, the fast path on x86 and wasm.
+ */
+export const Q4_ACCURACY_LEVEL = 4;
+
+/** What every layer builder works with. */
+export interface LayerContext {
+  /** The graph being written. */
+  g: GraphBuilder;
+  /** Where weights come from (and are recorded for numerical checks). */
+  w: WeightFactory;
+  /** Storage of matmul weights. */
+  format: WeightFormat;
+}
+
+/** Adds a float tensor to the graph as an initializer. */
+export function floatWeight(g: GraphBuilder, name: string, tensor: WeightTensor): string {
+  return g.weight(name, { type: "float32", dims: tensor.dims, data: tensor.data });
+}
+
+/** `x · W` with W `[in, out]` stored in `format`. */
+export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTensor): string {
+  const { g } = ctx;
+  const [k, n] = w.dims;
+  if (ctx.format === "fp32") return g.op("MatMul", [x, floatWeight(g, name, w)]);
+  if (ctx.format === "int8") {
+    const q = quantizeInt8(w, 1);
+    const values = g.weight(
+      `${name}_quantized`,
+      { type: "int8", dims: w.dims, data: q.values },
+      k * n,
+    );
+    const scales = g.weight(`${name}_scale`, { type: "float32", dims: [n], data: q.scales }, 0);
+    const zeros = g.constant("int8", [n], new Int8Array(n));
+    const dequantized = g.op("DequantizeLinear", [values, scales, zeros], { axis: 1 });
+    return g.op("MatMul", [x, dequantized]);
+  }
+  const q = quantizeQ4(w);
+  const packed = g.weight(
+    `${name}_Q4`,
+    { type: "uint8", dims: [n, q.blocks, Q4_BLOCK / 2], data: q.packed },
+    k * n,
+  );
+  const scales = g.weight(`${name}_scales`, {
+    type: "float32",
+    dims: [n * q.blocks],
+    data: q.scales,
+  }, 0);
+  const zeros = g.weight(
+    `${name}_zp`,
+    { type: "uint8", dims: [q.zeroPoints.length], data: q.zeroPoints },
+    0,
+  );
+  return g.op("MatMulNBits", [x, packed, scales, zeros], {
+    K: k,
+    N: n,
+    bits: 4,
+    block_size: Q4_BLOCK,
+    accuracy_level: Q4_ACCURACY_LEVEL,
+  }, { domain: "com.microsoft" });
+}
+
+/** Linear layer `name` (`name.weight` [in, out], optional `name.bias` [out]). */
+export function linear(
+  ctx: LayerContext,
+  x: string,
+  name: string,
+  inDim: number,
+  outDim: number,
+  options: { bias: boolean; gain?: number },
+): string {
+  const weight = ctx.w.matrix(`${name}.weight`, inDim, outDim, options.gain);
+  const y = matmul(ctx, x, `${name}.weight`, weight);
+  if (!options.bias) return y;
+  return ctx.g.op("Add", [
+    y,
+    floatWeight(ctx.g, `${name}.bias`, ctx.w.bias(`${name}.bias`, outDim)),
+  ]);
+}
+
+/** LayerNorm over the last axis with `name.weight` and `name.bias`. */
+export function layerNorm(
+  ctx: LayerContext,
+  x: string,
+  name: string,
+  dim: number,
+  eps: number,
+): string {
+  const { g, w } = ctx;
+  const scale = floatWeight(g, `${name}.weight`, w.scale(`${name}.weight`, dim));
+  const bias = floatWeight(g, `${name}.bias`, w.bias(`${name}.bias`, dim));
+  return g.op("LayerNormalization", [x, scale, bias], { axis: -1, epsilon: float(eps) });
+}
+
+/** RMSNorm over the last axis: x / √(mean(x²) + eps) · `name.weight`. */
+export function rmsNorm(
+  ctx: LayerContext,
+  x: string,
+  name: string,
+  dim: number,
+  eps: number,
+): string {
+  const { g, w } = ctx;
+  const meanSquare = g.op("ReduceMean", [g.op("Mul", [x, x])], { axes: [-1], keepdims: 1 });
+  const rms = g.op("Sqrt", [g.op("Add", [meanSquare, g.scalar(eps)])]);
+  const scale = floatWeight(g, `${name}.weight`, w.scale(`${name}.weight`, dim));
+  return g.op("Mul", [g.op("Div", [x, rms]), scale]);
+}
+
+/** Every activation the layer builders use. */
+export type ActivationKind = Activation | "silu" | "relu" | "hardswish" | "hardsigmoid";
+
+/** Applies an activation elementwise. */
+export function activate(g: GraphBuilder, x: string, kind: ActivationKind): string {
+  switch (kind) {
+    case "gelu-tanh": {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+      const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
+      const inner = g.op("Add", [x, g.op("Mul", [cube, g.scalar(0.044715)])]);
+      const t = g.op("Tanh", [g.op("Mul", [inner, g.scalar(Math.sqrt(2 / Math.PI))])]);
+      return g.op("Mul", [g.op("Mul", [x, g.scalar(0.5)]), g.op("Add", [t, g.scalar(1)])]);
+    }
+    case "gelu": {
+      // 0.5·x·(1 + erf(x/√2))
+      const e = g.op("Erf", [g.op("Mul", [x, g.scalar(Math.SQRT1_2)])]);
+      return g.op("Mul", [g.op("Mul", [x, g.scalar(0.5)]), g.op("Add", [e, g.scalar(1)])]);
+    }
+    case "quick-gelu":
+      return g.op("Mul", [x, g.op("Sigmoid", [g.op("Mul", [x, g.scalar(1.702)])])]);
+    case "silu":
+      return g.op("Mul", [x, g.op("Sigmoid", [x])]);
+    case "relu":
+      return g.op("Relu", [x]);
+    case "hardswish":
+      return g.op("HardSwish", [x]);
+    case "hardsigmoid":
+      return g.op("HardSigmoid", [x], { alpha: float(1 / 6), beta: float(0.5) });
+  }
+}
+
+/** Reshape to `shape` (0 copies the input dim, −1 is inferred). */
+export function reshape(g: GraphBuilder, x: string, shape: number[]): string {
+  return g.op("Reshape", [x, g.ints(shape)]);
+}
+
+/** Transpose by `perm`. */
+export function transpose(g: GraphBuilder, x: string, perm: number[]): string {
+  return g.op("Transpose", [x], { perm });
+}

@@ -1,0 +1,163 @@
+/**
+ * `synthesize`: a variant spec → the files of a runnable model folder with
+ * seeded weights, in the hf-idefics3 layout (what transformers.js and the
+ * runtime load) or the modular layout (separate encoder/projector/embed/decoder
+ * files described by `vlmkit.json`). Pure: returns bytes; writing them is the
+ * caller's job.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import type { Plan } from "../spec/plan.ts";
+import { resolve } from "../spec/resolve.ts";
+import type { ArtifactLayout, VariantSpec } from "../spec/types.ts";
+import { chatTemplateFor } from "./chat_templates.ts";
+import { hfConfigFiles } from "./hf_config_files.ts";
+import type { WeightFormat } from "./layers/ops.ts";
+import { MODULAR_MANIFEST, type ModularManifest } from "./modular_manifest.ts";
+import {
+  type BuildSettings,
+  encoderGraph,
+  hfVisionEncoderGraph,
+  languageGraphs,
+  type ModuleGraph,
+  projectorGraph,
+} from "./module_graphs.ts";
+import { initializerBytes, INLINE_WEIGHT_LIMIT, serializeModel } from "./onnx_file.ts";
+import type { WeightMap } from "./seeded_weights.ts";
+import { type BuildScale, scaledSpec } from "./test_scale.ts";
+import { tokenizerJson } from "./synthetic_tokenizer.ts";
+
+/** Options of {@linkcode synthesize}. */
+export interface SynthesizeOptions {
+  /** Weight seed (default 0). */
+  seed?: number;
+  /** Storage of matmul weights (default fp32). */
+  dtype?: WeightFormat;
+  /** Folder layout (default: the spec's own). */
+  layout?: ArtifactLayout;
+  /** `test` builds the reduced-depth variant (default `full`). */
+  scale?: BuildScale;
+}
+
+/** One file of the folder. */
+export interface SynthesizedFile {
+  /** Path inside the folder (`/`-separated). */
+  path: string;
+  /** Contents. */
+  bytes: Uint8Array;
+}
+
+/** What {@linkcode synthesize} produced. */
+export interface Synthesis {
+  /** The spec the folder implements (scaled, with this layout and dtype). */
+  spec: VariantSpec;
+  /** Its plan. */
+  plan: Plan;
+  /** Every file, configs and ONNX. */
+  files: SynthesizedFile[];
+  /** Float weights per module (before quantization), for numerical checks. */
+  weights: Record<string, WeightMap>;
+  /** Parameters stored per module file (a tied head counts again in the decoder). */
+  parameters: Record<string, number>;
+}
+
+const HF_MODULES = {
+  vision_encoder: "onnx/vision_encoder",
+  embed_tokens: "onnx/embed_tokens",
+  decoder_model_merged: "onnx/decoder_model_merged",
+};
+
+const MODULAR_MODULES = {
+  encoder: "onnx/encoder",
+  projector: "onnx/projector",
+  embed_tokens: "onnx/embed_tokens",
+  decoder: "onnx/decoder",
+};
+
+/** The spec with the requested layout and one dtype for every module. */
+function specForBuild(spec: VariantSpec, layout: ArtifactLayout, dtype: WeightFormat): VariantSpec {
+  if (layout === "hf-idefics3" && spec.projector.kind !== "pixel-shuffle-linear") {
+    throw new VlmError(
+      "usage",
+      `${spec.name} has a ${spec.projector.kind} projector; the hf-idefics3 layout only fuses pixel-shuffle connectors`,
+      { fix: "use --layout modular" },
+    );
+  }
+  const names = layout === "hf-idefics3" ? HF_MODULES : MODULAR_MODULES;
+  const modules = Object.fromEntries(
+    Object.entries(names).map(([module, file]) => [module, { file, dtype }]),
+  );
+  return { ...spec, artifacts: { ...spec.artifacts, layout, modules } };
+}
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The module graphs of the plan's layout, keyed by module name. */
+function moduleGraphs(plan: Plan, settings: BuildSettings): Record<string, ModuleGraph> {
+  if (plan.spec.artifacts.layout === "hf-idefics3") {
+    const language = languageGraphs(plan, settings, "decoder_model_merged");
+    return {
+      vision_encoder: hfVisionEncoderGraph(plan, settings),
+      embed_tokens: language.embed,
+      decoder_model_merged: language.decoder,
+    };
+  }
+  const language = languageGraphs(plan, settings, "decoder");
+  return {
+    encoder: encoderGraph(plan, settings),
+    projector: projectorGraph(plan, settings),
+    embed_tokens: language.embed,
+    decoder: language.decoder,
+  };
+}
+
+/** Builds every file of a synthesized model folder for `spec`. */
+export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): Synthesis {
+  const seed = options.seed ?? 0;
+  const dtype = options.dtype ?? "fp32";
+  const layout = options.layout ?? spec.artifacts.layout;
+  const built = specForBuild(scaledSpec(spec, options.scale ?? "full"), layout, dtype);
+  const plan = resolve(built);
+  const graphs = moduleGraphs(plan, { seed, format: dtype });
+  const files: SynthesizedFile[] = [];
+  const weights: Record<string, WeightMap> = {};
+  const parameters: Record<string, number> = {};
+  for (const planned of plan.files) {
+    const { graph, weights: moduleWeights } = graphs[planned.module];
+    const model = graph.toModel({
+      "vlmkit.variant": built.name,
+      "vlmkit.seed": String(seed),
+      "vlmkit.dtype": dtype,
+      "vlmkit.parameters": String(graph.parameters),
+    });
+    const fileName = planned.path.split("/").pop()!;
+    const external = initializerBytes(model) > INLINE_WEIGHT_LIMIT ? `${fileName}_data` : undefined;
+    const serialized = serializeModel(model, external);
+    files.push({ path: planned.path, bytes: serialized.model });
+    if (serialized.data) files.push({ path: `${planned.path}_data`, bytes: serialized.data });
+    weights[planned.module] = moduleWeights;
+    parameters[planned.module] = graph.parameters;
+  }
+  if (layout === "hf-idefics3") {
+    for (const [path, value] of Object.entries(hfConfigFiles(plan))) {
+      files.push({ path, bytes: json(value) });
+    }
+  } else {
+    const manifest: ModularManifest = {
+      format: MODULAR_MANIFEST,
+      version: 1,
+      spec: built,
+      build: { seed, dtype, scale: options.scale ?? "full" },
+    };
+    files.push({ path: "vlmkit.json", bytes: json(manifest) });
+    files.push({ path: "tokenizer.json", bytes: json(tokenizerJson(built)) });
+    files.push({
+      path: "chat_template.json",
+      bytes: json({ chat_template: chatTemplateFor(built.tokens) }),
+    });
+  }
+  return { spec: built, plan, files, weights, parameters };
+}

@@ -1,0 +1,107 @@
+/**
+ * `vlm synth --variant V --out DIR [--seed N] [--dtype fp32|int8|q4]
+ * [--layout hf|modular] [--scale full|test] [--force] [--json]`: writes a
+ * runnable model folder with seeded weights for any spec.
+ *
+ * @module
+ */
+import { synthesize } from "../../src/build/synthesize.ts";
+import type { WeightFormat } from "../../src/build/layers/ops.ts";
+import type { BuildScale } from "../../src/build/test_scale.ts";
+import { UsageError } from "../../src/errors/usage_error.ts";
+import type { ArtifactLayout } from "../../src/spec/types.ts";
+import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
+import { type Command, humanCount, printJson } from "./command.ts";
+import { writeFolderAtomically } from "./folder_writer.ts";
+import { loadVariant } from "./variant_source.ts";
+
+const usage = `Usage: vlm synth --variant <spec.json|preset> --out DIR [options]
+
+Builds ONNX modules with deterministic seeded weights for the variant and
+writes a model folder that \`vlm run\` (and, for the hf layout,
+transformers.js) can load.
+
+Options:
+  --variant V       preset name or spec .json file (required)
+  --out DIR         output folder (required; written atomically)
+  --seed N          weight seed (default 0)
+  --dtype D         fp32 | int8 (weight-only, per channel) | q4 (MatMulNBits, block 32); default fp32
+  --layout L        hf (vision_encoder + embed_tokens + decoder_model_merged) | modular
+                    (encoder, projector, embed_tokens, decoder + vlmkit.json); default: the spec's
+  --scale S         full (default) | test (two layers, narrow widths, same structure)
+  --force           replace a non-empty --out folder
+  --json            print {variant, out, layout, dtype, scale, seed, files, parameters, planParameters}`;
+
+const DTYPES: readonly WeightFormat[] = ["fp32", "int8", "q4"];
+const LAYOUTS: Record<string, ArtifactLayout> = { hf: "hf-idefics3", modular: "modular" };
+const SCALES: readonly BuildScale[] = ["full", "test"];
+
+function choice<T extends string>(
+  flag: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback?: T,
+): T | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
+    return value as T;
+  }
+  throw new UsageError(
+    `vlm synth: --${flag} ${String(value)} is not one of ${allowed.join(", ")}`,
+    `pass --${flag} ${allowed[0]}`,
+  );
+}
+
+export const synthCommand: Command = {
+  name: "synth",
+  summary: "synthesize runnable ONNX modules with seeded weights for a spec",
+  usage,
+  async run(args) {
+    const parsed = parseCommandArgs("synth", args, {
+      variant: { type: "string" },
+      out: { type: "string" },
+      seed: { type: "string" },
+      dtype: { type: "string" },
+      layout: { type: "string" },
+      scale: { type: "string" },
+      force: { type: "boolean" },
+    });
+    const spec = loadVariant(requireString("synth", parsed, "variant"));
+    const out = requireString("synth", parsed, "out");
+    const seed =
+      optionalNumber("synth", parsed, "seed", { integer: true, min: 0, max: 2 ** 32 - 1 }) ?? 0;
+    const dtype = choice("dtype", parsed.values.dtype, DTYPES, "fp32")!;
+    const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
+    const scale = choice("scale", parsed.values.scale, SCALES, "full")!;
+    const started = performance.now();
+    const result = synthesize(spec, {
+      seed,
+      dtype,
+      scale,
+      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+    });
+    await writeFolderAtomically(out, result.files, parsed.values.force === true);
+    const bytes = result.files.reduce((sum, f) => sum + f.bytes.byteLength, 0);
+    const summary = {
+      variant: result.spec.name,
+      out,
+      layout: result.spec.artifacts.layout,
+      dtype,
+      scale,
+      seed,
+      files: result.files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+      parameters: result.parameters,
+      planParameters: result.plan.params.total,
+    };
+    if (parsed.values.json) printJson(summary);
+    else {
+      console.log(
+        `${summary.variant}: ${result.files.length} files, ${humanCount(bytes)}B in ${out} ` +
+          `(${summary.layout}, ${dtype}, seed ${seed}, ${
+            ((performance.now() - started) / 1000).toFixed(1)
+          } s)`,
+      );
+    }
+    return 0;
+  },
+};
