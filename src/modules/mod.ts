@@ -7,4 +7,6 @@
 export * from "./types.ts";
 export { OnnxVisionEncoder } from "./onnx_vision_encoder.ts";
 export { OnnxEmbedder } from "./onnx_embedder.ts";
+export { OnnxTileEncoder } from "./onnx_tile_encoder.ts";
+export { OnnxProjector } from "./onnx_projector.ts";
 export { type DecoderGeometry, OnnxDecoder } from "./onnx_decoder.ts";

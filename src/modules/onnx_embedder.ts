@@ -1,5 +1,7 @@
 /**
  * The `embed_tokens` session: `input_ids` int64 [1, S] → `inputs_embeds` [1, S, H].
+ * Negative ids are image placeholders (MobileVLM's −200): they embed as id 0
+ * and are overwritten by image features afterwards.
  *
  * @module
  */
@@ -20,7 +22,11 @@ export class OnnxEmbedder implements Embedder {
 
   /** Embeds `ids`; fp16 tables are widened to float32 so features merge losslessly. */
   async embed(ids: readonly number[]): Promise<FeatureMatrix> {
-    const input = new this.#ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const input = new this.#ort.Tensor(
+      "int64",
+      BigInt64Array.from(ids, (id) => BigInt(Math.max(0, id))),
+      [1, ids.length],
+    );
     const out = await this.#session.run({ input_ids: input });
     const embeds = out.inputs_embeds;
     const cols = embeds.dims[embeds.dims.length - 1];

@@ -1,0 +1,38 @@
+/**
+ * A modular `projector` session: `features` [N, P, D] → `image_features`
+ * [N·tokens, H] (pixel shuffle, LDP, LDPv2 or MLP inside).
+ *
+ * @module
+ */
+import type { OrtApi, OrtSession } from "../runtime/backend.ts";
+import { floatValues } from "../runtime/float16.ts";
+import type { FeatureMatrix, Projector } from "./types.ts";
+
+/** Projector backed by a modular projector session. */
+export class OnnxProjector implements Projector {
+  readonly #session: OrtSession;
+  readonly #ort: OrtApi;
+  readonly #patchesPerTile: number;
+
+  /** Wraps an open session; `patchesPerTile` splits the encoder rows back into tiles. */
+  constructor(session: OrtSession, ort: OrtApi, patchesPerTile: number) {
+    this.#session = session;
+    this.#ort = ort;
+    this.#patchesPerTile = patchesPerTile;
+  }
+
+  /** Projects all tiles in one call. */
+  async project(features: FeatureMatrix): Promise<FeatureMatrix> {
+    const tiles = features.rows / this.#patchesPerTile;
+    const input = new this.#ort.Tensor("float32", features.data, [
+      tiles,
+      this.#patchesPerTile,
+      features.cols,
+    ]);
+    const out = await this.#session.run({ features: input });
+    const dims = out.image_features.dims;
+    const cols = dims[dims.length - 1];
+    const data = floatValues(out.image_features);
+    return { rows: data.length / cols, cols, data };
+  }
+}

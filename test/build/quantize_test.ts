@@ -1,0 +1,148 @@
+// Quantization formats: property tests of the packing and error bounds, and
+// the int8 / q4 graphs against the float reference through ONNX Runtime.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { languageGraphs } from "../../src/build/module_graphs.ts";
+import { dequantizeQ4, Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../../src/build/quantize.ts";
+import type { WeightMap } from "../../src/build/seeded_weights.ts";
+import { resolve } from "../../src/spec/resolve.ts";
+import { refLlamaLogits } from "./reference/llama.ts";
+import { cosine, floats, floatTensor, intTensor, runGraph, tinySpec } from "./_harness.ts";
+
+const matrix = fc.record({
+  rows: fc.integer({ min: 1, max: 70 }),
+  cols: fc.integer({ min: 1, max: 6 }),
+  seed: fc.integer(),
+  scale: fc.double({ min: 1e-3, max: 100, noNaN: true }),
+}).map(({ rows, cols, seed, scale }) => {
+  let s = seed >>> 0;
+  const data = Float32Array.from({ length: rows * cols }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * scale;
+  });
+  return { dims: [rows, cols], data };
+});
+
+Deno.test("quantize: int8 per column and per row reconstruct within half a step", () => {
+  fc.assert(fc.property(matrix, fc.constantFrom(0 as const, 1 as const), (w, axis) => {
+    const q = quantizeInt8(w, axis);
+    const [rows, cols] = w.dims;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const scale = q.scales[axis === 0 ? r : c];
+        const value = q.values[r * cols + c];
+        if (Math.abs(value) > 127) return false;
+        if (Math.abs(value * scale - w.data[r * cols + c]) > scale / 2 + 1e-6 * scale) return false;
+      }
+    }
+    return true;
+  }));
+});
+
+Deno.test("quantize: q4 MatMulNBits packing reconstructs within half a step per block", () => {
+  fc.assert(fc.property(matrix, (w) => {
+    const q = quantizeQ4(w);
+    const [k, n] = w.dims;
+    assert.equal(q.blocks, Math.ceil(k / Q4_BLOCK));
+    assert.equal(q.packed.length, n * q.blocks * Q4_BLOCK / 2);
+    assert.equal(q.zeroPoints.length, n * Math.ceil(q.blocks / 2));
+    const back = dequantizeQ4(q);
+    for (let row = 0; row < k; row++) {
+      for (let col = 0; col < n; col++) {
+        const scale = q.scales[col * q.blocks + Math.floor(row / Q4_BLOCK)];
+        if (Math.abs(back[row * n + col] - w.data[row * n + col]) > scale / 2 + 1e-6 * scale) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }));
+});
+
+Deno.test("quantize: q4 keeps zero exact and uses both nibbles in order", () => {
+  const w = { dims: [32, 1], data: Float32Array.from({ length: 32 }, (_, i) => i - 8) };
+  const q = quantizeQ4(w);
+  const back = dequantizeQ4(q);
+  assert.equal(back[8], 0);
+  // Values −8…23 over 15 steps: ascending input gives non-decreasing codes, low nibble first.
+  const codes = Array.from(q.packed).flatMap((byte) => [byte & 15, byte >> 4]);
+  assert.deepEqual(codes, [...codes].sort((a, b) => a - b));
+  assert.equal(codes[0], 0);
+  assert.equal(codes[31], 15);
+});
+
+/** The float weights as the q4 graph stores them: every matmul matrix through quantize/dequantize. */
+function q4RoundTrip(weights: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, tensor] of weights) {
+    const matmul = tensor.dims.length === 2 && name !== "embed.weight";
+    out.set(name, matmul ? { dims: tensor.dims, data: dequantizeQ4(quantizeQ4(tensor)) } : tensor);
+  }
+  return out;
+}
+
+// Whole-decoder agreement of the quantized graphs with the float reference.
+// Thresholds: logits cosine similarity ≥ 0.999 (int8) and ≥ 0.98 (q4, whose
+// accuracy level 4 also quantizes activations to int8 per block); against the
+// reference on q4-rounded weights the q4 graph must reach ≥ 0.995.
+for (const [format, minCosine] of [["int8", 0.999], ["q4", 0.98]] as const) {
+  Deno.test(`quantize: ${format} decoder logits track the float reference (cosine ≥ ${minCosine})`, async () => {
+    const spec = tinySpec("smolvlm-256m-instruct", {}, {});
+    const plan = resolve(spec);
+    const d = spec.decoder;
+    const float = languageGraphs(plan, { seed: 4, format: "fp32" }, "decoder");
+    const quantized = languageGraphs(plan, { seed: 4, format }, "decoder");
+    const ids = [1, 40, 900, 30000, 7];
+    const S = ids.length;
+    const embeds = floats(
+      (await runGraph(quantized.embed.graph, { input_ids: await intTensor(ids, [1, S]) }))
+        .inputs_embeds,
+    );
+    const feeds: Record<string, Awaited<ReturnType<typeof floatTensor>>> = {
+      inputs_embeds: await floatTensor(embeds, [1, S, d.hidden]),
+      attention_mask: await intTensor(ids.map(() => 1), [1, S]),
+      position_ids: await intTensor(ids.map((_, i) => i), [1, S]),
+    };
+    for (let i = 0; i < d.layers; i++) {
+      for (const part of ["key", "value"]) {
+        feeds[`past_key_values.${i}.${part}`] = await floatTensor(new Float32Array(0), [
+          1,
+          d.kvHeads,
+          0,
+          d.headDim,
+        ]);
+      }
+    }
+    const logits = floats((await runGraph(quantized.decoder.graph, feeds)).logits);
+    const expected = refLlamaLogits(d, float.decoder.weights, embeds, S);
+    const V = d.vocab;
+    for (let s = 0; s < S; s++) {
+      const similarity = cosine(
+        logits.subarray(s * V, (s + 1) * V),
+        expected.subarray(s * V, (s + 1) * V),
+      );
+      assert.ok(
+        similarity >= minCosine,
+        `position ${s}: cosine ${similarity.toFixed(5)} < ${minCosine}`,
+      );
+    }
+    if (format === "q4") {
+      // The packing is what MatMulNBits reads: same weights rounded, much closer agreement.
+      const rounded = refLlamaLogits(d, q4RoundTrip(float.decoder.weights), embeds, S);
+      for (let s = 0; s < S; s++) {
+        const similarity = cosine(
+          logits.subarray(s * V, (s + 1) * V),
+          rounded.subarray(s * V, (s + 1) * V),
+        );
+        assert.ok(
+          similarity >= 0.995,
+          `position ${s}: cosine to q4-rounded weights ${similarity.toFixed(5)}`,
+        );
+      }
+    }
+    // The quantized files are smaller: int8 stores 1 byte per matmul weight, q4 about 5/8 of a byte.
+    const bytes = (graph: typeof float.decoder.graph) =>
+      [...graph.initializers.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
+    assert.ok(bytes(quantized.decoder.graph) < 0.4 * bytes(float.decoder.graph));
+  });
+}
