@@ -30,7 +30,15 @@ function textConfig(spec: VariantSpec): Record<string, unknown> {
     hidden_act: "silu",
     rms_norm_eps: d.rmsEps,
     rope_theta: d.ropeTheta,
-    rope_scaling: null,
+    rope_scaling: d.ropeScaling
+      ? {
+        rope_type: d.ropeScaling.type,
+        factor: d.ropeScaling.factor,
+        low_freq_factor: d.ropeScaling.lowFreqFactor,
+        high_freq_factor: d.ropeScaling.highFreqFactor,
+        original_max_position_embeddings: d.ropeScaling.originalContextLength,
+      }
+      : null,
     max_position_embeddings: d.contextLength,
     attention_bias: false,
     mlp_bias: false,

@@ -65,6 +65,34 @@ const RESAMPLE: Record<number, "lanczos" | "bicubic" | "bilinear"> = {
   3: "bicubic",
 };
 
+/** Llama 3.1 `rope_scaling` → the spec's form; `null` for plain RoPE. */
+function ropeScaling(value: unknown): VariantSpec["decoder"]["ropeScaling"] {
+  if (value === null || value === undefined) return null;
+  const s = value as Json;
+  const type = s.rope_type ?? s.type;
+  if (type !== "llama3") {
+    throw new VlmError(
+      "model_invalid",
+      `config.json: rope_scaling type ${JSON.stringify(type)} is not supported`,
+      {
+        fix: 'only Llama 3.1 (rope_type "llama3") frequency scaling is implemented',
+      },
+    );
+  }
+  return {
+    type: "llama3",
+    factor: field<number>(s, "factor", "config.json", "number"),
+    lowFreqFactor: field<number>(s, "low_freq_factor", "config.json", "number"),
+    highFreqFactor: field<number>(s, "high_freq_factor", "config.json", "number"),
+    originalContextLength: field<number>(
+      s,
+      "original_max_position_embeddings",
+      "config.json",
+      "number",
+    ),
+  };
+}
+
 function tokenRef(tokenizer: TextTokenizer, text: string): TokenRef {
   return { text, id: tokenizer.tokenId(text) ?? null };
 }
@@ -131,7 +159,7 @@ export function specFromHfFiles(
       intermediate: field<number>(text, "intermediate_size", cfg, "number"),
       vocab: optional(text, "vocab_size", optional(c, "vocab_size", tokenizer.vocabSize)),
       ropeTheta: optional(text, "rope_theta", 10000),
-      ropeScaling: null,
+      ropeScaling: ropeScaling(text.rope_scaling),
       contextLength: optional(text, "max_position_embeddings", 8192),
       rmsEps: optional(text, "rms_norm_eps", 1e-5),
       tiedEmbeddings: optional(

@@ -3,7 +3,15 @@
  *
  * @module
  */
-export { type HfModule, loadModel, type LoadModelOptions } from "./load_model.ts";
+export { loadModel, type LoadModelOptions } from "./load_model.ts";
+export {
+  describeModelFolder,
+  type DtypeChoice,
+  type HfModule,
+  type ModelDescription,
+  MODULAR_MANIFEST_FILE,
+  type ModularModule,
+} from "./model_spec.ts";
 export { type PreparedInputs, VlmModel, type VlmModelParts } from "./model.ts";
 export type {
   FinishReason,

@@ -8,6 +8,7 @@
  */
 import type { DecoderSpec } from "../../spec/types.ts";
 import type { WeightTensor } from "../seeded_weights.ts";
+import { inverseFrequencies } from "./rope_frequencies.ts";
 import { activate, type LayerContext, linear, matmul, reshape, rmsNorm, transpose } from "./ops.ts";
 
 /** Standard deviation of the LM head, so greedy picks are clear (logits std ≈ 4). */
@@ -35,7 +36,7 @@ export function cacheNames(
   };
 }
 
-/** cos/sin of position·θ^(−2j/hd), duplicated over both halves: [B, 1, S, hd]. */
+/** cos/sin of position·invFreq[j] (θ^(−2j/hd), maybe scaled), duplicated over both halves: [B, 1, S, hd]. */
 function rotaryTables(
   ctx: LayerContext,
   positionIds: string,
@@ -43,10 +44,7 @@ function rotaryTables(
 ): { cos: string; sin: string } {
   const { g } = ctx;
   const half = spec.headDim / 2;
-  const invFreq = Float32Array.from(
-    { length: half },
-    (_, j) => spec.ropeTheta ** (-(2 * j) / spec.headDim),
-  );
+  const invFreq = Float32Array.from(inverseFrequencies(spec));
   const positions = g.op("Unsqueeze", [g.op("Cast", [positionIds], { to: 1 }), g.ints([-1])]); // [B,S,1]
   const freqs = g.op("Mul", [positions, g.constant("float32", [half], invFreq)]); // [B,S,hd/2]
   const angles = g.op("Unsqueeze", [g.op("Concat", [freqs, freqs], { axis: -1 }), g.ints([1])]);

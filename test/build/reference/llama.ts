@@ -60,11 +60,12 @@ export function applyRope(
   offset: number,
   headDim: number,
   position: number,
-  theta: number,
+  theta: number | readonly number[],
 ): void {
   const half = headDim / 2;
   for (let j = 0; j < half; j++) {
-    const angle = position * theta ** ((-2 * j) / headDim);
+    const frequency = typeof theta === "number" ? theta ** ((-2 * j) / headDim) : theta[j];
+    const angle = position * frequency;
     const cos = Math.cos(angle);
     const sin = Math.sin(angle);
     const a = x[offset + j];
@@ -72,6 +73,35 @@ export function applyRope(
     x[offset + j] = a * cos - b * sin;
     x[offset + j + half] = b * cos + a * sin;
   }
+}
+
+/**
+ * Per-pair rotation frequencies. Plain RoPE: θ^(−2j/d). Llama 3.1 scaling
+ * (from its definition): a pair whose period 2π/f is below
+ * original/highFreqFactor is kept, one above original/lowFreqFactor becomes
+ * f/factor, and in between f·(s + (1 − s)/factor) with
+ * s = (original·f/2π − lowFreqFactor)/(highFreqFactor − lowFreqFactor).
+ */
+export function ropeFrequencies(spec: DecoderSpec): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < spec.headDim / 2; j++) {
+    const f = spec.ropeTheta ** ((-2 * j) / spec.headDim);
+    const scaling = spec.ropeScaling;
+    if (!scaling) {
+      out.push(f);
+      continue;
+    }
+    const period = (2 * Math.PI) / f;
+    const original = scaling.originalContextLength;
+    if (period < original / scaling.highFreqFactor) out.push(f);
+    else if (period > original / scaling.lowFreqFactor) out.push(f / scaling.factor);
+    else {
+      const s = (original * f / (2 * Math.PI) - scaling.lowFreqFactor) /
+        (scaling.highFreqFactor - scaling.lowFreqFactor);
+      out.push(f * (s + (1 - s) / scaling.factor));
+    }
+  }
+  return out;
 }
 
 /** Logits [seqLen, V] for `embeds` [seqLen, H] at positions 0…seqLen−1, causal, no padding. */
@@ -124,10 +154,8 @@ export function refLlamaLogitsWithMask(
 }
 
 function checkDecoderSpec(spec: DecoderSpec): void {
-  if (spec.ropeScaling !== null) {
-    throw new Error(
-      `the reference decoder supports plain RoPE only, got ropeScaling "${spec.ropeScaling.type}"`,
-    );
+  if (spec.ropeScaling !== null && spec.ropeScaling.type !== "llama3") {
+    throw new Error(`the reference decoder does not know ropeScaling "${spec.ropeScaling.type}"`);
   }
   ensure(
     spec.heads % spec.kvHeads === 0,
@@ -177,8 +205,9 @@ function selfAttention(
   const q = linearLayer(w, `${prefix}.q`, x, seqLen, h, heads * headDim, false);
   const k = linearLayer(w, `${prefix}.k`, x, seqLen, h, kvHeads * headDim, false);
   const v = linearLayer(w, `${prefix}.v`, x, seqLen, h, kvHeads * headDim, false);
-  rotateHeads(q, seqLen, heads, headDim, positions, spec.ropeTheta);
-  rotateHeads(k, seqLen, kvHeads, headDim, positions, spec.ropeTheta);
+  const frequencies = ropeFrequencies(spec);
+  rotateHeads(q, seqLen, heads, headDim, positions, frequencies);
+  rotateHeads(k, seqLen, kvHeads, headDim, positions, frequencies);
   const context = attention(q, k, v, seqLen, heads, kvHeads, headDim, visible);
   return linearLayer(w, `${prefix}.o`, context, seqLen, heads * headDim, h, false);
 }
@@ -190,11 +219,11 @@ function rotateHeads(
   heads: number,
   headDim: number,
   positions: number[],
-  theta: number,
+  frequencies: readonly number[],
 ): void {
   for (let s = 0; s < seqLen; s++) {
     for (let hd = 0; hd < heads; hd++) {
-      applyRope(x, (s * heads + hd) * headDim, headDim, positions[s], theta);
+      applyRope(x, (s * heads + hd) * headDim, headDim, positions[s], frequencies);
     }
   }
 }

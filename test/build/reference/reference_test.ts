@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import type { DecoderSpec, EncoderSpec, ProjectorSpec } from "../../../src/spec/types.ts";
-import { applyRope, refEmbed, refLlamaLogits, refLlamaLogitsWithMask } from "./llama.ts";
+import {
+  applyRope,
+  refEmbed,
+  refLlamaLogits,
+  refLlamaLogitsWithMask,
+  ropeFrequencies,
+} from "./llama.ts";
 import { refPixelShuffle, refProjector, squeezeWidth } from "./projectors.ts";
 import { activation, erf, gridSide, refVisionFeatures } from "./vision.ts";
 import { attention, get, softmaxInPlace, type WeightMap } from "./weights.ts";
@@ -577,17 +583,6 @@ Deno.test("reference decoder: embedding lookup and clear errors", () => {
   assertClose(rows.subarray(0, LLAMA.hidden), table.subarray(7 * 16, 8 * 16), 0, "row of id 7");
   assertClose(rows.subarray(LLAMA.hidden), table.subarray(2 * 16, 3 * 16), 0, "row of id 2");
   assertThrows(() => refEmbed(w, [LLAMA.vocab], LLAMA.hidden), /outside/, "id out of range");
-  const scaled: DecoderSpec = {
-    ...LLAMA,
-    ropeScaling: {
-      type: "llama3",
-      factor: 8,
-      lowFreqFactor: 1,
-      highFreqFactor: 4,
-      originalContextLength: 8192,
-    },
-  };
-  assertThrows(() => refLlamaLogits(scaled, w, randomEmbeds(2, 1), 2), /ropeScaling/, "scaling");
   assertThrows(
     () => get(w, "lm_head.weight", [LLAMA.vocab, LLAMA.hidden]),
     /has dims \[16, 11\]/,
@@ -959,4 +954,44 @@ Deno.test("reference projector: MLP and pixel-shuffle-linear on one token equal 
   );
   const shuffled = refProjector(shuffleSpec, shuffleWeights, grid, 1, 2, d, h);
   assertClose(shuffled, expectedShuffle, 1e-6, "pixel shuffle + linear");
+});
+
+Deno.test("reference RoPE: llama3 scaling keeps fast pairs, slows slow ones by the factor, blends between", () => {
+  const spec: DecoderSpec = {
+    ...LLAMA,
+    headDim: 64,
+    ropeTheta: 500000,
+    ropeScaling: {
+      type: "llama3",
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalContextLength: 8192,
+    },
+  };
+  const scaled = ropeFrequencies(spec);
+  const plain = ropeFrequencies({ ...spec, ropeScaling: null });
+  let kept = 0;
+  let slowed = 0;
+  let blended = 0;
+  for (let j = 0; j < plain.length; j++) {
+    const period = (2 * Math.PI) / plain[j];
+    if (period < 8192 / 4) {
+      if (scaled[j] !== plain[j]) throw new Error(`pair ${j} should keep its frequency`);
+      kept++;
+    } else if (period > 8192) {
+      if (Math.abs(scaled[j] - plain[j] / 8) > 1e-15) {
+        throw new Error(`pair ${j} should be slowed 8×`);
+      }
+      slowed++;
+    } else {
+      if (!(scaled[j] < plain[j] && scaled[j] > plain[j] / 8)) {
+        throw new Error(`pair ${j} should blend`);
+      }
+      blended++;
+    }
+  }
+  if (kept === 0 || slowed === 0 || blended === 0) {
+    throw new Error(`${kept}/${blended}/${slowed}: all three bands must occur`);
+  }
 });

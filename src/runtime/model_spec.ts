@@ -1,0 +1,155 @@
+/**
+ * What a model folder describes, before any session is opened: its variant
+ * spec (from the Hugging Face configs of an hf-idefics3 export, or from the
+ * `vlmkit.json` manifest of a modular folder), tokenizer and chat template.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import { resolve } from "../spec/resolve.ts";
+import type { Dtype, VariantSpec } from "../spec/types.ts";
+import { parseSpec } from "../spec/validate.ts";
+import { ChatTemplate } from "../text/chat_template.ts";
+import { TextTokenizer } from "../text/tokenizer.ts";
+import { type HfFiles, specFromHfFiles } from "./hf_config.ts";
+import { type ModelFolder, readJson, requireJson } from "./model_folder.ts";
+
+/** The three sessions of the hf-idefics3 layout. */
+export type HfModule = "vision_encoder" | "embed_tokens" | "decoder_model_merged";
+
+/** The four sessions of the modular layout. */
+export type ModularModule = "encoder" | "projector" | "embed_tokens" | "decoder";
+
+/** Weight format for every module, or per module. */
+export type DtypeChoice = Dtype | Partial<Record<HfModule | ModularModule, Dtype>>;
+
+/** The manifest file that marks a modular folder. */
+export const MODULAR_MANIFEST_FILE = "vlmkit.json";
+
+type Json = Record<string, unknown>;
+
+/** A folder's spec, tokenizer and chat template. */
+export interface ModelDescription {
+  /** The variant the folder implements, with the chosen dtypes. */
+  spec: VariantSpec;
+  /** Its tokenizer. */
+  tokenizer: TextTokenizer;
+  /** Its chat template. */
+  template: ChatTemplate;
+  /** Whether the folder is modular (has a manifest). */
+  modular: boolean;
+}
+
+/** The modular manifest's spec, with module dtypes overridden by the option. */
+function specFromManifest(manifest: Json, option: DtypeChoice | undefined): VariantSpec {
+  if (manifest.format !== "vlmkit-modular" || manifest.version !== 1) {
+    throw new VlmError(
+      "model_invalid",
+      `${MODULAR_MANIFEST_FILE}: format ${JSON.stringify(manifest.format)} version ${
+        JSON.stringify(manifest.version)
+      } is not a vlmkit modular manifest (vlmkit-modular, version 1)`,
+      { fix: "re-create the folder with `vlm synth --layout modular`" },
+    );
+  }
+  const spec = parseSpec(manifest.spec);
+  if (option === undefined) return spec;
+  const modules = Object.fromEntries(
+    Object.entries(spec.artifacts.modules).map(([module, artifact]) => {
+      const dtype = typeof option === "string"
+        ? option
+        : option[module as ModularModule] ?? artifact.dtype;
+      return [module, { ...artifact, dtype }];
+    }),
+  );
+  return { ...spec, artifacts: { ...spec.artifacts, modules } };
+}
+
+function dtypesFor(option: DtypeChoice | undefined): Record<HfModule, Dtype> {
+  const base: Dtype = typeof option === "string" ? option : "fp32";
+  const perModule = typeof option === "object" ? option : {};
+  return {
+    vision_encoder: perModule.vision_encoder ?? base,
+    embed_tokens: perModule.embed_tokens ?? base,
+    decoder_model_merged: perModule.decoder_model_merged ?? base,
+  };
+}
+
+/** Reads the tokenizer and chat template every layout has. */
+async function readTextFiles(folder: ModelFolder, signal?: AbortSignal) {
+  const [tokenizerJson, tokenizerConfig, chatJson] = await Promise.all([
+    requireJson(folder, "tokenizer.json", signal),
+    readJson(folder, "tokenizer_config.json", signal),
+    readJson(folder, "chat_template.json", signal),
+  ]);
+  const tokenizer = new TextTokenizer(tokenizerJson, tokenizerConfig ?? {});
+  const templateSource = ((chatJson as Json | undefined)?.chat_template ??
+    (tokenizerConfig as Json | undefined)?.chat_template) as string | undefined;
+  if (typeof templateSource !== "string") {
+    throw new VlmError("model_invalid", `${folder.location} has no chat template`, {
+      fix: "add chat_template.json (or chat_template in tokenizer_config.json)",
+    });
+  }
+  const tc = (tokenizerConfig ?? {}) as Json;
+  const specialTokens: Record<string, string> = {};
+  for (const key of ["bos_token", "eos_token", "pad_token", "unk_token"]) {
+    const value = tc[key];
+    if (typeof value === "string") specialTokens[key] = value;
+  }
+  return { tokenizer, template: new ChatTemplate(templateSource, specialTokens) };
+}
+
+/** The spec of an hf-idefics3 folder, from its Hugging Face config files. */
+async function hfSpec(
+  folder: ModelFolder,
+  tokenizer: TextTokenizer,
+  options: { dtype?: DtypeChoice; signal?: AbortSignal },
+): Promise<VariantSpec> {
+  const { signal } = options;
+  const [config, preprocessor, processor, generation] = await Promise.all([
+    requireJson(folder, "config.json", signal),
+    requireJson(folder, "preprocessor_config.json", signal),
+    readJson(folder, "processor_config.json", signal),
+    readJson(folder, "generation_config.json", signal),
+  ]);
+  const files: HfFiles = {
+    config: config as Json,
+    preprocessor: preprocessor as Json,
+    processor: (processor ?? {}) as Json,
+    generation: (generation ?? {}) as Json,
+  };
+  const name = folder.location.replace(/\/$/, "").split("/").pop() || "model";
+  const spec = specFromHfFiles(files, tokenizer, name, dtypesFor(options.dtype));
+  const seqLen = files.processor.image_seq_len;
+  const plan = resolve(spec);
+  if (seqLen !== undefined && seqLen !== plan.tokensPerTile) {
+    throw new VlmError(
+      "model_mismatch",
+      `processor_config.json says image_seq_len ${seqLen}, but the encoder geometry gives ${plan.tokensPerTile} tokens per tile`,
+      { fix: "restore processor_config.json or config.json from the same model" },
+    );
+  }
+  if (plan.spec.tokens.image.id === null) {
+    throw new VlmError("model_invalid", "config.json has no image_token_id", {
+      fix: "restore config.json from the model's published copy",
+    });
+  }
+  return spec;
+}
+
+/**
+ * Reads what `folder` describes. `dtype` picks the module files (default:
+ * fp32, or the manifest's choice for modular folders).
+ */
+export async function describeModelFolder(
+  folder: ModelFolder,
+  options: { dtype?: DtypeChoice; signal?: AbortSignal } = {},
+): Promise<ModelDescription> {
+  const [manifest, text] = await Promise.all([
+    readJson(folder, MODULAR_MANIFEST_FILE, options.signal),
+    readTextFiles(folder, options.signal),
+  ]);
+  const spec = manifest
+    ? specFromManifest(manifest as Json, options.dtype)
+    : await hfSpec(folder, text.tokenizer, options);
+  return { spec, ...text, modular: manifest !== undefined };
+}
