@@ -27,3 +27,4 @@ export * from "./src/image/mod.ts";
 export * from "./src/text/mod.ts";
 export * from "./src/modules/mod.ts";
 export * from "./src/runtime/mod.ts";
+export * from "./src/build/mod.ts";

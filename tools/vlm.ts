@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof VlmError) {
       if (wantsJson) console.log(JSON.stringify(error.toJSON(), null, 2));
       console.error(`error: ${error.message}${error.fix ? `\nfix: ${error.fix}` : ""}`);
-      return error instanceof UsageError ? 2 : 1;
+      return error instanceof UsageError || error.code === "usage" ? 2 : 1;
     }
     console.error("internal error (please report):", error);
     return 70;

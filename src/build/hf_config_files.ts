@@ -50,8 +50,12 @@ function textConfig(spec: VariantSpec): Record<string, unknown> {
   };
 }
 
-/** `{file name: JSON}` for every config file of the folder. */
-export function hfConfigFiles(plan: Plan): Record<string, unknown> {
+/**
+ * `{file name: JSON}` for every config file of the folder. `externalData`
+ * tells transformers.js to fetch `<file>.onnx_data` (it does not look for it
+ * otherwise).
+ */
+export function hfConfigFiles(plan: Plan, externalData = false): Record<string, unknown> {
   const { spec } = plan;
   const e = spec.encoder;
   if (spec.projector.kind !== "pixel-shuffle-linear") {
@@ -81,7 +85,7 @@ export function hfConfigFiles(plan: Plan): Record<string, unknown> {
       layer_norm_eps: e.layerNormEps,
       attention_dropout: 0,
     },
-    "transformers.js_config": {},
+    "transformers.js_config": externalData ? { use_external_data_format: true } : {},
   };
   const i = spec.image;
   const preprocessor = {

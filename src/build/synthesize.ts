@@ -38,6 +38,11 @@ export interface SynthesizeOptions {
   layout?: ArtifactLayout;
   /** `test` builds the reduced-depth variant (default `full`). */
   scale?: BuildScale;
+  /**
+   * Weights in `<file>.onnx_data` beside each graph: `auto` (default) only
+   * when a graph's weights exceed protobuf's 2 GiB limit, `always`, or `never`.
+   */
+  externalData?: "auto" | "always" | "never";
 }
 
 /** One file of the folder. */
@@ -125,24 +130,29 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
   const files: SynthesizedFile[] = [];
   const weights: Record<string, WeightMap> = {};
   const parameters: Record<string, number> = {};
-  for (const planned of plan.files) {
-    const { graph, weights: moduleWeights } = graphs[planned.module];
-    const model = graph.toModel({
+  const models = plan.files.map((planned) => {
+    const { graph } = graphs[planned.module];
+    return graph.toModel({
       "vlmkit.variant": built.name,
       "vlmkit.seed": String(seed),
       "vlmkit.dtype": dtype,
       "vlmkit.parameters": String(graph.parameters),
     });
+  });
+  // One choice for the whole folder: transformers.js's switch is per model, not per file.
+  const mode = options.externalData ?? "auto";
+  const external = mode === "always" ||
+    (mode === "auto" && models.some((model) => initializerBytes(model) > INLINE_WEIGHT_LIMIT));
+  plan.files.forEach((planned, index) => {
     const fileName = planned.path.split("/").pop()!;
-    const external = initializerBytes(model) > INLINE_WEIGHT_LIMIT ? `${fileName}_data` : undefined;
-    const serialized = serializeModel(model, external);
+    const serialized = serializeModel(models[index], external ? `${fileName}_data` : undefined);
     files.push({ path: planned.path, bytes: serialized.model });
     if (serialized.data) files.push({ path: `${planned.path}_data`, bytes: serialized.data });
-    weights[planned.module] = moduleWeights;
-    parameters[planned.module] = graph.parameters;
-  }
+    weights[planned.module] = graphs[planned.module].weights;
+    parameters[planned.module] = graphs[planned.module].graph.parameters;
+  });
   if (layout === "hf-idefics3") {
-    for (const [path, value] of Object.entries(hfConfigFiles(plan))) {
+    for (const [path, value] of Object.entries(hfConfigFiles(plan, external))) {
       files.push({ path, bytes: json(value) });
     }
   } else {

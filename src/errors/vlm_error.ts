@@ -18,6 +18,7 @@ export type VlmErrorCode =
   | "image_too_large"
   | "model_invalid"
   | "model_mismatch"
+  | "model_too_large"
   | "aborted";
 
 /** Options for {@linkcode VlmError}. */

@@ -18,6 +18,7 @@ import { type Backend, type BackendOptions, loadBackend, type OrtSession } from 
 import { type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
+import { wasmMemoryEstimate } from "./wasm_memory.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
 
@@ -89,6 +90,19 @@ export async function loadModel(
   const folder = openModelFolder(source);
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);
   const plan = resolve(spec);
+  if ((options.backend ?? "wasm") === "wasm") {
+    const memory = wasmMemoryEstimate(plan);
+    if (!memory.fits) {
+      const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
+      throw new VlmError(
+        "model_too_large",
+        `${spec.name}: ${gib(memory.weightBytes)} GiB of weights need about ${
+          gib(memory.peakBytes)
+        } GiB in the wasm backend, whose memory ends at 4 GiB (wasm32)`,
+        { fix: "use the native backend (--backend native), or a smaller dtype such as q4" },
+      );
+    }
+  }
 
   const backend = await loadBackend(options);
   const sessions: Record<string, OrtSession> = {};

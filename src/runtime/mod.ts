@@ -42,3 +42,4 @@ export {
   type ExpectedTensor,
   type TensorInfo,
 } from "./session_contract.ts";
+export { WASM_MEMORY_LIMIT, type WasmMemoryEstimate, wasmMemoryEstimate } from "./wasm_memory.ts";

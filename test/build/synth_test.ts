@@ -159,3 +159,38 @@ for (const [name, dtype] of PARITY) {
     }
   });
 }
+
+Deno.test("synth: external data (<file>.onnx_data) loads on the wasm backend and in transformers.js, same ids as inline", async () => {
+  const spec = getPreset("smolvlm-256m-instruct");
+  const inline = synthesize(spec, { scale: "test", seed: 8 });
+  const external = synthesize(spec, { scale: "test", seed: 8, externalData: "always" });
+  const dataFiles = external.files.filter((f) => f.path.endsWith(".onnx_data")).map((f) => f.path)
+    .sort();
+  assert.deepEqual(dataFiles, [
+    "onnx/decoder_model_merged.onnx_data",
+    "onnx/embed_tokens.onnx_data",
+    "onnx/vision_encoder.onnx_data",
+  ]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const ids: number[][] = [];
+    for (const [name, result] of [["inline", inline], ["external", external]] as const) {
+      const folder = join(dir, name);
+      await writeFolderAtomically(folder, result.files, false);
+      const model = await loadModel(folder, { backend: "wasm" });
+      try {
+        const request = { prompt: "Hi", images: [IMAGE], maxNewTokens: 8, stopTokenIds: [] };
+        ids.push((await model.generate(request)).tokenIds);
+        if (name === "external") {
+          await dumpInputs(join(dir, "dump"), await model.prepareInputs(request));
+          assert.deepEqual(await transformersJs(folder, join(dir, "dump"), "fp32", 8), ids[1]);
+        }
+      } finally {
+        await model.dispose();
+      }
+    }
+    assert.deepEqual(ids[0], ids[1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

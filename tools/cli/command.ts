@@ -28,3 +28,11 @@ export function humanCount(value: number): string {
   if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
   return String(value);
 }
+
+/** Formats a byte count with a decimal unit (e.g. 1.03 GB, 9.6 MB). */
+export function humanBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}

@@ -16,7 +16,7 @@ import { contractProblems } from "../../src/runtime/session_contract.ts";
 import { resolve } from "../../src/spec/resolve.ts";
 import type { Dtype, VariantSpec } from "../../src/spec/types.ts";
 import { parseCommandArgs } from "./args.ts";
-import { type Command, humanCount, printJson } from "./command.ts";
+import { type Command, humanBytes, printJson } from "./command.ts";
 import { loadVariant } from "./variant_source.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
@@ -120,7 +120,7 @@ export const inspectCommand: Command = {
       console.log(`${dir}: ${spec.name} (${spec.artifacts.layout})`);
       for (const s of sessions) {
         console.log(
-          `  ${s.file}  ${humanCount(s.inlineBytes + s.externalBytes)}B  ${s.opsets.join(" ")}`,
+          `  ${s.file}  ${humanBytes(s.inlineBytes + s.externalBytes)}  ${s.opsets.join(" ")}`,
         );
         for (const t of s.inputs) console.log(`    in  ${t.name} ${t.type} [${t.dims.join(", ")}]`);
         for (const t of s.outputs) {

@@ -11,8 +11,9 @@ import type { BuildScale } from "../../src/build/test_scale.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import type { ArtifactLayout } from "../../src/spec/types.ts";
 import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
-import { type Command, humanCount, printJson } from "./command.ts";
+import { type Command, humanBytes, printJson } from "./command.ts";
 import { writeFolderAtomically } from "./folder_writer.ts";
+import { wasmMemoryEstimate } from "../../src/runtime/wasm_memory.ts";
 import { loadVariant } from "./variant_source.ts";
 
 const usage = `Usage: vlm synth --variant <spec.json|preset> --out DIR [options]
@@ -30,7 +31,12 @@ Options:
                     (encoder, projector, embed_tokens, decoder + vlmkit.json); default: the spec's
   --scale S         full (default) | test (two layers, narrow widths, same structure)
   --force           replace a non-empty --out folder
-  --json            print {variant, out, layout, dtype, scale, seed, files, parameters, planParameters}`;
+  --json            print {variant, out, layout, dtype, scale, seed, files, parameters,
+                    planParameters, wasm: {weightBytes, peakBytes, fits}}
+
+Graphs whose weights exceed 2 GiB keep them in <file>.onnx_data. Variants
+whose weights need more than the wasm backend's 4 GiB address space (about
+twice the weight bytes while loading) run on the native backend only.`;
 
 const DTYPES: readonly WeightFormat[] = ["fp32", "int8", "q4"];
 const LAYOUTS: Record<string, ArtifactLayout> = { hf: "hf-idefics3", modular: "modular" };
@@ -92,15 +98,24 @@ export const synthCommand: Command = {
       files: result.files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
       parameters: result.parameters,
       planParameters: result.plan.params.total,
+      wasm: wasmMemoryEstimate(result.plan),
     };
     if (parsed.values.json) printJson(summary);
     else {
       console.log(
-        `${summary.variant}: ${result.files.length} files, ${humanCount(bytes)}B in ${out} ` +
+        `${summary.variant}: ${result.files.length} files, ${humanBytes(bytes)} in ${out} ` +
           `(${summary.layout}, ${dtype}, seed ${seed}, ${
             ((performance.now() - started) / 1000).toFixed(1)
           } s)`,
       );
+      if (!summary.wasm.fits) {
+        console.log(
+          `note: needs about ${
+            humanCount(summary.wasm.peakBytes)
+          }B in the wasm backend (limit 4 GiB): ` +
+            "run it with --backend native",
+        );
+      }
     }
     return 0;
   },

@@ -984,8 +984,14 @@ def _added_token_entry(content: str) -> dict[str, Any]:
     }
 
 
-def folder_files(cfg: Idefics3Config, tok: ByteLevelBPE, external_data: bool) -> dict[str, Any]:
-    """Every JSON file of the folder except the reference outputs: {file name: object}."""
+def folder_files(
+    cfg: Idefics3Config, tok: ByteLevelBPE, external_data: bool, longest_edge: int | None = None
+) -> dict[str, Any]:
+    """Every JSON file of the folder except the reference outputs: {file name: object}.
+
+    `longest_edge` is the processor's stage-1 resize target (size.longest_edge); default 2*T,
+    so images split into at most 2x2 tiles.
+    """
     v, t = cfg.vision, cfg.text
     text_config = {
         "model_type": "llama",
@@ -1043,7 +1049,7 @@ def folder_files(cfg: Idefics3Config, tok: ByteLevelBPE, external_data: bool) ->
         "processor_class": "Idefics3Processor",
         "do_convert_rgb": True,
         "do_resize": True,
-        "size": {"longest_edge": 2 * v.image_size},
+        "size": {"longest_edge": longest_edge if longest_edge is not None else 2 * v.image_size},
         "resample": 1,
         "do_rescale": True,
         "rescale_factor": 1 / 255,

@@ -1,0 +1,41 @@
+/**
+ * Whether a model fits the wasm backend. WebAssembly (wasm32) memory is one
+ * 32-bit address space: at most 4 GiB. onnxruntime-web copies each model file
+ * into that memory and builds its weight tensors from the copy, so loading
+ * needs about twice the weight bytes, plus activations and the KV cache. The
+ * native backend has no such ceiling.
+ *
+ * @module
+ */
+import type { Plan } from "../spec/plan.ts";
+import type { Dtype } from "../spec/types.ts";
+import { weightBytes } from "../tokens/memory.ts";
+
+/** The wasm32 address-space ceiling. */
+export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/** Headroom kept for activations, the KV cache and the runtime itself. */
+const HEADROOM = 512 * 1024 ** 2;
+
+/** The wasm backend's memory estimate for a plan. */
+export interface WasmMemoryEstimate {
+  /** Weight bytes of the planned files. */
+  weightBytes: number;
+  /** Bytes needed while loading (file copy + tensors) plus headroom. */
+  peakBytes: number;
+  /** Whether that stays under {@linkcode WASM_MEMORY_LIMIT}. */
+  fits: boolean;
+}
+
+/** Estimates the wasm backend's peak memory for the plan's files and dtypes. */
+export function wasmMemoryEstimate(plan: Plan): WasmMemoryEstimate {
+  const dtypeOf = (modules: string[]): Dtype =>
+    plan.files.find((f) => modules.includes(f.module))?.dtype ?? "fp32";
+  const bytes = weightBytes(plan.params, {
+    encoder: dtypeOf(["vision_encoder", "encoder"]),
+    projector: dtypeOf(["vision_encoder", "projector"]),
+    decoder: dtypeOf(["decoder_model_merged", "decoder"]),
+  }).total;
+  const peakBytes = 2 * bytes + HEADROOM;
+  return { weightBytes: bytes, peakBytes, fits: peakBytes <= WASM_MEMORY_LIMIT };
+}

@@ -1,0 +1,533 @@
+"""Train the tiny SmolVLM (Idefics3 architecture) of models/tiny-smolvlm on the CPU.
+
+    /usr/bin/python3 tools/train/train.py --seed 1 --steps 3300 --dir /work/tiny-train
+
+Data come on the fly from tools/train/gen.py (item i of the stream is gen.make_item(seed, i), seed
+< 9001; evaluation sets use seed 9001 and up) and go through the exact Idefics3 image processor
+(image_fixtures.idefics3_process: Pillow LANCZOS, longest edge 192, 64x64 tiles row-major + the
+global image, rescale 1/255, normalise mean = std = 0.5), i.e. the tensors the vlmkit runtime
+builds at inference. The prompt is the folder's chat template with `<image>` expanded for the
+image's grid; the loss covers the answer tokens and the closing `<end_of_utterance>` only.
+
+Checkpoints (DIR/checkpoint.pt, atomically replaced) every --save-minutes and at the end; a rerun
+with the same arguments resumes from it and continues the same data stream. Progress goes to
+stdout (and DIR/train.log when started as in the README). This file also holds what export.py and
+predict.py share: tokenizer, model configuration, preprocessing, prompt ids and greedy decoding.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
+sys.path.insert(0, HERE)
+import gen  # noqa: E402
+import idefics3_torch as m  # noqa: E402
+from image_fixtures import idefics3_process  # noqa: E402
+
+# --------------------------------------------------------------------------------------------
+# Model geometry and tokenizer
+# --------------------------------------------------------------------------------------------
+
+TILE = 64  # max_image_size.longest_edge = vision image_size
+LONGEST_EDGE = 192  # size.longest_edge: up to 3x3 tiles + the global image
+PATCH = 8
+SCALE_FACTOR = 2  # (64/8)^2 / 2^2 = 16 tokens per tile
+
+VISION = m.VisionConfig(
+    image_size=TILE,
+    patch_size=PATCH,
+    hidden_size=160,
+    num_hidden_layers=5,
+    num_attention_heads=4,
+    intermediate_size=640,
+)
+TEXT = m.TextConfig(
+    hidden_size=192,
+    intermediate_size=512,
+    num_hidden_layers=4,
+    num_attention_heads=6,
+    num_key_value_heads=2,
+    head_dim=32,
+    rope_theta=10000.0,
+    max_position_embeddings=512,
+)
+
+# BPE training text: the user/assistant labels, the four prompts and the lower-case answer words
+# (repeated so that each becomes one token). Nothing has a capital next to a capital or a digit,
+# and no space precedes a capital or digit, so no merge ever touches the characters of a reading
+# answer: every [A-Z0-9] stays its own token after a separate space token (check_tokenizer).
+ANSWER_WORDS = [*gen.COLOURS, *gen.SHAPES]
+CORPUS = ["User:" + p for p in gen.PROMPTS.values()] + ["Assistant:"] + [" " + " ".join(ANSWER_WORDS)] * 3
+NUM_MERGES = 56
+
+
+def build_tokenizer() -> m.ByteLevelBPE:
+    tok = m.build_tokenizer(CORPUS, NUM_MERGES)
+    check_tokenizer(tok)
+    return tok
+
+
+def check_tokenizer(tok: m.ByteLevelBPE) -> None:
+    """Every answer character is one token; the leading space is its own token or merged with
+    the first character; prompts and answers round-trip."""
+    space = tok.vocab[m.bytes_to_unicode()[ord(" ")]]
+    for a in gen.ALPHABET:
+        for b in gen.ALPHABET:
+            ids = tok.encode(" " + a + b)
+            assert tok.decode(ids) == " " + a + b
+            assert ids[-2:] == [tok.vocab[a], tok.vocab[b]] and ids[:-2] == [space], (a, b, ids)
+    for text in [*CORPUS, *(chat_prompt(p) for p in gen.PROMPTS.values())]:
+        assert tok.decode(tok.encode(text)) == text
+    for w in ANSWER_WORDS:
+        assert len(tok.encode(" " + w)) == 1, w
+
+
+def model_config(tok: m.ByteLevelBPE) -> m.Idefics3Config:
+    base = m.Idefics3Config(vision=VISION, text=TEXT, scale_factor=SCALE_FACTOR)
+    return m.config_for_tokenizer(tok, base)
+
+
+def new_model(cfg: m.Idefics3Config, seed: int) -> m.Idefics3ForConditionalGeneration:
+    """GPT-style init: N(0, 0.02) weights, residual projections scaled by 1/sqrt(2 * layers)."""
+    torch.manual_seed(seed)
+    model = m.Idefics3ForConditionalGeneration(cfg)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name and name.endswith(".weight"):
+                p.fill_(1.0)
+            elif name.endswith(".bias"):
+                p.zero_()
+            else:
+                std = 0.02
+                if name.endswith(("o_proj.weight", "down_proj.weight")):
+                    std /= math.sqrt(2 * cfg.text.num_hidden_layers)
+                elif name.endswith(("out_proj.weight", "fc2.weight")):
+                    std /= math.sqrt(2 * cfg.vision.num_hidden_layers)
+                p.copy_(torch.randn(p.shape, generator=g) * std)
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Preprocessing and prompts
+# --------------------------------------------------------------------------------------------
+
+
+def preprocess(im) -> tuple[np.ndarray, int, int]:
+    """PIL image -> (uint8 [N, T, T, 3] frames: row-major tiles then the global image, rows, cols)."""
+    out = idefics3_process(im, LONGEST_EDGE, TILE, split=True)
+    frames = np.frombuffer(out["pixels"], dtype=np.uint8).reshape(out["images"], TILE, TILE, 3)
+    return frames, out["rows"], out["cols"]
+
+
+def to_pixel_values(frames: np.ndarray) -> torch.Tensor:
+    """uint8 [N, T, T, 3] -> float32 [N, 3, T, T]: x * (1/255), then (x - 0.5) / 0.5."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).to(torch.float32)
+    x = x * np.float32(1 / 255)
+    return (x - 0.5) / 0.5
+
+
+def chat_prompt(prompt: str) -> str:
+    return m.render_chat(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}],
+        add_generation_prompt=True,
+    )
+
+
+class Prompter:
+    """Token ids of the expanded prompt (cached per prompt and grid) and of answers."""
+
+    def __init__(self, tok: m.ByteLevelBPE, cfg: m.Idefics3Config) -> None:
+        self.tok, self.cfg = tok, cfg
+        self.eou = tok.vocab["<end_of_utterance>"]
+        self._cache: dict[tuple[str, int, int], list[int]] = {}
+
+    def prompt_ids(self, prompt: str, rows: int, cols: int) -> list[int]:
+        key = (prompt, rows, cols)
+        if key not in self._cache:
+            text = m.expand_prompt(chat_prompt(prompt), [(rows, cols)], self.cfg.tokens_per_tile)
+            self._cache[key] = self.tok.encode(text)
+        return self._cache[key]
+
+    def target_ids(self, answer: str) -> list[int]:
+        return self.tok.encode(" " + answer) + [self.eou]
+
+
+# --------------------------------------------------------------------------------------------
+# Forward pieces and greedy decoding
+# --------------------------------------------------------------------------------------------
+
+
+def batch_logits(
+    model: m.Idefics3ForConditionalGeneration, ids: torch.Tensor, pixel_values: torch.Tensor
+) -> torch.Tensor:
+    """ids [B, S] (right padded), pixel_values [n_tiles, 3, T, T] of all samples in order."""
+    text = model.text_model
+    tiles = pixel_values.shape[0]
+    mask = torch.ones(1, tiles, TILE, TILE, dtype=torch.bool)
+    feats = model.image_features(pixel_values[None], mask)
+    embeds = model.merge(ids, text.embed_tokens(ids), feats)
+    b, s = ids.shape
+    pos = torch.arange(s, dtype=torch.int64)[None].expand(b, s)
+    logits, _ = text(embeds, torch.ones(b, s, dtype=torch.int64), pos, text.empty_cache(b))
+    return logits
+
+
+@torch.no_grad()
+def greedy(
+    model: m.Idefics3ForConditionalGeneration,
+    prompt_ids: Sequence[int],
+    pixel_values: torch.Tensor,
+    eos_id: int,
+    max_new_tokens: int = 16,
+) -> list[int]:
+    """Prefill with an empty cache, then one token per decoder call (as the ONNX runtime does).
+    Returns the generated ids without the stop token."""
+    text = model.text_model
+    ids = torch.tensor([list(prompt_ids)], dtype=torch.int64)
+    mask = torch.ones(1, pixel_values.shape[0], TILE, TILE, dtype=torch.bool)
+    feats = model.image_features(pixel_values[None], mask)
+    embeds = model.merge(ids, text.embed_tokens(ids), feats)
+    s = ids.shape[1]
+    logits, past = text(embeds, torch.ones(1, s, dtype=torch.int64), torch.arange(s)[None], text.empty_cache())
+    out: list[int] = []
+    for step in range(max_new_tokens):
+        token = int(torch.argmax(logits[0, -1]))  # first maximum wins
+        if token == eos_id:
+            break
+        out.append(token)
+        total = s + step + 1
+        logits, past = text(
+            text.embed_tokens(torch.tensor([[token]])),
+            torch.ones(1, total, dtype=torch.int64),
+            torch.tensor([[total - 1]]),
+            past,
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Data stream
+# --------------------------------------------------------------------------------------------
+
+TRAIN_WEIGHTS = {"reading": 0.55, "colour": 0.15, "shape": 0.15, "count": 0.15}
+VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
+
+
+def make_sample(prompter: Prompter, seed: int, index: int, weights=TRAIN_WEIGHTS, task=None) -> dict[str, Any]:
+    im, prompt, answer, task = gen.make_item(seed, index, task=task, weights=weights)
+    frames, rows, cols = preprocess(im)
+    return {
+        "frames": frames,
+        "prompt_ids": prompter.prompt_ids(prompt, rows, cols),
+        "target_ids": prompter.target_ids(answer),
+        "answer": answer,
+        "task": task,
+    }
+
+
+def collate(samples: list[dict[str, Any]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-> ids [B, S] (prompt + target[:-1], right padded), labels [B, S] (-100 but on the answer
+    positions), pixel_values [n_tiles, 3, T, T]."""
+    seqs = [s["prompt_ids"] + s["target_ids"][:-1] for s in samples]
+    width = max(len(q) for q in seqs)
+    ids = torch.full((len(samples), width), pad_id, dtype=torch.int64)
+    labels = torch.full((len(samples), width), -100, dtype=torch.int64)
+    for k, (s, q) in enumerate(zip(samples, seqs)):
+        ids[k, : len(q)] = torch.tensor(q)
+        start = len(s["prompt_ids"]) - 1  # the last prompt position predicts the first answer token
+        labels[k, start : start + len(s["target_ids"])] = torch.tensor(s["target_ids"])
+    pixels = to_pixel_values(np.concatenate([s["frames"] for s in samples]))
+    return ids, labels, pixels
+
+
+class Stream:
+    """Deterministic batches: pool k = items [k*P, (k+1)*P) of the seed, sorted by sequence length
+    (less padding), cut into batches, batch order shuffled with rng (seed, k)."""
+
+    def __init__(self, prompter: Prompter, seed: int, batch: int, pool_batches: int = 8) -> None:
+        self.prompter, self.seed, self.batch, self.pool_batches = prompter, seed, batch, pool_batches
+
+    def batches_from(self, step: int):
+        k, skip = divmod(step, self.pool_batches)
+        while True:
+            size = self.batch * self.pool_batches
+            pool = [make_sample(self.prompter, self.seed, k * size + i) for i in range(size)]
+            pool.sort(key=lambda s: (len(s["prompt_ids"]) + len(s["target_ids"]), s["frames"].shape[0]))
+            chunks = [pool[i : i + self.batch] for i in range(0, size, self.batch)]
+            order = np.random.default_rng([self.seed, k, 7]).permutation(len(chunks))
+            for j in order[skip:]:
+                yield chunks[int(j)]
+            skip = 0
+            k += 1
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@torch.no_grad()
+def validate(model, prompter: Prompter, samples: list[dict[str, Any]]) -> dict[str, Any]:
+    model.eval()
+    per: dict[str, list[int]] = {}
+    edits = chars = 0
+    for s in samples:
+        out = greedy(model, s["prompt_ids"], to_pixel_values(s["frames"]), prompter.eou)
+        pred = prompter.tok.decode(out).strip()
+        per.setdefault(s["task"], []).append(int(pred == s["answer"]))
+        if s["task"] == "reading":
+            edits += levenshtein(pred, s["answer"])
+            chars += len(s["answer"])
+    model.train()
+    result = {t: round(sum(v) / len(v), 4) for t, v in sorted(per.items())}
+    result["cer"] = round(edits / max(chars, 1), 4)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+def lr_at(step: int, progress: float, peak: float, warmup: int, floor: float = 0.05) -> float:
+    """Linear warm-up over the first `warmup` steps times a cosine decay (over `progress` in
+    [0, 1]) from peak to floor*peak."""
+    warm = min(1.0, (step + 1) / warmup)
+    return peak * warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class ThreadTuner:
+    """Switches between 1 and `max_threads` intra-op threads by measured speed.
+
+    On a 2-core machine shared with other work, two OpenMP threads stall whenever the other job
+    holds a core (measured: 6x slower than one thread); when the machine is free two threads are
+    ~1.5x faster. The tuner keeps the recent seconds-per-work of the current setting, drops to one
+    thread at once when a step is far slower than usual, and now and then tries the other setting
+    for a few steps (backing off while the try keeps failing). Only speed depends on this."""
+
+    def __init__(self, max_threads: int, period: int = 30, probe: int = 3) -> None:
+        self.choices = sorted({1, max_threads})
+        self.current = max_threads
+        self.base_period, self.period, self.probe = period, period, probe
+        self.recent: list[float] = []
+        self.trial: list[float] | None = None  # per-step rates while trying the other setting
+        self.home = max_threads
+        self.since = 0
+        torch.set_num_threads(self.current)
+
+    def _set(self, n: int) -> None:
+        self.current = n
+        torch.set_num_threads(n)
+
+    def observe(self, seconds: float, work: int) -> None:
+        if len(self.choices) == 1:
+            return
+        rate = seconds / work
+        other = self.choices[0] if self.current == self.choices[1] else self.choices[1]
+        if self.trial is not None:
+            self.trial.append(rate)
+            usual = float(np.median(self.recent)) if self.recent else math.inf
+            if rate > 1.3 * usual or len(self.trial) >= self.probe:
+                if len(self.trial) >= self.probe and float(np.median(self.trial)) < usual:
+                    self.recent, self.period = self.trial[-10:], self.base_period  # keep it
+                else:
+                    self._set(self.home)
+                    self.period = min(8 * self.base_period, 2 * self.period)
+                self.trial, self.since = None, 0
+            return
+        if self.current > 1 and len(self.recent) >= 3 and rate > 2.5 * float(np.median(self.recent)):
+            self._set(1)  # the machine just got busy
+            self.recent, self.since = [], 0
+            return
+        self.recent = (self.recent + [rate])[-10:]
+        self.since += 1
+        if self.since >= self.period and len(self.recent) >= 3:
+            self.home, self.trial = self.current, []
+            self._set(other)
+
+
+def save_checkpoint(path: str, payload: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_model_from_checkpoint(path: str) -> tuple[m.Idefics3ForConditionalGeneration, m.ByteLevelBPE, dict]:
+    ckpt = torch.load(path, map_location="cpu")
+    tok = build_tokenizer()
+    cfg = model_config(tok)
+    assert ckpt["config"] == {"vision": asdict(cfg.vision), "text": asdict(cfg.text)}, "config changed"
+    model = m.Idefics3ForConditionalGeneration(cfg)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, tok, ckpt
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S ") + msg, flush=True)
+
+
+def train(args: argparse.Namespace) -> None:
+    if args.seed >= gen.EVAL_SEED_MIN:
+        raise SystemExit(f"train: seed {args.seed} is reserved for evaluation (use < {gen.EVAL_SEED_MIN})")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    os.makedirs(args.dir, exist_ok=True)
+    ckpt_path = os.path.join(args.dir, "checkpoint.pt")
+
+    tok = build_tokenizer()
+    cfg = model_config(tok)
+    prompter = Prompter(tok, cfg)
+    model = new_model(cfg, args.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embedding" not in n)]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.98),
+        eps=1e-8,
+    )
+    step, elapsed_before, samples_seen = 0, 0.0, 0
+    if os.path.exists(ckpt_path) and not args.fresh:
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        if ckpt["args"]["seed"] != args.seed or ckpt["args"]["batch"] != args.batch:
+            raise SystemExit("train: checkpoint was made with another --seed/--batch; use --fresh or another --dir")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, elapsed_before, samples_seen = ckpt["step"], ckpt["elapsed"], ckpt["samples"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        log(f"resumed from {ckpt_path} at step {step}")
+    log(
+        f"params {n_params} ({n_params / 1e6:.2f}M), vocab {cfg.text.vocab_size}, "
+        f"tokens/tile {cfg.tokens_per_tile}, steps {args.steps}, batch {args.batch}, lr {args.lr}, seed {args.seed}"
+    )
+
+    valid = [make_sample(prompter, VALID_SEED, i, weights=None) for i in range(args.valid_items)]
+    stream = Stream(prompter, args.seed, args.batch).batches_from(step)
+    model.train()
+    t_start = time.time()
+    last_save = last_log = time.time()
+    ema: dict[str, float] = {}
+    window_samples, window_t = 0, time.time()
+
+    def elapsed() -> float:
+        return elapsed_before + time.time() - t_start
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            ckpt_path,
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "elapsed": elapsed(),
+                "samples": samples_seen,
+                "torch_rng": torch.get_rng_state(),
+                "args": vars(args),
+                "config": {"vision": asdict(cfg.vision), "text": asdict(cfg.text)},
+                "tokenizer": {"corpus": CORPUS, "num_merges": NUM_MERGES},
+                "geometry": {"tile": TILE, "longest_edge": LONGEST_EDGE},
+            },
+        )
+
+    threads = ThreadTuner(args.threads)
+    while True:
+        # Schedule position: steps done, or the share of the wall-clock budget if that is larger.
+        progress = step / args.steps
+        if args.max_minutes:
+            progress = max(progress, elapsed() / (60 * args.max_minutes))
+        if progress >= 1.0:
+            break
+        samples = next(stream)
+        ids, labels, pixels = collate(samples, cfg.text.pad_token_id)
+        lr = lr_at(step, progress, args.lr, args.warmup)
+        t_step = time.time()
+        for group in opt.param_groups:
+            group["lr"] = lr
+        logits = batch_logits(model, ids, pixels)
+        # per-token loss, then per-task means for the log; the optimised loss is the token mean
+        flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+        flat = flat.reshape(labels.shape)
+        valid_tok = labels != -100
+        loss = flat[valid_tok].mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        threads.observe(time.time() - t_step, pixels.shape[0] * 64 + ids.numel())
+        samples_seen += len(samples)
+        window_samples += len(samples)
+        with torch.no_grad():
+            per_sample = (flat * valid_tok).sum(1) / valid_tok.sum(1)
+            for s, v in zip(samples, per_sample.tolist()):
+                ema[s["task"]] = v if s["task"] not in ema else 0.98 * ema[s["task"]] + 0.02 * v
+            ema["all"] = float(loss) if "all" not in ema else 0.95 * ema["all"] + 0.05 * float(loss)
+        now = time.time()
+        if now - last_log >= args.log_seconds:
+            rate = window_samples / (now - window_t)
+            tasks = " ".join(f"{k} {v:.4f}" for k, v in sorted(ema.items()))
+            log(f"step {step}/{args.steps} loss {float(loss):.4f} ema[{tasks}] lr {lr:.2e} "
+                f"{rate:.1f} samples/s threads {threads.current} elapsed {elapsed() / 60:.1f} min")
+            last_log, window_samples, window_t = now, 0, now
+        if args.valid_every and step % args.valid_every == 0:
+            t0 = time.time()
+            log(f"valid step {step}: {json.dumps(validate(model, prompter, valid))} ({time.time() - t0:.0f}s)")
+        if now - last_save >= args.save_minutes * 60:
+            checkpoint()
+            last_save = time.time()
+            log(f"saved {ckpt_path} at step {step}")
+    log(f"valid step {step}: {json.dumps(validate(model, prompter, valid))}")
+    checkpoint()
+    log(f"saved {ckpt_path} at step {step}")
+    log(f"done: {step} steps, {samples_seen} samples, {elapsed() / 60:.1f} min")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1, help="training data + init seed (< 9001)")
+    ap.add_argument("--steps", type=int, default=3300)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--warmup", type=int, default=150, help="warm-up steps")
+    ap.add_argument("--max-minutes", type=float, default=0.0,
+                    help="wall-clock budget: the schedule follows max(step/steps, time/budget) (0: steps only)")
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-minutes", type=float, default=5.0)
+    ap.add_argument("--log-seconds", type=float, default=30.0)
+    ap.add_argument("--valid-every", type=int, default=500, help="steps between greedy checks (0: never)")
+    ap.add_argument("--valid-items", type=int, default=120)
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    train(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
