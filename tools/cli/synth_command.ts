@@ -111,8 +111,8 @@ export const synthCommand: Command = {
       if (!summary.wasm.fits) {
         console.log(
           `note: needs about ${
-            humanCount(summary.wasm.peakBytes)
-          }B in the wasm backend (limit 4 GiB): ` +
+            humanBytes(summary.wasm.peakBytes)
+          } in the wasm backend (limit 4 GiB): ` +
             "run it with --backend native",
         );
       }
