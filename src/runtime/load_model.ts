@@ -92,13 +92,13 @@ export async function loadModel(
   const plan = resolve(spec);
   if ((options.backend ?? "wasm") === "wasm") {
     const memory = wasmMemoryEstimate(plan);
-    if (!memory.fits) {
+    if (!memory.possible) {
       const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
       throw new VlmError(
         "model_too_large",
-        `${spec.name}: ${gib(memory.weightBytes)} GiB of weights need about ${
-          gib(memory.peakBytes)
-        } GiB in the wasm backend, whose memory ends at 4 GiB (wasm32)`,
+        `${spec.name}: ${
+          gib(memory.weightBytes)
+        } GiB of weights do not fit the wasm backend, whose memory ends at 4 GiB (wasm32)`,
         { fix: "use the native backend (--backend native), or a smaller dtype such as q4" },
       );
     }

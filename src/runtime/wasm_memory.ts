@@ -23,8 +23,10 @@ export interface WasmMemoryEstimate {
   weightBytes: number;
   /** Bytes needed while loading (file copy + tensors) plus headroom. */
   peakBytes: number;
-  /** Whether that stays under {@linkcode WASM_MEMORY_LIMIT}. */
+  /** Whether that estimate stays under {@linkcode WASM_MEMORY_LIMIT}. */
   fits: boolean;
+  /** Whether the weights plus headroom alone stay under it (if not, loading certainly fails). */
+  possible: boolean;
 }
 
 /** Estimates the wasm backend's peak memory for the plan's files and dtypes. */
@@ -37,5 +39,10 @@ export function wasmMemoryEstimate(plan: Plan): WasmMemoryEstimate {
     decoder: dtypeOf(["decoder_model_merged", "decoder"]),
   }).total;
   const peakBytes = 2 * bytes + HEADROOM;
-  return { weightBytes: bytes, peakBytes, fits: peakBytes <= WASM_MEMORY_LIMIT };
+  return {
+    weightBytes: bytes,
+    peakBytes,
+    fits: peakBytes <= WASM_MEMORY_LIMIT,
+    possible: bytes + HEADROOM <= WASM_MEMORY_LIMIT,
+  };
 }
