@@ -194,3 +194,35 @@ Deno.test("synth: external data (<file>.onnx_data) loads on the wasm backend and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("synth: a modular MobileVLM folder builds the v1 prompt with BOS and 144 spliced image slots", async () => {
+  const result = synthesize(getPreset("mobilevlm-1.7b"), { scale: "test", seed: 1 });
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFolderAtomically(join(dir, "m"), result.files, false);
+    const model = await loadModel(join(dir, "m"), { backend: "native" });
+    try {
+      const inputs = await model.prepareInputs({
+        prompt: "What is this?",
+        images: [IMAGE],
+      });
+      const ids = inputs.inputIds;
+      assert.equal(ids[0], 1, "BOS first");
+      const first = ids.indexOf(-200);
+      assert.equal(ids.filter((id) => id === -200).length, 144);
+      assert.ok(ids.slice(first, first + 144).every((id) => id === -200), "one contiguous block");
+      const before = model.tokenizer.decode(ids.slice(1, first), false);
+      const after = model.tokenizer.decode(ids.slice(first + 144), false);
+      assert.match(
+        before,
+        /^A chat between a curious user and an artificial intelligence assistant\..* USER: $/,
+      );
+      assert.equal(after, "\nWhat is this? ASSISTANT:");
+      assert.equal(inputs.tiles, 1);
+    } finally {
+      await model.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

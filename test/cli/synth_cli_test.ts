@@ -127,6 +127,22 @@ Deno.test("cli: synth with --layout hf writes an hf-idefics3 folder that vlm run
   }
 });
 
+Deno.test("cli: inspect reads a PyTorch-exported hf-idefics3 folder and matches it against its own configs", async () => {
+  const fixture = new URL("../fixtures/tiny-idefics3", import.meta.url).pathname;
+  const result = await runVlm(RW, ["inspect", fixture, "--json"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.layout, "hf-idefics3");
+  assert.deepEqual(report.mismatches, []);
+  const vision = report.sessions.find((s: { file: string }) =>
+    s.file === "onnx/vision_encoder.onnx"
+  );
+  assert.deepEqual(vision.inputs.map((t: { name: string; type: string }) => [t.name, t.type]), [
+    ["pixel_values", "float32"],
+    ["pixel_attention_mask", "bool"],
+  ]);
+});
+
 Deno.test("cli: synth and inspect reject bad input with a usage error naming the flag", async () => {
   const bad = await runVlm(RW, [
     "synth",
