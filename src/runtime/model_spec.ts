@@ -144,10 +144,18 @@ export async function describeModelFolder(
   folder: ModelFolder,
   options: { dtype?: DtypeChoice; signal?: AbortSignal } = {},
 ): Promise<ModelDescription> {
-  const [manifest, text] = await Promise.all([
+  const [manifest, config] = await Promise.all([
     readJson(folder, MODULAR_MANIFEST_FILE, options.signal),
-    readTextFiles(folder, options.signal),
+    readJson(folder, "config.json", options.signal),
   ]);
+  if (manifest === undefined && config === undefined) {
+    throw new VlmError(
+      "model_invalid",
+      `${folder.location} is not a model folder: it has neither config.json (hf-idefics3) nor ${MODULAR_MANIFEST_FILE} (modular)`,
+      { fix: "point at the folder that holds the model's config files" },
+    );
+  }
+  const text = await readTextFiles(folder, options.signal);
   const spec = manifest
     ? specFromManifest(manifest as Json, options.dtype)
     : await hfSpec(folder, text.tokenizer, options);

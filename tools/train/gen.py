@@ -94,7 +94,7 @@ def random_rgb(rng: np.random.Generator) -> tuple[int, int, int]:
 
 
 def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str]:
-    """One line of text; the canvas aspect ratio varies from about 1.6:1 to 8:1."""
+    """One line of text; the canvas aspect ratio varies from about 2.2:1 to 8:1."""
     n = int(rng.integers(3, 11))
     text = "".join(ALPHABET[int(k)] for k in rng.integers(0, len(ALPHABET), size=n))
     f = font(FONTS[int(rng.integers(len(FONTS)))], int(rng.integers(16, 37)))
@@ -103,7 +103,7 @@ def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str]:
     # Horizontal margins up to ~1.3 text heights; the vertical margin sets the aspect ratio.
     mx = [int(rng.integers(2, max(3, int(1.3 * th)))) for _ in range(2)]
     w = tw + sum(mx)
-    aspect = float(rng.uniform(1.6, 8.0))
+    aspect = float(rng.uniform(2.2, 8.0))
     h = max(th + 4, int(round(w / aspect)))
     y0 = int(rng.integers(2, h - th - 1)) if h - th - 1 > 2 else 2
     while True:
@@ -121,9 +121,9 @@ def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str]:
 
 
 def shape_canvas(rng: np.random.Generator) -> tuple[int, int]:
-    """Landscape or portrait canvas with aspect 1.6:1 .. 3.5:1 (1x3, 2x3, 3x1 or 3x2 tiles)."""
+    """Landscape or portrait canvas with aspect 2.4:1 .. 4:1 (1x3, 2x3, 3x1 or 3x2 tiles)."""
     long_side = int(rng.integers(140, 281))
-    short = int(round(long_side / rng.uniform(1.6, 3.5)))
+    short = int(round(long_side / rng.uniform(2.4, 4.0)))
     return (long_side, short) if rng.random() < 0.7 else (short, long_side)
 
 
