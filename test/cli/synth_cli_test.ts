@@ -103,24 +103,27 @@ Deno.test("cli: synth with --layout hf writes an hf-idefics3 folder that vlm run
         `vision_encoder_${dtype}.onnx`,
       ]);
       const image = new URL("../fixtures/images/sources/checker.png", import.meta.url).pathname;
-      const run = await runVlm(RW, [
-        "run",
-        "--model",
-        out,
-        "--dtype",
-        dtype,
-        "--backend",
-        "native",
-        "--image",
-        image,
-        "--prompt",
-        "Convert this page to docling.",
-        "--max-new-tokens",
-        "3",
-        "--json",
-      ]);
-      assert.equal(run.code, 0, run.stderr);
-      assert.equal(JSON.parse(run.stdout).tokenIds.length, 3);
+      // Both backends run the quantized operators (DequantizeLinear, com.microsoft.MatMulNBits).
+      for (const backend of ["wasm", "native"]) {
+        const run = await runVlm(RW, [
+          "run",
+          "--model",
+          out,
+          "--dtype",
+          dtype,
+          "--backend",
+          backend,
+          "--image",
+          image,
+          "--prompt",
+          "Convert this page to docling.",
+          "--max-new-tokens",
+          "3",
+          "--json",
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(JSON.parse(run.stdout).tokenIds.length, 3);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
