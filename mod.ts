@@ -28,3 +28,4 @@ export * from "./src/text/mod.ts";
 export * from "./src/modules/mod.ts";
 export * from "./src/runtime/mod.ts";
 export * from "./src/build/mod.ts";
+export * from "./src/eval/mod.ts";

@@ -10,6 +10,7 @@
 import { UsageError } from "../src/errors/usage_error.ts";
 import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
+import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
 import { runCommand } from "./cli/run_command.ts";
@@ -24,6 +25,7 @@ const COMMANDS: readonly Command[] = [
   synthCommand,
   inspectCommand,
   runCommand,
+  evalCommand,
 ];
 
 function mainUsage(): string {

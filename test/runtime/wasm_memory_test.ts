@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { chatTemplateFor } from "../../src/build/chat_templates.ts";
 import { MODULAR_MANIFEST } from "../../src/build/modular_manifest.ts";
 import { tokenizerJson } from "../../src/build/synthetic_tokenizer.ts";
-import { VlmError } from "../../src/errors/vlm_error.ts";
+import type { VlmError } from "../../src/errors/vlm_error.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { wasmMemoryEstimate } from "../../src/runtime/wasm_memory.ts";
 import { resolve } from "../../src/spec/resolve.ts";

@@ -7,17 +7,7 @@
  * @module
  */
 import type { PreparedInputs } from "../../src/runtime/model.ts";
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const temporary = `${path}.tmp`;
-  try {
-    await Deno.writeFile(temporary, data);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
-}
+import { writeFileAtomically as writeAtomic } from "./atomic_file.ts";
 
 function littleEndianBytes(view: BigInt64Array | Float32Array): Uint8Array {
   // Typed arrays are in platform order; every supported platform is little-endian, checked here.
