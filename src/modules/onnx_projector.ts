@@ -5,7 +5,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { floatValues } from "../runtime/float16.ts";
+import { tensorRows } from "../runtime/float16.ts";
 import type { FeatureMatrix, Projector } from "./types.ts";
 
 /** Projector backed by a modular projector session. */
@@ -30,9 +30,6 @@ export class OnnxProjector implements Projector {
       features.cols,
     ]);
     const out = await this.#session.run({ features: input });
-    const dims = out.image_features.dims;
-    const cols = dims[dims.length - 1];
-    const data = floatValues(out.image_features);
-    return { rows: data.length / cols, cols, data };
+    return tensorRows(out.image_features);
   }
 }

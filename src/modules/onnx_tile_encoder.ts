@@ -5,7 +5,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { floatValues } from "../runtime/float16.ts";
+import { tensorRows } from "../runtime/float16.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
 /** Encoder backed by a modular encoder session. */
@@ -24,9 +24,6 @@ export class OnnxTileEncoder implements Encoder {
     const { tiles, size } = pixels;
     const values = new this.#ort.Tensor("float32", pixels.data, [tiles, 3, size, size]);
     const out = await this.#session.run({ pixel_values: values });
-    const dims = out.features.dims;
-    const cols = dims[dims.length - 1];
-    const data = floatValues(out.features);
-    return { rows: data.length / cols, cols, data };
+    return tensorRows(out.features);
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { floatValues } from "../runtime/float16.ts";
+import { tensorRows } from "../runtime/float16.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
 /** Encoder backed by a fused vision_encoder session. */
@@ -31,10 +31,6 @@ export class OnnxVisionEncoder implements Encoder {
       [1, tiles, size, size],
     );
     const out = await this.#session.run({ pixel_values: values, pixel_attention_mask: mask });
-    const features = out.image_features;
-    const dims = features.dims;
-    const cols = dims[dims.length - 1];
-    const data = floatValues(features);
-    return { rows: data.length / cols, cols, data };
+    return tensorRows(out.image_features);
   }
 }

@@ -32,3 +32,10 @@ export function float16ToFloat32(bits: Uint16Array): Float32Array {
   }
   return out;
 }
+
+/** A float tensor whose last axis is the row width, as a row-major float32 matrix. */
+export function tensorRows(tensor: OrtTensor): { rows: number; cols: number; data: Float32Array } {
+  const cols = tensor.dims[tensor.dims.length - 1];
+  const data = floatValues(tensor);
+  return { rows: cols === 0 ? 0 : data.length / cols, cols, data };
+}

@@ -7,6 +7,9 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../../src/errors/usage_error.ts";
+import type { BackendName } from "../../src/runtime/backend.ts";
+import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
+import type { Dtype } from "../../src/spec/types.ts";
 
 /** Option table in `node:util` format. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -84,4 +87,28 @@ export function optionalNumber(
     );
   }
   return value;
+}
+
+/** `--backend`: wasm (default) or native, or a usage error. */
+export function parseBackend(command: string, parsed: ParsedArgs): BackendName {
+  const backend = parsed.values.backend ?? "wasm";
+  if (backend !== "wasm" && backend !== "native") {
+    throw new UsageError(
+      `vlm ${command}: unknown backend "${backend}"`,
+      "use --backend wasm or --backend native",
+    );
+  }
+  return backend;
+}
+
+/** `--dtype`: one of the ONNX file variants (default fp32), or a usage error. */
+export function parseDtype(command: string, parsed: ParsedArgs): Dtype {
+  const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
+  if (!(dtype in DTYPE_SUFFIX)) {
+    throw new UsageError(
+      `vlm ${command}: unknown dtype "${dtype}"`,
+      `use one of ${Object.keys(DTYPE_SUFFIX).join(", ")}`,
+    );
+  }
+  return dtype;
 }

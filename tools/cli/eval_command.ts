@@ -8,13 +8,15 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { parseLabels, parsePredictions } from "../../src/eval/labels.ts";
 import { agreement, evaluate } from "../../src/eval/evaluate.ts";
-import { UsageError } from "../../src/errors/usage_error.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
-import type { BackendName } from "../../src/runtime/backend.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
-import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
-import type { Dtype } from "../../src/spec/types.ts";
-import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
+import {
+  optionalNumber,
+  parseBackend,
+  parseCommandArgs,
+  parseDtype,
+  requireString,
+} from "./args.ts";
 import { writeFileAtomically } from "./atomic_file.ts";
 import { type Command, printJson } from "./command.ts";
 
@@ -75,20 +77,8 @@ export const evalCommand: Command = {
     });
     const modelDir = requireString("eval", parsed, "model");
     const data = requireString("eval", parsed, "data");
-    const backend = (parsed.values.backend ?? "wasm") as BackendName;
-    if (backend !== "wasm" && backend !== "native") {
-      throw new UsageError(
-        `vlm eval: unknown backend "${backend}"`,
-        "use --backend wasm or --backend native",
-      );
-    }
-    const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
-    if (!(dtype in DTYPE_SUFFIX)) {
-      throw new UsageError(
-        `vlm eval: unknown dtype "${dtype}"`,
-        `use one of ${Object.keys(DTYPE_SUFFIX).join(", ")}`,
-      );
-    }
+    const backend = parseBackend("eval", parsed);
+    const dtype = parseDtype("eval", parsed);
     const maxNewTokens = optionalNumber("eval", parsed, "max-new-tokens", {
       min: 1,
       max: 4096,

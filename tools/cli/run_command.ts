@@ -5,13 +5,17 @@
  *
  * @module
  */
-import { UsageError } from "../../src/errors/usage_error.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { GenerateRequest } from "../../src/runtime/generation_types.ts";
-import type { BackendName } from "../../src/runtime/backend.ts";
 import type { Dtype } from "../../src/spec/types.ts";
 import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
-import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
+import {
+  optionalNumber,
+  parseBackend,
+  parseCommandArgs,
+  parseDtype,
+  requireString,
+} from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 
@@ -89,17 +93,8 @@ export const runCommand: Command = {
     const modelDir = requireString("run", parsed, "model");
     const prompt = requireString("run", parsed, "prompt");
     const images = (parsed.values.image as string[] | undefined) ?? [];
-    const backend = (parsed.values.backend ?? "wasm") as string;
-    if (backend !== "wasm" && backend !== "native") {
-      throw new UsageError(
-        `vlm run: unknown backend "${backend}"`,
-        "use --backend wasm or --backend native",
-      );
-    }
-    const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
-    if (!DTYPES.includes(dtype)) {
-      throw new UsageError(`vlm run: unknown dtype "${dtype}"`, `use one of ${DTYPES.join(", ")}`);
-    }
+    const backend = parseBackend("run", parsed);
+    const dtype = parseDtype("run", parsed);
     const request: GenerateRequest = {
       prompt,
       images,
@@ -122,7 +117,7 @@ export const runCommand: Command = {
     const threads = optionalNumber("run", parsed, "threads", { min: 1, max: 256, integer: true });
 
     const { value: result, peakRssBytes } = await withPeakRss(async () => {
-      const model = await loadModel(modelDir, { backend: backend as BackendName, threads, dtype });
+      const model = await loadModel(modelDir, { backend, threads, dtype });
       try {
         const dumpDir = parsed.values["dump-inputs"] as string | undefined;
         if (dumpDir) await dumpInputs(dumpDir, await model.prepareInputs(request));

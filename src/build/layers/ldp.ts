@@ -99,6 +99,21 @@ function invertedResidual(
   });
 }
 
+/** Tokens [N, side², C] (token = row·side + col) → a channels-first image [N, C, side, side]. */
+export function tokensToImage(
+  ctx: LayerContext,
+  x: string,
+  channels: number,
+  side: number,
+): string {
+  return reshape(ctx.g, transpose(ctx.g, x, [0, 2, 1]), [0, channels, side, side]);
+}
+
+/** A channels-first image [N, C, h, w] → tokens [N, h·w, C], row-major. */
+export function imageToTokens(ctx: LayerContext, x: string, channels: number): string {
+  return transpose(ctx.g, reshape(ctx.g, x, [0, channels, -1]), [0, 2, 1]);
+}
+
 /** features [N, side², D] → image tokens [N, (side/2)², H]. */
 export function ldpProjector(
   ctx: LayerContext,
@@ -110,7 +125,7 @@ export function ldpProjector(
   const { g } = ctx;
   return g.scope("projector", () => {
     const mlp = twoLayerGeluMlp(ctx, x, inDim, hidden); // [N,P,H]
-    const image = reshape(g, transpose(g, mlp, [0, 2, 1]), [0, hidden, side, side]);
+    const image = tokensToImage(ctx, mlp, hidden, side);
     const downsampled = invertedResidual(
       ctx,
       invertedResidual(ctx, image, 0, hidden, 1),
@@ -118,6 +133,6 @@ export function ldpProjector(
       hidden,
       2,
     );
-    return transpose(g, reshape(g, downsampled, [0, hidden, -1]), [0, 2, 1]);
+    return imageToTokens(ctx, downsampled, hidden);
   });
 }

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { depthwiseConv } from "./ldp.ts";
+import { depthwiseConv, imageToTokens, tokensToImage } from "./ldp.ts";
 import { twoLayerGeluMlp } from "./mlp_projector.ts";
-import { type LayerContext, reshape, transpose } from "./ops.ts";
+import type { LayerContext } from "./ops.ts";
 
 /** features [N, side², D] → image tokens [N, (side/2)², H]. */
 export function ldpV2Projector(
@@ -20,9 +20,9 @@ export function ldpV2Projector(
   const { g } = ctx;
   return g.scope("projector", () => {
     const mlp = twoLayerGeluMlp(ctx, x, inDim, hidden);
-    const image = reshape(g, transpose(g, mlp, [0, 2, 1]), [0, hidden, side, side]);
+    const image = tokensToImage(ctx, mlp, hidden, side);
     const pooled = g.op("AveragePool", [image], { kernel_shape: [2, 2], strides: [2, 2] });
     const peg = g.op("Add", [pooled, depthwiseConv(ctx, pooled, "peg", hidden, 1, true)]);
-    return transpose(g, reshape(g, peg, [0, hidden, -1]), [0, 2, 1]);
+    return imageToTokens(ctx, peg, hidden);
   });
 }
