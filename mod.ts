@@ -29,3 +29,4 @@ export * from "./src/modules/mod.ts";
 export * from "./src/runtime/mod.ts";
 export * from "./src/build/mod.ts";
 export * from "./src/eval/mod.ts";
+export * from "./src/plugins/mod.ts";

@@ -13,6 +13,8 @@ import type { Command } from "./cli/command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
+import { pluginCommand } from "./cli/plugin_command.ts";
+import { taskCommand } from "./cli/task_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { synthCommand } from "./cli/synth_command.ts";
 import { tokensCommand } from "./cli/tokens_command.ts";
@@ -26,6 +28,8 @@ const COMMANDS: readonly Command[] = [
   inspectCommand,
   runCommand,
   evalCommand,
+  taskCommand,
+  pluginCommand,
 ];
 
 function mainUsage(): string {

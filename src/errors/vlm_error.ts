@@ -19,6 +19,7 @@ export type VlmErrorCode =
   | "model_invalid"
   | "model_mismatch"
   | "model_too_large"
+  | "plugin_failed"
   | "aborted";
 
 /** Options for {@linkcode VlmError}. */

@@ -29,7 +29,17 @@ export interface GenerateRequest extends SamplingOptions {
   reusePrefix?: boolean;
   /** Cancels generation at the next step. */
   signal?: AbortSignal;
+  /** Change the logits of every step in place, in order, before sampling (constraints, penalties). */
+  logitsProcessors?: LogitsProcessor[];
+  /** Observes every generated token as it is produced. */
+  onToken?: (token: StreamedToken) => void;
 }
+
+/**
+ * Edits one step's logits in place (e.g. −∞ to forbid a token). `generated`
+ * holds the ids generated so far in this request.
+ */
+export type LogitsProcessor = (logits: Float32Array, generated: readonly number[]) => void;
 
 /** Why generation ended. */
 export type FinishReason = "eos" | "stop_string" | "max_tokens";

@@ -18,6 +18,7 @@ import { type Backend, type BackendOptions, loadBackend, type OrtSession } from 
 import { type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
+import type { TaskPlugin } from "../plugins/types.ts";
 import { wasmMemoryEstimate } from "./wasm_memory.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
@@ -34,6 +35,8 @@ export interface LoadModelOptions extends BackendOptions {
   reusePrefix?: boolean;
   /** Cancels loading. */
   signal?: AbortSignal;
+  /** Task plugins to register (`model.task(name, input)`); nothing is registered implicitly. */
+  plugins?: readonly TaskPlugin<unknown>[];
 }
 
 async function openSession(
@@ -163,6 +166,7 @@ export async function loadModel(
       maxPixels: options.maxPixels,
       featureCacheSize: options.featureCacheSize ?? 8,
       reusePrefix: options.reusePrefix ?? true,
+      plugins: options.plugins,
     });
   } catch (error) {
     await Promise.all(Object.values(sessions).map((s) => s.release().catch(() => {})));

@@ -18,6 +18,7 @@ export type {
   GenerateRequest,
   GenerationResult,
   GenerationTimings,
+  LogitsProcessor,
   StreamedToken,
 } from "./generation_types.ts";
 export { GenerationStream, type StreamEvent } from "./generation_stream.ts";

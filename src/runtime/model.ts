@@ -27,6 +27,8 @@ import { type CachedImage, FeatureCache, imageKey } from "./feature_cache.ts";
 import type { FinishReason, GenerateRequest, GenerationResult } from "./generation_types.ts";
 import { mergeImageFeatures } from "./merge.ts";
 import { buildPrompt } from "./prompt_builder.ts";
+import { runTask } from "../plugins/run_task.ts";
+import type { TaskInput, TaskPlugin, TaskResult } from "../plugins/types.ts";
 import { Sampler } from "./sampler.ts";
 import { TokenTextStream } from "./token_text.ts";
 import { GenerationStream, type StreamEvent } from "./generation_stream.ts";
@@ -59,6 +61,8 @@ export interface VlmModelParts {
   featureCacheSize: number;
   /** Default for prefix reuse. */
   reusePrefix: boolean;
+  /** Task plugins callable through `task(name, input)`. */
+  plugins?: readonly TaskPlugin<unknown>[];
 }
 
 /** The prompt ids and inputs of one request, as `--dump-inputs` writes them. */
@@ -99,14 +103,46 @@ export class VlmModel {
   #queue: Promise<unknown> = Promise.resolve();
   #previous: { ids: number[]; cache: KvCache } | undefined;
   #disposed = false;
+  readonly #plugins = new Map<string, TaskPlugin<unknown>>();
 
   /** Assembles a model from loaded parts. */
   constructor(parts: VlmModelParts) {
     this.#parts = parts;
+    for (const plugin of parts.plugins ?? []) {
+      if (this.#plugins.has(plugin.name)) {
+        throw new VlmError("usage", `two plugins are named "${plugin.name}"`, {
+          fix: "register each task once",
+        });
+      }
+      this.#plugins.set(plugin.name, plugin);
+    }
     this.plan = parts.plan;
     this.tokenizer = parts.tokenizer;
     this.backend = parts.backend.name;
     this.#features = new FeatureCache(parts.featureCacheSize);
+  }
+
+  /** Names of the registered task plugins. */
+  get tasks(): string[] {
+    return [...this.#plugins.keys()];
+  }
+
+  /**
+   * Runs the registered task plugin `name` (see `loadModel`'s `plugins`
+   * option): its hooks build the prompt, steer generation and type the result.
+   */
+  task<Output = unknown>(name: string, input: TaskInput): Promise<TaskResult<Output>> {
+    const plugin = this.#plugins.get(name);
+    if (!plugin) {
+      return Promise.reject(
+        new VlmError("usage", `no task "${name}" is registered on this model`, {
+          fix: this.#plugins.size
+            ? `use one of: ${this.tasks.join(", ")}`
+            : "pass plugins to loadModel, e.g. { plugins: [ocr()] }",
+        }),
+      );
+    }
+    return runTask(this, plugin as TaskPlugin<Output>, input);
   }
 
   /** Generates a complete answer. */
@@ -409,6 +445,7 @@ export class VlmModel {
     let firstTokenAt = 0;
     for (;;) {
       abortIfNeeded(signal);
+      for (const processor of request.logitsProcessors ?? []) processor(step.logits, generated);
       const id = sampler.next(step.logits, seen);
       generated.push(id);
       seen.push(id);
@@ -418,6 +455,7 @@ export class VlmModel {
       }
       const { delta, stopped } = text.push(generated);
       emit({ id, text: delta });
+      request.onToken?.({ id, text: delta });
       if (stopIds.has(id)) {
         finishReason = "eos";
         break;

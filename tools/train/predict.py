@@ -105,12 +105,12 @@ def load_from_onnx(model_dir: str, cfg: m.Idefics3Config) -> m.Idefics3ForCondit
             value = value.T if transposed else value
             if name in loaded and not np.array_equal(loaded[name], value):
                 raise SystemExit(f"predict: {name} differs between graphs")
-            loaded[name] = np.ascontiguousarray(value)
+            loaded[name] = np.array(value, dtype=np.float32)
     missing = sorted(set(params) - set(loaded))
     if missing:
         raise SystemExit(f"predict: parameters not found in the ONNX files: {missing}")
     model = m.Idefics3ForConditionalGeneration(cfg)
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in loaded.items()}, strict=False)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in loaded.items()}, strict=True)
     with torch.no_grad():
         for name, p in model.named_parameters():
             assert torch.equal(p, torch.from_numpy(loaded[name])), name

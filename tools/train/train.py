@@ -135,7 +135,7 @@ def preprocess(im) -> tuple[np.ndarray, int, int]:
 
 def to_pixel_values(frames: np.ndarray) -> torch.Tensor:
     """uint8 [N, T, T, 3] -> float32 [N, 3, T, T]: x * (1/255), then (x - 0.5) / 0.5."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).to(torch.float32)
+    x = torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).to(torch.float32)
     x = x * np.float32(1 / 255)
     return (x - 0.5) / 0.5
 
@@ -223,7 +223,7 @@ def greedy(
 # Data stream
 # --------------------------------------------------------------------------------------------
 
-TRAIN_WEIGHTS = {"reading": 0.55, "colour": 0.15, "shape": 0.15, "count": 0.15}
+TRAIN_WEIGHTS = {"reading": 0.7, "colour": 0.1, "shape": 0.1, "count": 0.1}
 VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
 
 
@@ -512,11 +512,11 @@ def train(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1, help="training data + init seed (< 9001)")
-    ap.add_argument("--steps", type=int, default=3300)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--steps", type=int, default=100000, help="schedule length in steps (with --max-minutes: whichever ends first)")
+    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=150, help="warm-up steps")
-    ap.add_argument("--max-minutes", type=float, default=0.0,
+    ap.add_argument("--max-minutes", type=float, default=80.0,
                     help="wall-clock budget: the schedule follows max(step/steps, time/budget) (0: steps only)")
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")

@@ -1,0 +1,44 @@
+/**
+ * `vlm plugin bundle PATH --out FILE`: bundles a task plugin (and what it
+ * imports: the SDK's plugin helpers, zod) into one ESM file that a Deno edge
+ * function can import.
+ *
+ * @module
+ */
+import { UsageError } from "../../src/errors/usage_error.ts";
+import { parseCommandArgs, requireString } from "./args.ts";
+import { type Command, humanBytes, printJson } from "./command.ts";
+import { bundleModule } from "./esbuild_bundle.ts";
+
+const usage = `Usage: vlm plugin bundle PATH --out FILE [--json]
+
+Bundles the plugin module at PATH with esbuild into one ES module (its npm
+dependencies inlined), for import from a Deno edge function:
+
+  import { choice } from "./choice.js";
+  const model = await loadModel(url, { plugins: [choice({ choices: ["yes", "no"] })] });
+
+Options:
+  --out FILE   the bundle to write (atomically)
+  --json       print {entry, out, bytes}`;
+
+export const pluginCommand: Command = {
+  name: "plugin",
+  summary: "bundle a task plugin into one ESM file (vlm plugin bundle PATH --out FILE)",
+  usage,
+  async run(args) {
+    const parsed = parseCommandArgs("plugin", args, { out: { type: "string" } });
+    const [action, entry] = parsed.positionals;
+    if (action !== "bundle" || !entry) {
+      throw new UsageError(
+        "vlm plugin: expected `bundle PATH --out FILE`",
+        "run `vlm plugin --help`",
+      );
+    }
+    const out = requireString("plugin", parsed, "out");
+    const bytes = await bundleModule(entry, out);
+    if (parsed.values.json) printJson({ entry, out, bytes });
+    else console.log(`${entry} → ${out} (${humanBytes(bytes)})`);
+    return 0;
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * `vlm task NAME --model DIR [--image PATH ...] [--prompt T] [--option K=V ...]
+ * --json`: runs a built-in task plugin and prints its typed result.
+ *
+ * @module
+ */
+import { caption } from "../../plugins/caption/mod.ts";
+import { ocr } from "../../plugins/ocr/mod.ts";
+import { vqa } from "../../plugins/vqa/mod.ts";
+import { UsageError } from "../../src/errors/usage_error.ts";
+import type { TaskPlugin } from "../../src/plugins/types.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import {
+  optionalNumber,
+  parseBackend,
+  parseCommandArgs,
+  parseDtype,
+  requireString,
+} from "./args.ts";
+import { type Command, printJson } from "./command.ts";
+
+/** Built-in task factories by name. */
+const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unknown>> = {
+  caption: (o) => caption(o) as TaskPlugin<unknown>,
+  vqa: (o) => vqa(o) as TaskPlugin<unknown>,
+  ocr: (o) => ocr(o) as TaskPlugin<unknown>,
+};
+
+const usage =
+  `Usage: vlm task NAME --model DIR [--image PATH ...] [--prompt TEXT] [--option KEY=VALUE ...]
+                [--max-new-tokens N] [--backend wasm|native] [--dtype D] [--json]
+
+Runs a built-in task plugin (${Object.keys(TASKS).join(", ")}) and prints its typed result.
+--option passes plugin options; values are read as JSON when they parse (numbers, true/false),
+as text otherwise, e.g. --option detail=detailed --option maxSentences=2.
+--json prints {task, output, text, tokenIds, finishReason, timings}.`;
+
+function parseOptions(values: string[]): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const entry of values) {
+    const at = entry.indexOf("=");
+    if (at <= 0) {
+      throw new UsageError(
+        `vlm task: --option ${entry} is not KEY=VALUE`,
+        "write e.g. --option detail=detailed",
+      );
+    }
+    const raw = entry.slice(at + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // plain text
+    }
+    options[entry.slice(0, at)] = value;
+  }
+  return options;
+}
+
+export const taskCommand: Command = {
+  name: "task",
+  summary: "run a built-in task plugin (caption, vqa, ocr) and print its typed result",
+  usage,
+  async run(args) {
+    const parsed = parseCommandArgs("task", args, {
+      model: { type: "string" },
+      image: { type: "string", multiple: true },
+      prompt: { type: "string" },
+      option: { type: "string", multiple: true },
+      "max-new-tokens": { type: "string" },
+      backend: { type: "string" },
+      dtype: { type: "string" },
+    });
+    const name = parsed.positionals[0];
+    const factory = name ? TASKS[name] : undefined;
+    if (!factory) {
+      throw new UsageError(
+        `vlm task: unknown task "${name ?? ""}"`,
+        `use one of ${Object.keys(TASKS).join(", ")}`,
+      );
+    }
+    const plugin = factory(parseOptions((parsed.values.option as string[] | undefined) ?? []));
+    const model = await loadModel(requireString("task", parsed, "model"), {
+      backend: parseBackend("task", parsed),
+      dtype: parseDtype("task", parsed),
+      plugins: [plugin],
+    });
+    try {
+      const result = await model.task(plugin.name, {
+        images: (parsed.values.image as string[] | undefined) ?? [],
+        prompt: parsed.values.prompt as string | undefined,
+        maxNewTokens: optionalNumber("task", parsed, "max-new-tokens", {
+          min: 1,
+          max: 65536,
+          integer: true,
+        }),
+      });
+      if (parsed.values.json) printJson({ task: plugin.name, ...result });
+      else console.log(JSON.stringify(result.output, null, 2));
+    } finally {
+      await model.dispose();
+    }
+    return 0;
+  },
+};
