@@ -12,6 +12,7 @@ export type {
   TaskPrompt,
   TaskResult,
   TaskStop,
+  TimedFrame,
 } from "./types.ts";
 export { parsePluginOptions } from "./plugin_options.ts";
 export { callHook, runTask, type TaskModel } from "./run_task.ts";

@@ -19,18 +19,16 @@ export interface TaskModel {
   generate(request: GenerateRequest): Promise<GenerationResult>;
 }
 
+/** Error codes a hook may raise on purpose; they reach the caller unchanged. */
+const PASS_THROUGH = new Set(["plugin_failed", "input_invalid", "budget_unsatisfiable"]);
+
 /** Calls `hook` and wraps anything it throws with the plugin's and the hook's name. */
 export function callHook<T>(plugin: string, hook: string, body: () => T): T {
   try {
     return body();
   } catch (error) {
-    // Already attributed, or a deliberate input error the caller must see as such.
-    if (
-      error instanceof VlmError &&
-      (error.code === "plugin_failed" || error.code === "input_invalid")
-    ) {
-      throw error;
-    }
+    // Already attributed, or a deliberate error about the caller's input that must keep its code.
+    if (error instanceof VlmError && PASS_THROUGH.has(error.code)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new VlmError(
       "plugin_failed",
@@ -94,7 +92,7 @@ export async function runTask<Output>(
   }
   const result = await model.generate(request);
   const raw = hooks.postprocess
-    ? callHook(name, "postprocess", () => hooks.postprocess!(result.text, context))
+    ? callHook(name, "postprocess", () => hooks.postprocess!(result.text, context, prompt))
     : result.text;
   const checked = plugin.output.safeParse(raw);
   if (!checked.success) {

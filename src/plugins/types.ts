@@ -40,12 +40,22 @@ export interface Schema<T> {
     };
 }
 
+/** One video frame and when it was shown. */
+export interface TimedFrame {
+  /** The frame. */
+  image: ImageSource;
+  /** Its time in seconds from the start of the video. */
+  time: number;
+}
+
 /** What a caller hands a task. */
 export interface TaskInput {
   /** Images, in order. */
   images?: ImageSource[];
   /** The question or instruction, for tasks that take one. */
   prompt?: string;
+  /** Video frames with timestamps, for video tasks. */
+  frames?: TimedFrame[];
   /** A whole conversation, for tasks that accept one. */
   messages?: ChatMessage[];
   /** Upper bound on new tokens (default: the plugin's). */
@@ -68,6 +78,8 @@ export interface TaskPrompt {
   messages: ChatMessage[];
   /** Images for its image parts. */
   images: ImageSource[];
+  /** Anything the prompt hook wants `postprocess` to see for this run. */
+  meta?: Record<string, unknown>;
 }
 
 /** What ends generation besides the model's EOS. */
@@ -90,8 +102,8 @@ export interface TaskHooks<Output> {
   stop?(context: PluginContext): TaskStop;
   /** Observes each generated token. */
   onToken?(token: StreamedToken, context: PluginContext): void;
-  /** Turns the generated text into the result (default: the text itself). */
-  postprocess?(text: string, context: PluginContext): Output;
+  /** Turns the generated text into the result (default: the text itself); `prompt` is this run's. */
+  postprocess?(text: string, context: PluginContext, prompt: TaskPrompt): Output;
 }
 
 /** A task plugin, as returned by its factory. */

@@ -6,6 +6,7 @@
  */
 import { caption } from "../../plugins/caption/mod.ts";
 import { ocr } from "../../plugins/ocr/mod.ts";
+import { video } from "../../plugins/video/mod.ts";
 import { vqa } from "../../plugins/vqa/mod.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import type { TaskPlugin } from "../../src/plugins/types.ts";
@@ -18,12 +19,14 @@ import {
   requireString,
 } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
+import { type DecodedVideo, decodeVideo } from "./video_frames.ts";
 
 /** Built-in task factories by name. */
 const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unknown>> = {
   caption: (o) => caption(o) as TaskPlugin<unknown>,
   vqa: (o) => vqa(o) as TaskPlugin<unknown>,
   ocr: (o) => ocr(o) as TaskPlugin<unknown>,
+  video: (o) => video(o) as TaskPlugin<unknown>,
 };
 
 const usage =
@@ -33,6 +36,8 @@ const usage =
 Runs a built-in task plugin (${Object.keys(TASKS).join(", ")}) and prints its typed result.
 --option passes plugin options; values are read as JSON when they parse (numbers, true/false),
 as text otherwise, e.g. --option detail=detailed --option maxSentences=2.
+video: --video FILE is decoded with ffmpeg (when installed) at the plugin's fps (default 1);
+or pass frames as --image files, --frame-interval seconds apart (default 1).
 --json prints {task, output, text, tokenIds, finishReason, timings}.`;
 
 function parseOptions(values: string[]): Record<string, unknown> {
@@ -59,7 +64,7 @@ function parseOptions(values: string[]): Record<string, unknown> {
 
 export const taskCommand: Command = {
   name: "task",
-  summary: "run a built-in task plugin (caption, vqa, ocr) and print its typed result",
+  summary: "run a built-in task plugin (caption, vqa, ocr, video) and print its typed result",
   usage,
   async run(args) {
     const parsed = parseCommandArgs("task", args, {
@@ -70,6 +75,8 @@ export const taskCommand: Command = {
       "max-new-tokens": { type: "string" },
       backend: { type: "string" },
       dtype: { type: "string" },
+      video: { type: "string" },
+      "frame-interval": { type: "string" },
     });
     const name = parsed.positionals[0];
     const factory = name ? TASKS[name] : undefined;
@@ -79,15 +86,28 @@ export const taskCommand: Command = {
         `use one of ${Object.keys(TASKS).join(", ")}`,
       );
     }
-    const plugin = factory(parseOptions((parsed.values.option as string[] | undefined) ?? []));
+    const options = parseOptions((parsed.values.option as string[] | undefined) ?? []);
+    const plugin = factory(options);
     const model = await loadModel(requireString("task", parsed, "model"), {
       backend: parseBackend("task", parsed),
       dtype: parseDtype("task", parsed),
       plugins: [plugin],
     });
+    const images = (parsed.values.image as string[] | undefined) ?? [];
+    const interval = optionalNumber("task", parsed, "frame-interval", { min: 1e-3, max: 3600 }) ??
+      1;
+    let decoded: DecodedVideo | undefined;
     try {
+      if (typeof parsed.values.video === "string") {
+        const fps = Number(options.fps ?? 1);
+        decoded = await decodeVideo(parsed.values.video, fps);
+      }
+      const frames = name === "video"
+        ? decoded?.frames ?? images.map((image, i) => ({ image, time: i * interval }))
+        : undefined;
       const result = await model.task(plugin.name, {
-        images: (parsed.values.image as string[] | undefined) ?? [],
+        frames,
+        images: name === "video" ? [] : images,
         prompt: parsed.values.prompt as string | undefined,
         maxNewTokens: optionalNumber("task", parsed, "max-new-tokens", {
           min: 1,
@@ -99,6 +119,7 @@ export const taskCommand: Command = {
       else console.log(JSON.stringify(result.output, null, 2));
     } finally {
       await model.dispose();
+      if (decoded) await Deno.remove(decoded.dir, { recursive: true });
     }
     return 0;
   },
