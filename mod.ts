@@ -30,3 +30,4 @@ export * from "./src/runtime/mod.ts";
 export * from "./src/build/mod.ts";
 export * from "./src/eval/mod.ts";
 export * from "./src/plugins/mod.ts";
+export * from "./src/server/mod.ts";

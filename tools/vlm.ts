@@ -16,6 +16,7 @@ import { paramsCommand } from "./cli/params_command.ts";
 import { pluginCommand } from "./cli/plugin_command.ts";
 import { taskCommand } from "./cli/task_command.ts";
 import { runCommand } from "./cli/run_command.ts";
+import { serveCommand } from "./cli/serve_command.ts";
 import { synthCommand } from "./cli/synth_command.ts";
 import { tokensCommand } from "./cli/tokens_command.ts";
 import { validateCommand } from "./cli/validate_command.ts";
@@ -30,6 +31,7 @@ const COMMANDS: readonly Command[] = [
   evalCommand,
   taskCommand,
   pluginCommand,
+  serveCommand,
 ];
 
 function mainUsage(): string {

@@ -27,6 +27,7 @@ import { type CachedImage, FeatureCache, imageKey } from "./feature_cache.ts";
 import type { FinishReason, GenerateRequest, GenerationResult } from "./generation_types.ts";
 import { mergeImageFeatures } from "./merge.ts";
 import { buildPrompt } from "./prompt_builder.ts";
+import { EventLoopPacer } from "./event_loop.ts";
 import { runTask } from "../plugins/run_task.ts";
 import type { TaskInput, TaskPlugin, TaskResult } from "../plugins/types.ts";
 import { Sampler } from "./sampler.ts";
@@ -443,7 +444,9 @@ export class VlmModel {
     let finishReason: FinishReason = "max_tokens";
     let ttftMs = 0;
     let firstTokenAt = 0;
+    const pacer = new EventLoopPacer();
     for (;;) {
+      await pacer.maybeYield();
       abortIfNeeded(signal);
       for (const processor of request.logitsProcessors ?? []) processor(step.logits, generated);
       const id = sampler.next(step.logits, seen);

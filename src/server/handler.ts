@@ -1,0 +1,284 @@
+/**
+ * The edge server as a plain `(Request) => Promise<Response>` function, so
+ * it runs under `Deno.serve`, Deno Deploy or any fetch-style host:
+ *
+ * - `POST /v1/chat/completions` — OpenAI-compatible, `stream: true` sends SSE;
+ * - `POST /v1/tasks/{name}` — a registered task plugin, typed JSON result;
+ * - `GET /v1/models`, `GET /healthz`.
+ *
+ * Limits: request body bytes, max new tokens, a bounded queue (429 when
+ * full), a per-request time limit; a client that disconnects aborts its
+ * generation. Errors are JSON `{error: {code, message, fix}}`.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import type { VlmModel } from "../runtime/model.ts";
+import { errorResponse, responseForError } from "./http_error.ts";
+import { imageUrlBytes } from "./image_urls.ts";
+import {
+  chunkBody,
+  completionBody,
+  finishReason,
+  parseChatRequest,
+  toGenerateRequest,
+} from "./openai_chat.ts";
+import { RequestQueue } from "./request_queue.ts";
+
+/** Server limits and naming. */
+export interface ServerOptions {
+  /** Model id reported by `/v1/models` and in responses (default "vlmkit"). */
+  modelName?: string;
+  /** Largest request body in bytes (default 20 MB). */
+  maxBodyBytes?: number;
+  /** Upper bound on `max_tokens` (default 512; also the default when a request omits it). */
+  maxNewTokens?: number;
+  /** Requests allowed to wait behind the running one (default 8). */
+  maxQueue?: number;
+  /** Per-request time limit in ms, queueing included (default 120 000). */
+  timeoutMs?: number;
+  /** Fetch `http(s)` image URLs (default false: only `data:` URLs). */
+  allowRemoteImages?: boolean;
+}
+
+/** A request handler and its live counters. */
+export interface ServerHandler {
+  /** Handles one HTTP request. */
+  handle(request: Request): Promise<Response>;
+  /** Requests running and waiting. */
+  stats(): { active: number; waiting: number; aborted: number };
+}
+
+const encoder = new TextEncoder();
+
+function sse(data: unknown): Uint8Array {
+  return encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+}
+
+/** Reads the body as JSON, refusing more than `limit` bytes. */
+async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new BodyTooLarge(limit);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
+    total += chunk.length;
+    if (total > limit) throw new BodyTooLarge(limit);
+    chunks.push(chunk);
+  }
+  const text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : concat(chunks, total));
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new VlmError("input_invalid", "the request body is not JSON", {
+      fix: "send Content-Type: application/json",
+    });
+  }
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** Builds the handler for `model`. */
+export function createServerHandler(model: VlmModel, options: ServerOptions = {}): ServerHandler {
+  const name = options.modelName ?? "vlmkit";
+  const maxBody = options.maxBodyBytes ?? 20_000_000;
+  const maxNewTokens = options.maxNewTokens ?? 512;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const queue = new RequestQueue(options.maxQueue ?? 8);
+  let aborted = 0;
+  let counter = 0;
+
+  const imageOptions = (signal: AbortSignal) => ({
+    allowRemote: options.allowRemoteImages ?? false,
+    maxBytes: maxBody,
+    signal,
+  });
+
+  async function admitted<T>(
+    signal: AbortSignal,
+    run: (release: () => void) => Promise<T>,
+  ): Promise<T | Response> {
+    const release = await queue.admit(signal);
+    if (!release) {
+      return errorResponse(
+        "queue_full",
+        `the server is busy (${queue.maxWaiting} requests already waiting)`,
+        "retry later",
+        {
+          "retry-after": "1",
+        },
+      );
+    }
+    return await run(release);
+  }
+
+  async function chat(request: Request, signal: AbortSignal): Promise<Response> {
+    const body = parseChatRequest(await readJsonBody(request, maxBody));
+    const generate = await toGenerateRequest(body, { maxNewTokens, images: imageOptions(signal) });
+    const id = `chatcmpl-${++counter}`;
+    if (!body.stream) {
+      const result = await admitted(signal, async (release) => {
+        try {
+          return await model.generate({ ...generate, signal });
+        } finally {
+          release();
+        }
+      });
+      return result instanceof Response ? result : Response.json(completionBody(id, name, result));
+    }
+    return await admitted(signal, (release) => {
+      const stream = model.stream({ ...generate, signal });
+      stream.result.then(() => {}, (error) => {
+        if (signal.aborted || (error instanceof DOMException && error.name === "AbortError")) {
+          aborted++;
+        }
+      }).finally(release);
+      const reader = stream.getReader();
+      const events = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(sse(chunkBody(id, name, { role: "assistant" }, null)));
+        },
+        async pull(controller) {
+          try {
+            const { value, done } = await reader.read();
+            if (!done) {
+              if (value) controller.enqueue(sse(chunkBody(id, name, { content: value }, null)));
+              return;
+            }
+            const result = await stream.result;
+            controller.enqueue(sse(chunkBody(id, name, {}, finishReason(result.finishReason))));
+            controller.enqueue(sse("[DONE]"));
+            controller.close();
+          } catch (error) {
+            const response = responseForError(error);
+            controller.enqueue(sse(await response.json()));
+            controller.close();
+          }
+        },
+        async cancel() {
+          // The client went away: stop generating for it.
+          await reader.cancel().catch(() => {});
+        },
+      });
+      return Promise.resolve(
+        new Response(events, {
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            connection: "keep-alive",
+          },
+        }),
+      );
+    });
+  }
+
+  async function task(request: Request, taskName: string, signal: AbortSignal): Promise<Response> {
+    if (!model.tasks.includes(taskName)) {
+      return errorResponse(
+        "not_found",
+        `no task "${taskName}"`,
+        `available: ${model.tasks.join(", ") || "none"}`,
+      );
+    }
+    const body = (await readJsonBody(request, maxBody)) as {
+      images?: unknown;
+      prompt?: unknown;
+      max_tokens?: unknown;
+    };
+    const urls = Array.isArray(body.images) ? body.images : [];
+    if (!urls.every((u) => typeof u === "string")) {
+      throw new VlmError("input_invalid", "images must be a list of image URLs", {
+        fix: "send data: URLs",
+      });
+    }
+    const images = await Promise.all(
+      (urls as string[]).map((u) => imageUrlBytes(u, imageOptions(signal))),
+    );
+    const requested = typeof body.max_tokens === "number" ? body.max_tokens : undefined;
+    if (requested !== undefined && requested > maxNewTokens) {
+      throw new VlmError(
+        "input_invalid",
+        `max_tokens ${requested} exceeds this server's limit of ${maxNewTokens}`,
+        {
+          fix: `ask for at most ${maxNewTokens} tokens`,
+        },
+      );
+    }
+    const result = await admitted(signal, async (release) => {
+      try {
+        return await model.task(taskName, {
+          images,
+          prompt: typeof body.prompt === "string" ? body.prompt : undefined,
+          maxNewTokens: requested,
+          signal,
+        });
+      } finally {
+        release();
+      }
+    });
+    if (result instanceof Response) return result;
+    return Response.json({
+      task: taskName,
+      output: result.output,
+      text: result.text,
+      usage: { completion_tokens: result.tokenIds.length },
+      finish_reason: result.finishReason,
+    });
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      if (request.method === "GET" && url.pathname === "/healthz") {
+        return Response.json({ status: "ok", model: name, queue: queue.stats, tasks: model.tasks });
+      }
+      if (request.method === "GET" && url.pathname === "/v1/models") {
+        return Response.json({
+          object: "list",
+          data: [{ id: name, object: "model", owned_by: "vlmkit" }],
+        });
+      }
+      if (request.method === "POST" && url.pathname === "/v1/chat/completions") {
+        return await chat(request, signal);
+      }
+      const taskMatch = /^\/v1\/tasks\/([a-z0-9-]+)$/.exec(url.pathname);
+      if (request.method === "POST" && taskMatch) return await task(request, taskMatch[1], signal);
+      return errorResponse(
+        "not_found",
+        `no route ${request.method} ${url.pathname}`,
+        "see GET /v1/models, POST /v1/chat/completions",
+      );
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return errorResponse(
+          "payload_too_large",
+          error.message,
+          "send a smaller request or images",
+        );
+      }
+      if (signal.aborted && request.signal.aborted) aborted++;
+      return responseForError(
+        signal.aborted && !request.signal.aborted
+          ? new DOMException("timeout", "TimeoutError")
+          : error,
+      );
+    }
+  }
+
+  return { handle, stats: () => ({ ...queue.stats, aborted }) };
+}

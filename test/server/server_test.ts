@@ -1,0 +1,217 @@
+// The edge server over real HTTP on 127.0.0.1: OpenAI-compatible chat
+// completions (plain and SSE), tasks, limits, the bounded queue, timeouts and
+// client disconnects.
+import assert from "node:assert/strict";
+import { ocr } from "../../plugins/ocr/mod.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import type { VlmModel } from "../../src/runtime/model.ts";
+import {
+  createServerHandler,
+  type ServerHandler,
+  type ServerOptions,
+} from "../../src/server/handler.ts";
+import { TINY_MODEL } from "../runtime/_tiny_model.ts";
+
+const IMAGE = await Deno.readFile(new URL("../fixtures/images/sources/tiny.png", import.meta.url));
+let binary = "";
+for (const byte of IMAGE) binary += String.fromCharCode(byte);
+const DATA_URL = `data:image/png;base64,${btoa(binary)}`;
+
+function chatBody(extra: Record<string, unknown> = {}) {
+  return {
+    model: "tiny",
+    messages: [{
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: DATA_URL } }, {
+        type: "text",
+        text: "What shape is this?",
+      }],
+    }],
+    max_tokens: 12,
+    ...extra,
+  };
+}
+
+async function withServer(
+  options: ServerOptions,
+  body: (url: string, handler: ServerHandler, model: VlmModel) => Promise<void>,
+): Promise<void> {
+  const model = await loadModel(TINY_MODEL, { plugins: [ocr({ maxNewTokens: 8 })] });
+  const handler = createServerHandler(model, { modelName: "tiny", ...options });
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler.handle);
+  try {
+    await body(`http://127.0.0.1:${server.addr.port}`, handler, model);
+  } finally {
+    await server.shutdown();
+    await model.dispose();
+  }
+}
+
+const post = (url: string, body: unknown) =>
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+/** Reads an SSE response to the end: the concatenated content and whether [DONE] came. */
+async function readSse(
+  response: Response,
+): Promise<{ text: string; done: boolean; finish: string | null }> {
+  const raw = await response.text();
+  let text = "";
+  let done = false;
+  let finish: string | null = null;
+  for (const event of raw.split("\n\n").filter((e) => e.startsWith("data: "))) {
+    const data = event.slice(6);
+    if (data === "[DONE]") {
+      done = true;
+      continue;
+    }
+    const chunk = JSON.parse(data);
+    assert.equal(chunk.object, "chat.completion.chunk");
+    text += chunk.choices[0].delta.content ?? "";
+    finish = chunk.choices[0].finish_reason ?? finish;
+  }
+  return { text, done, finish };
+}
+
+Deno.test("server: health, models, a chat completion, and the same text streamed as SSE", async () => {
+  await withServer({}, async (url) => {
+    const health = await (await fetch(`${url}/healthz`)).json();
+    assert.equal(health.status, "ok");
+    assert.deepEqual(health.tasks, ["ocr"]);
+    const models = await (await fetch(`${url}/v1/models`)).json();
+    assert.deepEqual(models.data.map((m: { id: string }) => m.id), ["tiny"]);
+
+    const response = await post(`${url}/v1/chat/completions`, chatBody());
+    assert.equal(response.status, 200);
+    const completion = await response.json();
+    assert.equal(completion.object, "chat.completion");
+    const text = completion.choices[0].message.content;
+    assert.equal(typeof text, "string");
+    assert.ok(completion.usage.prompt_tokens > completion.usage.completion_tokens);
+
+    const streamed = await post(`${url}/v1/chat/completions`, chatBody({ stream: true }));
+    assert.equal(streamed.headers.get("content-type"), "text/event-stream");
+    const events = await readSse(streamed);
+    assert.equal(events.text, text);
+    assert.ok(events.done);
+    assert.ok(events.finish === "stop" || events.finish === "length");
+  });
+});
+
+Deno.test("server: 8 concurrent streaming requests all complete with identical greedy text", async () => {
+  await withServer({ maxQueue: 8 }, async (url, handler) => {
+    const responses = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () => post(`${url}/v1/chat/completions`, chatBody({ stream: true })),
+      ),
+    );
+    assert.ok(responses.every((r) => r.status === 200));
+    const results = await Promise.all(responses.map(readSse));
+    assert.ok(results.every((r) => r.done));
+    assert.equal(new Set(results.map((r) => r.text)).size, 1);
+    assert.deepEqual(handler.stats(), { active: 0, waiting: 0, aborted: 0 });
+  });
+});
+
+Deno.test("server: a full queue answers 429; a client that disconnects aborts its generation", async () => {
+  await withServer({ maxQueue: 0, maxNewTokens: 450 }, async (url, handler, model) => {
+    // EOS banned through logit_bias, so the request runs its full length unless aborted.
+    const eos = String(model.plan.spec.tokens.eosIds[0]);
+    const long = await post(
+      `${url}/v1/chat/completions`,
+      chatBody({ stream: true, max_tokens: 380, logit_bias: { [eos]: -100 } }),
+    );
+    const reader = long.body!.getReader();
+    await reader.read(); // the role chunk: the request is running
+    const busy = await post(`${url}/v1/chat/completions`, chatBody());
+    assert.equal(busy.status, 429);
+    assert.equal(busy.headers.get("retry-after"), "1");
+    assert.equal((await busy.json()).error.code, "queue_full");
+    await reader.cancel(); // disconnect
+    // Generation stops, the slot frees, and the next request runs.
+    let next: Response | undefined;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      next = await post(`${url}/v1/chat/completions`, chatBody({ max_tokens: 2 }));
+      if (next.status !== 429) break;
+      await next.body?.cancel();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(next!.status, 200);
+    await next!.json();
+    assert.equal(handler.stats().aborted, 1);
+  });
+});
+
+Deno.test("server: limits and errors are structured JSON with a status per cause", async () => {
+  await withServer({ maxBodyBytes: 200_000, maxNewTokens: 20, timeoutMs: 60_000 }, async (url) => {
+    const expect = async (response: Response, status: number, code: string) => {
+      assert.equal(response.status, status);
+      const body = await response.json();
+      assert.equal(body.error.code, code, JSON.stringify(body));
+      return body.error;
+    };
+    await expect(
+      await post(`${url}/v1/chat/completions`, chatBody({ max_tokens: 21 })),
+      400,
+      "input_invalid",
+    );
+    await expect(await post(`${url}/v1/chat/completions`, { messages: [] }), 400, "input_invalid");
+    await expect(
+      await fetch(`${url}/v1/chat/completions`, { method: "POST", body: "{" }),
+      400,
+      "input_invalid",
+    );
+    await expect(
+      await post(`${url}/v1/chat/completions`, { ...chatBody(), padding: "x".repeat(300_000) }),
+      413,
+      "payload_too_large",
+    );
+    const remote = await expect(
+      await post(`${url}/v1/chat/completions`, {
+        messages: [{
+          role: "user",
+          content: [{ type: "image_url", image_url: { url: "http://127.0.0.1:9/x.png" } }],
+        }],
+      }),
+      400,
+      "input_invalid",
+    );
+    assert.match(remote.fix, /data: URL/);
+    await expect(await fetch(`${url}/v2/nothing`), 404, "not_found");
+    await expect(await post(`${url}/v1/tasks/poetry`, {}), 404, "not_found");
+    await expect(
+      await post(`${url}/v1/chat/completions`, {
+        messages: [{
+          role: "user",
+          content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }],
+        }],
+      }),
+      415,
+      "image_unsupported",
+    );
+  });
+  await withServer({ timeoutMs: 30, maxNewTokens: 450 }, async (url, _handler, model) => {
+    const eos = String(model.plan.spec.tokens.eosIds[0]);
+    const response = await post(
+      `${url}/v1/chat/completions`,
+      chatBody({ max_tokens: 380, logit_bias: { [eos]: -100 } }),
+    );
+    assert.equal(response.status, 504);
+    assert.equal((await response.json()).error.code, "timeout");
+  });
+});
+
+Deno.test("server: POST /v1/tasks/{name} runs a registered plugin and returns its typed output", async () => {
+  await withServer({}, async (url) => {
+    const response = await post(`${url}/v1/tasks/ocr`, { images: [DATA_URL], max_tokens: 6 });
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    assert.equal(body.task, "ocr");
+    assert.ok(Array.isArray(body.output.lines));
+    assert.ok(body.usage.completion_tokens <= 6);
+  });
+});

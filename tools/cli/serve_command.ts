@@ -1,0 +1,116 @@
+/**
+ * `vlm serve --model DIR [--port N]`: the edge server under `Deno.serve`,
+ * with the model loaded once at start.
+ *
+ * @module
+ */
+import { caption } from "../../plugins/caption/mod.ts";
+import { ocr } from "../../plugins/ocr/mod.ts";
+import { video } from "../../plugins/video/mod.ts";
+import { vqa } from "../../plugins/vqa/mod.ts";
+import { UsageError } from "../../src/errors/usage_error.ts";
+import type { TaskPlugin } from "../../src/plugins/types.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import { createServerHandler } from "../../src/server/handler.ts";
+import {
+  optionalNumber,
+  parseBackend,
+  parseCommandArgs,
+  parseDtype,
+  requireString,
+} from "./args.ts";
+import type { Command } from "./command.ts";
+
+const TASKS: Record<string, () => TaskPlugin<unknown>> = {
+  caption: () => caption() as TaskPlugin<unknown>,
+  vqa: () => vqa() as TaskPlugin<unknown>,
+  ocr: () => ocr() as TaskPlugin<unknown>,
+  video: () => video() as TaskPlugin<unknown>,
+};
+
+const usage = `Usage: vlm serve --model DIR [--port N] [--host H] [options]
+
+Serves the model over HTTP (loaded once at start):
+  POST /v1/chat/completions   OpenAI-compatible; image_url data: URLs; "stream": true sends SSE
+  POST /v1/tasks/{name}       registered task plugins: {images: [urls], prompt, max_tokens}
+  GET  /v1/models, GET /healthz
+
+Options:
+  --port N                 port (default 8080; 0 picks a free one)
+  --host H                 interface (default 127.0.0.1)
+  --backend B, --dtype D   as for vlm run
+  --task NAME              register a built-in task (${Object.keys(TASKS).join(", ")}); repeatable
+  --max-new-tokens N       upper bound on max_tokens (default 512)
+  --max-queue N            requests waiting behind the running one before 429 (default 8)
+  --timeout-ms N           per-request time limit (default 120000)
+  --max-body-bytes N       largest request body (default 20000000)
+  --allow-remote-images    also fetch http(s) image URLs (off by default)`;
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "serve a model over HTTP (OpenAI-compatible chat completions, tasks)",
+  usage,
+  async run(args) {
+    const parsed = parseCommandArgs("serve", args, {
+      model: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      backend: { type: "string" },
+      dtype: { type: "string" },
+      task: { type: "string", multiple: true },
+      "max-new-tokens": { type: "string" },
+      "max-queue": { type: "string" },
+      "timeout-ms": { type: "string" },
+      "max-body-bytes": { type: "string" },
+      "allow-remote-images": { type: "boolean" },
+    });
+    const dir = requireString("serve", parsed, "model");
+    const tasks = ((parsed.values.task as string[] | undefined) ?? []).map((name) => {
+      const factory = TASKS[name];
+      if (!factory) {
+        throw new UsageError(
+          `vlm serve: unknown task "${name}"`,
+          `use one of ${Object.keys(TASKS).join(", ")}`,
+        );
+      }
+      return factory();
+    });
+    const model = await loadModel(dir, {
+      backend: parseBackend("serve", parsed),
+      dtype: parseDtype("serve", parsed),
+      plugins: tasks,
+    });
+    const handler = createServerHandler(model, {
+      modelName: dir.replace(/\/$/, "").split("/").pop(),
+      maxNewTokens: optionalNumber("serve", parsed, "max-new-tokens", {
+        min: 1,
+        max: 65536,
+        integer: true,
+      }),
+      maxQueue: optionalNumber("serve", parsed, "max-queue", { min: 0, max: 10000, integer: true }),
+      timeoutMs: optionalNumber("serve", parsed, "timeout-ms", {
+        min: 1,
+        max: 86_400_000,
+        integer: true,
+      }),
+      maxBodyBytes: optionalNumber("serve", parsed, "max-body-bytes", {
+        min: 1,
+        max: 2 ** 31,
+        integer: true,
+      }),
+      allowRemoteImages: parsed.values["allow-remote-images"] === true,
+    });
+    const port = optionalNumber("serve", parsed, "port", { min: 0, max: 65535, integer: true }) ??
+      8080;
+    const hostname = (parsed.values.host as string | undefined) ?? "127.0.0.1";
+    const server = Deno.serve({
+      port,
+      hostname,
+      onListen: ({ hostname, port }) =>
+        console.error(`vlm serve: http://${hostname}:${port} (model ${dir})`),
+    }, handler.handle);
+    await server.finished;
+    await model.dispose();
+    return 0;
+  },
+};
