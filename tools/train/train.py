@@ -329,7 +329,7 @@ class ThreadTuner:
     thread at once when a step is far slower than usual, and now and then tries the other setting
     for a few steps (backing off while the try keeps failing). Only speed depends on this."""
 
-    def __init__(self, max_threads: int, period: int = 30, probe: int = 3) -> None:
+    def __init__(self, max_threads: int, period: int = 30, probe: int = 4) -> None:
         self.choices = sorted({1, max_threads})
         self.current = max_threads
         self.base_period, self.period, self.probe = period, period, probe
@@ -337,10 +337,12 @@ class ThreadTuner:
         self.trial: list[float] | None = None  # per-step rates while trying the other setting
         self.home = max_threads
         self.since = 0
+        self.switches = 0
         torch.set_num_threads(self.current)
 
     def _set(self, n: int) -> None:
         self.current = n
+        self.switches += 1
         torch.set_num_threads(n)
 
     def observe(self, seconds: float, work: int) -> None:
@@ -351,8 +353,9 @@ class ThreadTuner:
         if self.trial is not None:
             self.trial.append(rate)
             usual = float(np.median(self.recent)) if self.recent else math.inf
-            if rate > 1.3 * usual or len(self.trial) >= self.probe:
-                if len(self.trial) >= self.probe and float(np.median(self.trial)) < usual:
+            # the first step after a switch pays for thread start-up; only a clear loss aborts
+            if (len(self.trial) > 1 and rate > 2.0 * usual) or len(self.trial) >= self.probe:
+                if len(self.trial) >= self.probe and float(np.median(self.trial[1:])) < usual:
                     self.recent, self.period = self.trial[-10:], self.base_period  # keep it
                 else:
                     self._set(self.home)
@@ -494,7 +497,7 @@ def train(args: argparse.Namespace) -> None:
             rate = window_samples / (now - window_t)
             tasks = " ".join(f"{k} {v:.4f}" for k, v in sorted(ema.items()))
             log(f"step {step}/{args.steps} loss {float(loss):.4f} ema[{tasks}] lr {lr:.2e} "
-                f"{rate:.1f} samples/s threads {threads.current} elapsed {elapsed() / 60:.1f} min")
+                f"{rate:.1f} samples/s threads {threads.current} (switches {threads.switches}) elapsed {elapsed() / 60:.1f} min")
             last_log, window_samples, window_t = now, 0, now
         if args.valid_every and step % args.valid_every == 0:
             t0 = time.time()
