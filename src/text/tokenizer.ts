@@ -38,8 +38,9 @@ export class TextTokenizer implements TextTokenCounter {
     return this.#tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
   }
 
-  /** Decodes ids to text, optionally dropping special tokens. */
+  /** Decodes ids to text, optionally dropping special tokens (no ids: empty text). */
   decode(ids: readonly number[], skipSpecialTokens = true): string {
+    if (ids.length === 0) return "";
     return this.#tokenizer.decode([...ids], { skip_special_tokens: skipSpecialTokens });
   }
 

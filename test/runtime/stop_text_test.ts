@@ -50,3 +50,25 @@ Deno.test("an incomplete UTF-8 character is held until its last byte arrives", (
   assert.equal(stream.push([0, 1]).delta, "é");
   assert.equal(stream.push([0, 1, 2]).delta, "!");
 });
+
+Deno.test("streaming detokenization decodes a bounded window per token, not the whole text", () => {
+  let decodedIds = 0;
+  const pieces = Array.from({ length: 2000 }, (_, i) => String.fromCharCode(97 + (i % 26)));
+  const stream = new TokenTextStream((ids) => {
+    decodedIds += ids.length;
+    return ids.map((i) => pieces[i]).join("");
+  }, ["</s>"]);
+  const ids: number[] = [];
+  let emitted = "";
+  for (let i = 0; i < pieces.length; i++) {
+    ids.push(i);
+    emitted += stream.push(ids).delta;
+  }
+  emitted += stream.flush();
+  assert.equal(emitted, pieces.join(""));
+  // Two short windows per step (≤ 2 + 1 ids each); a full re-decode would be ~2 million ids.
+  assert.ok(
+    decodedIds <= 6 * pieces.length,
+    `decoded ${decodedIds} ids for ${pieces.length} tokens`,
+  );
+});
