@@ -14,6 +14,7 @@ import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
 import { pluginCommand } from "./cli/plugin_command.ts";
+import { profileCommand } from "./cli/profile_command.ts";
 import { taskCommand } from "./cli/task_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { serveCommand } from "./cli/serve_command.ts";
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   taskCommand,
   pluginCommand,
   serveCommand,
+  profileCommand,
 ];
 
 function mainUsage(): string {

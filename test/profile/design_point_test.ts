@@ -1,0 +1,54 @@
+// Static design-point facts and the chart writer.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { designFacts, extrapolateLayers } from "../../src/profile/design_point.ts";
+import { renderScatter } from "../../src/profile/svg_chart.ts";
+import { resolve } from "../../src/spec/resolve.ts";
+import { scaledSpec } from "../../src/build/test_scale.ts";
+import { getPreset } from "../../variants/mod.ts";
+
+Deno.test("profile: SmolVLM-256M facts come from the Plan (params, 13 tiles for a 4:3 photo, KV at 8k)", () => {
+  const facts = designFacts(resolve(getPreset("smolvlm-256m-instruct")));
+  assert.equal(facts.params.total, 256_484_928);
+  assert.deepEqual(facts.images.photo43, { tiles: 13, tokens: 832 });
+  assert.deepEqual(facts.images.square512, { tiles: 17, tokens: 1088 }); // upscaled to 2048, 4×4 + global
+  // 30 layers × 2 (K, V) × 3 KV heads × 64 × 4 bytes × 8192 tokens
+  assert.equal(facts.kvBytesAt8k, 30 * 2 * 3 * 64 * 4 * 8192);
+  // q4 keeps the embedding table in float, so for small decoders int8 is the smaller file.
+  assert.ok(
+    facts.weightBytes.q4 < facts.weightBytes.fp32 && facts.weightBytes.int8 < facts.weightBytes.q4,
+  );
+  // An 8k fp32 cache alone is 377 MB: with the q4 weights it exceeds even 512 MB.
+  assert.equal(facts.kvBytesAt8k, 377_487_360);
+  assert.deepEqual(facts.fitsEdge, { "128MB": false, "256MB": false, "512MB": false });
+  const small = designFacts(resolve(scaledSpec(getPreset("mobilevlm-1.7b"), "test")));
+  assert.deepEqual(small.fitsEdge, { "128MB": true, "256MB": true, "512MB": true });
+
+Deno.test("profile: linear depth extrapolation reproduces any affine cost", () => {
+  fc.assert(fc.property(
+    fc.double({ min: 0, max: 1e4, noNaN: true }),
+    fc.double({ min: 0, max: 1e3, noNaN: true }),
+    fc.integer({ min: 1, max: 64 }),
+    (fixed, perLayer, layers) => {
+      const cost = (l: number) => fixed + perLayer * l;
+      const estimate = extrapolateLayers(cost(1), cost(2), layers);
+      assert.ok(Math.abs(estimate - cost(layers)) <= 1e-9 * (1 + cost(layers)));
+    },
+  ));
+});
+
+Deno.test("profile: scatter charts are standalone SVG with one marker per point and escaped labels", () => {
+  const svg = renderScatter({
+    title: "a < b",
+    xLabel: "x",
+    yLabel: "y",
+    logX: true,
+    points: [{ x: 1e6, y: 3, label: "p&1" }, { x: 1e9, y: 5, label: "p2", hollow: true }],
+    lines: [{ y: 4, label: "limit" }],
+  });
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal((svg.match(/<circle /g) ?? []).length, 2);
+  assert.ok(svg.includes("a &lt; b") && svg.includes("p&amp;1"));
+  assert.ok(svg.includes('fill="white" stroke="#2563eb"'));
+  assert.ok(svg.trimEnd().endsWith("</svg>"));
+});
