@@ -23,6 +23,7 @@ Deno.test("profile: SmolVLM-256M facts come from the Plan (params, 13 tiles for 
   assert.deepEqual(facts.fitsEdge, { "128MB": false, "256MB": false, "512MB": false });
   const small = designFacts(resolve(scaledSpec(getPreset("mobilevlm-1.7b"), "test")));
   assert.deepEqual(small.fitsEdge, { "128MB": true, "256MB": true, "512MB": true });
+});
 
 Deno.test("profile: linear depth extrapolation reproduces any affine cost", () => {
   fc.assert(fc.property(
