@@ -16,6 +16,8 @@ const child = new Deno.Command(Deno.execPath(), {
     "--allow-run",
     "--allow-env",
     "--allow-ffi",
+    // The Hub and server tests talk to servers they start on the loopback interface.
+    "--allow-net=127.0.0.1",
     `--junit-path=${REPORT}`,
     ...Deno.args,
   ],

@@ -16,6 +16,7 @@ import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
 import { pluginCommand } from "./cli/plugin_command.ts";
 import { profileCommand } from "./cli/profile_command.ts";
+import { pullCommand } from "./cli/pull_command.ts";
 import { taskCommand } from "./cli/task_command.ts";
 import { runCommand } from "./cli/run_command.ts";
 import { serveCommand } from "./cli/serve_command.ts";
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   tokensCommand,
   synthCommand,
   inspectCommand,
+  pullCommand,
   runCommand,
   evalCommand,
   taskCommand,

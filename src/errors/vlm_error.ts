@@ -20,6 +20,7 @@ export type VlmErrorCode =
   | "model_mismatch"
   | "model_too_large"
   | "plugin_failed"
+  | "hub_error"
   | "aborted";
 
 /** Options for {@linkcode VlmError}. */

@@ -76,7 +76,8 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
 }
 
 /**
- * Loads a model folder (local path, `file:` or `http(s):` URL):
+ * Loads a model folder (local path, `file:` or `http(s):` URL, or `hf:owner/name[@revision]`,
+ * pulled into the local cache first with only the files the requested dtypes need):
  *
  * - hf-idefics3: `config.json`, `preprocessor_config.json`,
  *   `processor_config.json`, `tokenizer.json`, a chat template and
@@ -90,6 +91,11 @@ export async function loadModel(
 ): Promise<VlmModel> {
   const started = performance.now();
   const { signal } = options;
+  if (typeof source === "string" && source.startsWith("hf:")) {
+    // Loaded on demand: the Hub client is only needed for hf: sources.
+    const { resolveHfSource } = await import("../hub/hf_source.ts");
+    source = await resolveHfSource(source, { dtype: options.dtype, signal });
+  }
   const folder = openModelFolder(source);
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);
   const plan = resolve(spec);

@@ -247,7 +247,20 @@ function targetStubs(target: BundleTarget, wasmPath: string): esbuild.Plugin {
         path: "onnxruntime-node",
         namespace: "vlmkit-target",
       }));
+      // The Hub client needs a filesystem cache; bundles load models from URLs instead.
+      build.onResolve({ filter: /(^|\/)hub\/hf_source\.ts$/ }, () => ({
+        path: "hf_source",
+        namespace: "vlmkit-target",
+      }));
       build.onLoad({ filter: /.*/, namespace: "vlmkit-target" }, async (args) => {
+        if (args.path === "hf_source") {
+          return {
+            contents: "export function resolveHfSource() { throw new Error(" +
+              `"hf: sources need the Hub client, which this ${target} bundle leaves out; ` +
+              `load the model folder from its URL");}`,
+            loader: "js",
+          };
+        }
         if (args.path === "onnxruntime-node") {
           return {
             contents:

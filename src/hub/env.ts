@@ -1,0 +1,16 @@
+/**
+ * Environment variables the client honours (`HF_TOKEN`, `HF_ENDPOINT`,
+ * `HF_HUB_OFFLINE`, `HF_HOME`, …), read so that a missing `--allow-env`
+ * falls back to the defaults instead of failing.
+ *
+ * @module
+ */
+
+/** The variable's value, or `undefined` when unset, empty or not readable. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}

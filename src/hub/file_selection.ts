@@ -1,0 +1,141 @@
+/**
+ * Which files of a repo a pull downloads: the configs `loadModel` reads and,
+ * per module, the one ONNX file of the requested dtype (plus its external
+ * weights). Hub repos carry every dtype side by side, so downloading the whole
+ * repo would fetch several copies of the weights.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import type { DtypeChoice } from "../runtime/model_spec.ts";
+import { DTYPE_SUFFIX, resolve } from "../spec/resolve.ts";
+import { LAYOUT_MODULES } from "../spec/rules.ts";
+import type { Dtype, VariantSpec } from "../spec/types.ts";
+import { HubError } from "./hub_error.ts";
+import type { RepoFile } from "./listing.ts";
+
+/** The manifest that marks a modular folder (same as the runtime's). */
+export const MANIFEST_FILE = "vlmkit.json";
+
+/** Config files pulled when the repo has them. */
+export const CONFIG_FILES: readonly string[] = [
+  "config.json",
+  "preprocessor_config.json",
+  "processor_config.json",
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "chat_template.json",
+  "special_tokens_map.json",
+  MANIFEST_FILE,
+];
+
+const REQUIRED = {
+  "hf-idefics3": ["config.json", "preprocessor_config.json", "tokenizer.json"],
+  modular: [MANIFEST_FILE, "tokenizer.json"],
+};
+
+/** Where each module's ONNX file lives, without the dtype suffix. */
+type ModuleFiles = Record<string, { file: string; dtype: Dtype }>;
+
+/** Whether a listing is a modular folder, whose module files are named in its manifest. */
+export function isModular(files: readonly RepoFile[]): boolean {
+  return files.some((file) => file.path === MANIFEST_FILE);
+}
+
+function hfModules(): ModuleFiles {
+  return Object.fromEntries(
+    LAYOUT_MODULES["hf-idefics3"].map((
+      module,
+    ) => [module, { file: `onnx/${module}`, dtype: "fp32" }]),
+  );
+}
+
+/** The module files of a modular manifest, validated as the runtime will. */
+function manifestModules(manifest: unknown): ModuleFiles {
+  const spec = (manifest as { spec?: VariantSpec } | undefined)?.spec;
+  if (typeof spec !== "object" || spec === null) {
+    throw new HubError("incomplete_repo", `${MANIFEST_FILE} has no variant spec`, {
+      fix: "re-create the folder with `vlm synth --layout modular` and upload it again",
+    });
+  }
+  return { ...resolve(spec).spec.artifacts.modules };
+}
+
+/** The dtype of every module: the choice, else the module's default. */
+function applyDtypes(modules: ModuleFiles, choice: DtypeChoice | undefined): ModuleFiles {
+  const check = (dtype: string, where: string): Dtype => {
+    if (!(dtype in DTYPE_SUFFIX)) {
+      throw new VlmError("input_invalid", `unknown dtype "${dtype}"${where}`, {
+        fix: `use one of ${Object.keys(DTYPE_SUFFIX).join(", ")}`,
+      });
+    }
+    return dtype as Dtype;
+  };
+  if (typeof choice === "object") {
+    for (const module of Object.keys(choice)) {
+      if (!(module in modules)) {
+        throw new VlmError("input_invalid", `this repo has no module "${module}"`, {
+          fix: `set dtypes for ${Object.keys(modules).join(", ")}`,
+        });
+      }
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(modules).map(([module, { file, dtype }]) => {
+      const chosen = typeof choice === "string"
+        ? check(choice, "")
+        : choice?.[module as keyof typeof choice] ?? dtype;
+      return [module, { file, dtype: check(chosen, ` for ${module}`) }];
+    }),
+  );
+}
+
+/** The dtypes the listing has for a module file, for the error message. */
+function availableDtypes(byPath: Map<string, RepoFile>, base: string): Dtype[] {
+  return (Object.entries(DTYPE_SUFFIX) as [Dtype, string][])
+    .filter(([, suffix]) => byPath.has(`${base}${suffix}.onnx`))
+    .map(([dtype]) => dtype);
+}
+
+/**
+ * The files to pull from `files` for `dtype`. `manifest` is the parsed
+ * `vlmkit.json` of a modular repo (it names the module files and their
+ * default dtypes); hf-idefics3 repos default to fp32 like `loadModel`.
+ */
+export function selectFiles(
+  files: readonly RepoFile[],
+  dtype: DtypeChoice | undefined,
+  manifest?: unknown,
+): RepoFile[] {
+  const byPath = new Map(files.map((file) => [file.path, file]));
+  const layout = isModular(files) ? "modular" : "hf-idefics3";
+  const missing = REQUIRED[layout].filter((path) => !byPath.has(path));
+  if (missing.length > 0) {
+    throw new HubError("incomplete_repo", `the repo has no ${missing.join(", ")}`, {
+      fix: "pull a repo in the Hugging Face ONNX layout (config.json, onnx/, tokenizer.json) " +
+        "or a modular vlmkit folder",
+    });
+  }
+  const modules = applyDtypes(
+    layout === "modular" ? manifestModules(manifest) : hfModules(),
+    dtype,
+  );
+  const selected = CONFIG_FILES.flatMap((path) => byPath.get(path) ?? []);
+  for (const [module, { file, dtype }] of Object.entries(modules)) {
+    const path = `${file}${DTYPE_SUFFIX[dtype]}.onnx`;
+    const onnx = byPath.get(path);
+    if (!onnx) {
+      const available = availableDtypes(byPath, file);
+      throw new HubError("incomplete_repo", `the repo has no ${path} (${module} in ${dtype})`, {
+        fix: available.length > 0
+          ? `pick a dtype it has for ${module}: ${available.join(", ")}`
+          : `the repo has no ONNX export of ${module}`,
+      });
+    }
+    selected.push(onnx);
+    const data = byPath.get(`${path}_data`);
+    if (data) selected.push(data);
+  }
+  return selected;
+}
