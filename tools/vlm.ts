@@ -11,6 +11,7 @@ import { UsageError } from "../src/errors/usage_error.ts";
 import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
+import { doctagsCommand } from "./cli/doctags_command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
@@ -34,6 +35,7 @@ const COMMANDS: readonly Command[] = [
   runCommand,
   evalCommand,
   taskCommand,
+  doctagsCommand,
   pluginCommand,
   bundleCommand,
   serveCommand,

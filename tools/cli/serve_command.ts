@@ -5,6 +5,7 @@
  * @module
  */
 import { caption } from "../../plugins/caption/mod.ts";
+import { doctags } from "../../plugins/doctags/task.ts";
 import { ocr } from "../../plugins/ocr/mod.ts";
 import { video } from "../../plugins/video/mod.ts";
 import { vqa } from "../../plugins/vqa/mod.ts";
@@ -25,6 +26,7 @@ const TASKS: Record<string, () => TaskPlugin<unknown>> = {
   caption: () => caption() as TaskPlugin<unknown>,
   vqa: () => vqa() as TaskPlugin<unknown>,
   ocr: () => ocr() as TaskPlugin<unknown>,
+  doctags: () => doctags() as TaskPlugin<unknown>,
   video: () => video() as TaskPlugin<unknown>,
 };
 

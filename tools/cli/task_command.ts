@@ -5,6 +5,7 @@
  * @module
  */
 import { caption } from "../../plugins/caption/mod.ts";
+import { doctags } from "../../plugins/doctags/task.ts";
 import { ocr } from "../../plugins/ocr/mod.ts";
 import { video } from "../../plugins/video/mod.ts";
 import { vqa } from "../../plugins/vqa/mod.ts";
@@ -26,6 +27,7 @@ const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unk
   caption: (o) => caption(o) as TaskPlugin<unknown>,
   vqa: (o) => vqa(o) as TaskPlugin<unknown>,
   ocr: (o) => ocr(o) as TaskPlugin<unknown>,
+  doctags: (o) => doctags(o) as TaskPlugin<unknown>,
   video: (o) => video(o) as TaskPlugin<unknown>,
 };
 
@@ -64,7 +66,8 @@ function parseOptions(values: string[]): Record<string, unknown> {
 
 export const taskCommand: Command = {
   name: "task",
-  summary: "run a built-in task plugin (caption, vqa, ocr, video) and print its typed result",
+  summary:
+    "run a built-in task plugin (caption, vqa, ocr, doctags, video) and print its typed result",
   usage,
   async run(args) {
     const parsed = parseCommandArgs("task", args, {
