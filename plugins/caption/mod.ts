@@ -52,6 +52,7 @@ export function caption(options: CaptionOptions = {}): TaskPlugin<CaptionResult>
     : "Describe this image in detail.";
   return {
     name: "caption",
+    optionsSchema: Options,
     maxNewTokens: o.maxNewTokens ?? (o.detail === "brief" ? 64 : 256),
     output: Output,
     hooks: {

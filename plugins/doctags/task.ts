@@ -64,6 +64,7 @@ export function doctags(options: DocTagsTaskOptions = {}): TaskPlugin<DocTagsTas
   const o = parsePluginOptions("doctags", Options, options);
   return {
     name: "doctags",
+    optionsSchema: Options,
     maxNewTokens: o.maxNewTokens,
     output: z.object({
       doctags: z.string(),

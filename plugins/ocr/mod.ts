@@ -35,6 +35,7 @@ export function ocr(options: OcrOptions = {}): TaskPlugin<OcrResult> {
   const o = parsePluginOptions("ocr", Options, options);
   return {
     name: "ocr",
+    optionsSchema: Options,
     maxNewTokens: o.maxNewTokens,
     output: z.object({ text: z.string(), lines: z.array(z.string()) }),
     hooks: {

@@ -95,6 +95,7 @@ export function video(options: VideoOptions = {}): TaskPlugin<VideoResult> {
   const o = parsePluginOptions("video", Options, options);
   return {
     name: "video",
+    optionsSchema: Options,
     maxNewTokens: o.maxNewTokens,
     output: z.object({ answer: z.string(), frameTimes: z.array(z.number()) }),
     hooks: {

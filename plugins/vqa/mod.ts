@@ -34,6 +34,7 @@ export function vqa(options: VqaOptions = {}): TaskPlugin<VqaResult> {
   const o = parsePluginOptions("vqa", Options, options);
   return {
     name: "vqa",
+    optionsSchema: Options,
     maxNewTokens: o.maxNewTokens ?? (o.style === "short" ? 32 : 256),
     output: z.object({ answer: z.string() }),
     hooks: {

@@ -112,6 +112,8 @@ export interface TaskPlugin<Output = unknown> {
   name: string;
   /** Default generation limit for the task. */
   maxNewTokens: number;
+  /** Schema of the factory's options (for tools that build plugins from configuration). */
+  optionsSchema?: Schema<unknown>;
   /** Schema every result is checked against. */
   output: Schema<Output>;
   /** The hooks. */

@@ -95,3 +95,39 @@ Deno.test("cli: task runs built-in plugins with options and prints typed output"
   const unknown = await runVlm(ALL, ["task", "poetry", "--model", model, "--json"]);
   assert.equal(unknown.code, 2);
 });
+
+Deno.test("cli: task runs vqa and doctags too", async () => {
+  const model = TINY_MODEL.pathname;
+  const vqaRun = await runVlm(ALL, [
+    "task",
+    "vqa",
+    "--model",
+    model,
+    "--image",
+    IMAGE,
+    "--prompt",
+    "What shape is this?",
+    "--option",
+    "style=short",
+    "--max-new-tokens",
+    "4",
+    "--json",
+  ]);
+  assert.equal(vqaRun.code, 0, vqaRun.stderr);
+  assert.equal(typeof JSON.parse(vqaRun.stdout).output.answer, "string");
+  const doctagsRun = await runVlm(ALL, [
+    "task",
+    "doctags",
+    "--model",
+    model,
+    "--image",
+    IMAGE,
+    "--max-new-tokens",
+    "4",
+    "--json",
+  ]);
+  assert.equal(doctagsRun.code, 0, doctagsRun.stderr);
+  const output = JSON.parse(doctagsRun.stdout).output;
+  assert.equal(typeof output.markdown, "string");
+  assert.ok(Array.isArray(output.issues));
+});

@@ -117,6 +117,9 @@ Deno.test("plugins: options are validated by each factory; outputs by the plugin
       /plugin "caption": option detail/.test(e.message),
   );
   assert.throws(() => ocr({ maxNewTokens: -1 }), /option maxNewTokens/);
+  // The factory exposes its options schema; it accepts what the factory accepts.
+  assert.equal(caption().optionsSchema!.safeParse({ detail: "detailed" }).success, true);
+  assert.equal(caption().optionsSchema!.safeParse({ detail: "long" }).success, false);
   const liar: TaskPlugin<{ n: number }> = {
     name: "liar",
     maxNewTokens: 2,

@@ -63,6 +63,7 @@ export function choice(options: ChoiceOptions): TaskPlugin<ChoiceResult> {
   const o = parsePluginOptions("choice", Options, options);
   return {
     name: "choice",
+    optionsSchema: Options,
     maxNewTokens: 64,
     output: z.object({ choice: z.enum(o.choices as [string, ...string[]]) }),
     hooks: {
