@@ -2,8 +2,9 @@
  * `deno task bench`: timings of the pure planning functions (spec resolution,
  * tile planning, full sequence accounting), of image preprocessing (Pillow-
  * exact resampling and the 2048/512 tiling) and of generation with the tiny
- * export on each backend, as JSON on stdout and a table on stderr. Medians of
- * several timed rounds after a warm-up round.
+ * export on each backend, plus the machine's memory bandwidth and fp32 matmul
+ * rate, as JSON on stdout and a table on stderr. Medians of several timed
+ * rounds after a warm-up round.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { resolve } from "../src/spec/resolve.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
 import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
+import { matmulFlops, memoryBandwidth } from "./machine_limits.ts";
 
 const ROUNDS = 7;
 
@@ -105,6 +107,16 @@ const results = [
 await wasmModel.dispose();
 await nativeModel.dispose();
 
+// The hardware's limits, measured in the same run.
+const machine = {
+  cpus: navigator.hardwareConcurrency,
+  memoryBandwidthGBps: memoryBandwidth() / 1e9,
+  matmulGflops: {
+    native: (await matmulFlops("native")) / 1e9,
+    wasm: (await matmulFlops("wasm")) / 1e9,
+  },
+};
+
 console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
 for (const r of results) {
   console.error(
@@ -113,4 +125,11 @@ for (const r of results) {
     }`,
   );
 }
-console.log(JSON.stringify({ rounds: ROUNDS, deno: Deno.version.deno, results }, null, 2));
+console.error(
+  `machine: ${machine.cpus} CPUs, memory ${
+    machine.memoryBandwidthGBps.toFixed(1)
+  } GB/s, fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
+    machine.matmulGflops.wasm.toFixed(1)
+  } GFLOP/s wasm`,
+);
+console.log(JSON.stringify({ rounds: ROUNDS, deno: Deno.version.deno, machine, results }, null, 2));
