@@ -84,6 +84,49 @@ function abortIfNeeded(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new DOMException("aborted", "AbortError");
 }
 
+/** Which images a request's `<image>` tokens stand for. */
+interface ImageIdentities {
+  /** Content key of each image, in order. */
+  keys: string[];
+  /** Feature rows (image tokens) of each image. */
+  rows: number[];
+}
+
+/** What the next request may reuse: its ids, its KV cache and the images behind them. */
+interface PreviousRequest {
+  ids: number[];
+  cache: KvCache;
+  images: ImageIdentities | undefined;
+}
+
+/**
+ * Position of the first `<image>` token whose features may differ from the
+ * previous request's: equal ids do not mean equal images, since every image
+ * is spelled with the same placeholder tokens. Images match while their keys
+ * match in order; unknown identities never match.
+ */
+function firstChangedImageToken(
+  previous: ImageIdentities | undefined,
+  current: ImageIdentities | undefined,
+  ids: readonly number[],
+  imageId: number,
+): number {
+  let sameRows = 0;
+  if (previous && current) {
+    for (let j = 0; j < current.keys.length; j++) {
+      if (previous.keys[j] !== current.keys[j]) break;
+      sameRows += current.rows[j];
+    }
+  }
+  let seen = 0;
+  for (let position = 0; position < ids.length; position++) {
+    if (ids[position] !== imageId) continue;
+    if (seen === sameRows) return position;
+    seen++;
+  }
+  return ids.length;
+}
+
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
@@ -102,7 +145,7 @@ export class VlmModel {
   readonly #parts: VlmModelParts;
   readonly #features: FeatureCache;
   #queue: Promise<unknown> = Promise.resolve();
-  #previous: { ids: number[]; cache: KvCache } | undefined;
+  #previous: PreviousRequest | undefined;
   #disposed = false;
   readonly #plugins = new Map<string, TaskPlugin<unknown>>();
 
@@ -244,17 +287,25 @@ export class VlmModel {
   async #imageFeatures(
     request: GenerateRequest,
   ): Promise<
-    { images: CachedImage[]; cachedImages: number; preprocessMs: number; visionMs: number }
+    {
+      images: CachedImage[];
+      keys: string[];
+      cachedImages: number;
+      preprocessMs: number;
+      visionMs: number;
+    }
   > {
     const t0 = performance.now();
     const sources = request.images ?? [];
     const images: (CachedImage | undefined)[] = [];
     const pending: { index: number; key: string; processed: ProcessedImage }[] = [];
+    const keys: string[] = [];
     let cachedImages = 0;
     for (const [index, source] of sources.entries()) {
       abortIfNeeded(request.signal);
       const bytes = await readImageSource(source, { signal: request.signal });
       const key = await imageKey(bytes, request.split);
+      keys.push(key);
       const hit = this.#features.get(key);
       if (hit) {
         images[index] = hit;
@@ -297,6 +348,7 @@ export class VlmModel {
     }
     return {
       images: images as CachedImage[],
+      keys,
       cachedImages,
       preprocessMs: t1 - t0,
       visionMs: tileCount > 0 ? performance.now() - t1 : 0,
@@ -327,6 +379,7 @@ export class VlmModel {
         ids: prompt.ids,
         imageTokens: prompt.imageTokens,
         features: concatFeatures(vision.images.map((i) => i.features)),
+        images: { keys: vision.keys, rows: vision.images.map((i) => i.features.rows) },
         cachedImages: vision.cachedImages,
         preprocessMs: vision.preprocessMs,
         visionMs: vision.visionMs,
@@ -376,6 +429,7 @@ export class VlmModel {
           ids: inputs.inputIds,
           imageTokens: inputs.inputIds.filter((id) => id === imageId).length,
           features,
+          images: undefined,
           cachedImages: 0,
           preprocessMs: 0,
           visionMs: performance.now() - t0,
@@ -394,6 +448,8 @@ export class VlmModel {
       ids: number[];
       imageTokens: number;
       features: FeatureMatrix;
+      /** Identity (content hash) and feature rows of each image, in order; unknown for raw inputs. */
+      images: ImageIdentities | undefined;
       cachedImages: number;
       preprocessMs: number;
       visionMs: number;
@@ -421,7 +477,12 @@ export class VlmModel {
     const previous = this.#previous;
     this.#previous = undefined;
     if ((request.reusePrefix ?? this.#parts.reusePrefix) && previous) {
-      reused = Math.min(commonPrefix(previous.ids, ids), ids.length - 1);
+      const imageId = this.plan.spec.tokens.image.id!;
+      reused = Math.min(
+        commonPrefix(previous.ids, ids),
+        firstChangedImageToken(previous.images, input.images, ids, imageId),
+        ids.length - 1,
+      );
       if (reused > 0) cache = previous.cache.truncate(reused);
     }
     const imageId = this.plan.spec.tokens.image.id!;
@@ -474,7 +535,11 @@ export class VlmModel {
     const tail = text.flush();
     if (tail) emit({ id: null, text: tail });
     // The cache holds every token fed so far: the prompt and all but the last generated token.
-    this.#previous = { ids: ids.concat(generated.slice(0, -1)), cache: step.cache };
+    this.#previous = {
+      ids: ids.concat(generated.slice(0, -1)),
+      cache: step.cache,
+      images: input.images,
+    };
     const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
     return {
       text: text.text,

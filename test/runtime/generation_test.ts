@@ -89,6 +89,32 @@ Deno.test("a second question about the same image skips the encoder and reuses t
   });
 });
 
+Deno.test("the same question about a different image reuses only the text before the image", async () => {
+  // Both prompts have identical ids (every image is spelled with the same
+  // placeholder tokens), but the image features differ: the cache must not be
+  // reused across the image tokens.
+  const ask = (name: string) => ({
+    prompt: "What shape is this?",
+    images: [image(name)],
+    maxNewTokens: 8,
+    stopTokenIds: [],
+  });
+  await withModel(async (model) => {
+    await model.generate(ask("tiny.png"));
+    const second = await model.generate(ask("rgb_noise.png"));
+    assert.ok(second.reusedPrefixTokens > 0, "the template start is shared");
+    const inputs = await model.prepareInputs(ask("rgb_noise.png"));
+    const firstImageToken = inputs.inputIds.indexOf(model.plan.spec.tokens.image.id!);
+    assert.ok(
+      second.reusedPrefixTokens <= firstImageToken,
+      `${second.reusedPrefixTokens} > ${firstImageToken}`,
+    );
+    await withModel(async (cold) => {
+      assert.deepEqual(second.tokenIds, (await cold.generate(ask("rgb_noise.png"))).tokenIds);
+    }, false);
+  });
+});
+
 Deno.test("multi-image, multi-turn conversations place each image where its part is", async () => {
   await withModel(async (model) => {
     const result = await model.generate({
