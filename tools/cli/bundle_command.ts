@@ -19,7 +19,7 @@
  *
  * @module
  */
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../../src/errors/usage_error.ts";
@@ -304,7 +304,9 @@ export async function buildBundle(
   const work = await Deno.makeTempDir({ prefix: "vlmkit-bundle-" });
   let bundle: Uint8Array;
   try {
-    const result = await esbuild.build({
+    // Loaded on use: esbuild reads its environment when imported, which other commands need not allow.
+    const { build } = await import("esbuild");
+    const result = await build({
       entryPoints: [ENTRY],
       bundle: true,
       format: "esm",
@@ -326,7 +328,7 @@ export async function buildBundle(
     });
     bundle = result.outputFiles[0].contents;
   } finally {
-    await esbuild.stop();
+    await (await import("esbuild")).stop();
     await Deno.remove(work, { recursive: true });
   }
   await Deno.mkdir(outDir, { recursive: true });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import * as esbuild from "esbuild";
+import type * as Esbuild from "esbuild";
 import { dirname, join } from "node:path";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { writeFileAtomically } from "./atomic_file.ts";
@@ -56,6 +56,8 @@ export async function bundleModule(
   out: string,
   options: BundleOptions = {},
 ): Promise<number> {
+  // Loaded on use: esbuild reads its environment when imported, which other commands need not allow.
+  const esbuild: typeof Esbuild = await import("esbuild");
   const work = await Deno.makeTempDir({ prefix: "vlmkit-bundle-" });
   try {
     const nodeModules = await linkNpmPackages(work);
