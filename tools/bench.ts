@@ -17,6 +17,8 @@ import { countSequence } from "../src/tokens/sequence.ts";
 import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 import { matmulFlops, memoryBandwidth } from "./machine_limits.ts";
+import { sideBySide } from "./side_by_side.ts";
+import jpeg from "jpeg-js";
 
 const ROUNDS = 7;
 
@@ -125,6 +127,36 @@ for (const r of results) {
     }`,
   );
 }
+// Side by side with transformers.js on the same folder and a 4000×3000 JPEG
+// (`deno task bench --model DIR` for another folder, e.g. a synthesized SmolVLM-256M).
+const modelArg = Deno.args.indexOf("--model");
+const sideModel = modelArg >= 0 ? Deno.args[modelArg + 1] : tiny.pathname;
+const photoPath = await Deno.makeTempFile({ suffix: ".jpg" });
+{
+  const w = 4000;
+  const h = 3000;
+  const pixels = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    pixels[i * 4] = (i % w) * 255 / w;
+    pixels[i * 4 + 1] = Math.floor(i / w) * 255 / h;
+    pixels[i * 4 + 2] = (i * 7) & 255;
+    pixels[i * 4 + 3] = 255;
+  }
+  await Deno.writeFile(photoPath, jpeg.encode({ data: pixels, width: w, height: h }, 85).data);
+}
+const transformersJs = await sideBySide(sideModel, photoPath, { runs: 5, maxNewTokens: 32 });
+await Deno.remove(photoPath);
+console.error(`\nvs transformers.js 4.3.1 (${sideModel}, 4000×3000 JPEG, native, medians of 5):`);
+for (const key of Object.keys(transformersJs.ratio) as (keyof typeof transformersJs.ratio)[]) {
+  console.error(
+    `  ${key.padEnd(20)} vlmkit ${
+      transformersJs.vlmkit[key].toFixed(1).padStart(12)
+    }  transformers.js ${transformersJs.transformersJs[key].toFixed(1).padStart(12)}  ratio ${
+      transformersJs.ratio[key].toFixed(2)
+    }`,
+  );
+}
+
 console.error(
   `machine: ${machine.cpus} CPUs, memory ${
     machine.memoryBandwidthGBps.toFixed(1)
@@ -132,4 +164,10 @@ console.error(
     machine.matmulGflops.wasm.toFixed(1)
   } GFLOP/s wasm`,
 );
-console.log(JSON.stringify({ rounds: ROUNDS, deno: Deno.version.deno, machine, results }, null, 2));
+console.log(
+  JSON.stringify(
+    { rounds: ROUNDS, deno: Deno.version.deno, machine, results, transformersJs },
+    null,
+    2,
+  ),
+);
