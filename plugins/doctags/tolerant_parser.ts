@@ -249,6 +249,26 @@ class PageParser {
     return undefined;
   }
 
+  /**
+   * Handles a closing tag inside element `name`: `"closed"` when it is the
+   * element's own (consumed), `"stop"` when it closes an enclosing element
+   * (left for it), otherwise a stray tag that is skipped and `undefined`.
+   */
+  #endAt(
+    token: Token & { type: "close" },
+    name: string,
+    into?: string[],
+  ): "closed" | "stop" | undefined {
+    const how = this.#closing(token, name);
+    if (how === "close") {
+      this.#i++;
+      return "closed";
+    }
+    if (how === "stop") return "stop";
+    this.#foreignClose(token, into);
+    return undefined;
+  }
+
   /** A closing tag that belongs to nothing: reported and skipped, or kept as text when unknown. */
   #foreignClose(token: Token & { type: "close" }, into?: string[]): void {
     this.#i++;
@@ -556,14 +576,11 @@ class PageParser {
         }
         this.#i++;
       } else if (token.type === "close") {
-        const how = this.#closing(token, "inline");
-        if (how === "close") {
-          this.#i++;
-          closed = true;
+        const end = this.#endAt(token, "inline");
+        if (end) {
+          closed = end === "closed";
           break;
         }
-        if (how === "stop") break;
-        this.#foreignClose(token);
       } else if (
         (INLINE_TAGS.has(token.name) || HEADING_TAG.test(token.name)) && !this.#tooDeep()
       ) {
@@ -767,14 +784,11 @@ class PageParser {
         this.#i++;
       } else if (token.type === "close") {
         if (implicit) break;
-        const how = this.#closing(token, "otsl");
-        if (how === "close") {
-          this.#i++;
-          closed = true;
+        const end = this.#endAt(token, "otsl");
+        if (end) {
+          closed = end === "closed";
           break;
         }
-        if (how === "stop") break;
-        this.#foreignClose(token);
       } else if (OTSL_TOKENS.has(token.name)) {
         otsl.token(token.name);
         this.#i++;
@@ -824,14 +838,11 @@ class PageParser {
         }
         this.#i++;
       } else if (token.type === "close") {
-        const how = this.#closing(token, name);
-        if (how === "close") {
-          this.#i++;
-          closed = true;
+        const end = this.#endAt(token, name);
+        if (end) {
+          closed = end === "closed";
           break;
         }
-        if (how === "stop") break;
-        this.#foreignClose(token);
       } else if (PICTURE_CLASSES.has(token.name)) {
         picture.classification ??= LEGACY_CLASS_ALIASES[token.name] ?? token.name;
         this.#i++;
@@ -896,14 +907,11 @@ class PageParser {
       } else if (token.type !== "open" && token.type !== "close") {
         this.#i++;
       } else if (token.type === "close") {
-        const how = this.#closing(token, "key_value_region");
-        if (how === "close") {
-          this.#i++;
-          closed = true;
+        const end = this.#endAt(token, "key_value_region");
+        if (end) {
+          closed = end === "closed";
           break;
         }
-        if (how === "stop") break;
-        this.#foreignClose(token);
       } else if (/^(key|value)_\d+$/.test(token.name)) {
         cells.push(this.#keyValueCell(token.name, links));
       } else if (isBlockTag(token.name)) {
@@ -944,14 +952,11 @@ class PageParser {
         parts.push(token.type === "text" ? token.value : token.raw);
         this.#i++;
       } else if (token.type === "close") {
-        const how = this.#closing(token, name);
-        if (how === "close") {
-          this.#i++;
-          closed = true;
+        const end = this.#endAt(token, name, parts);
+        if (end) {
+          closed = end === "closed";
           break;
         }
-        if (how === "stop") break;
-        this.#foreignClose(token, parts);
       } else if (/^link_\d+$/.test(token.name)) {
         links.push([id, Number(token.name.slice(5))]);
         this.#i++;
