@@ -66,7 +66,14 @@ export function designFacts(plan: Plan): DesignFacts {
   };
 }
 
-/** Linear extrapolation in depth: cost at `layers` from costs measured at 1 and 2 layers. */
-export function extrapolateLayers(atOne: number, atTwo: number, layers: number): number {
-  return atOne + (layers - 1) * (atTwo - atOne);
+/**
+ * Linear extrapolation in depth: the cost at `layers` from costs measured at
+ * depths `low` and `high` (a wider gap divides measurement noise by it).
+ */
+export function extrapolateLayers(
+  measured: { low: number; high: number; lowCost: number; highCost: number },
+  layers: number,
+): number {
+  const perLayer = (measured.highCost - measured.lowCost) / (measured.high - measured.low);
+  return measured.lowCost + (layers - measured.low) * perLayer;
 }

@@ -32,7 +32,10 @@ Deno.test("profile: linear depth extrapolation reproduces any affine cost", () =
     fc.integer({ min: 1, max: 64 }),
     (fixed, perLayer, layers) => {
       const cost = (l: number) => fixed + perLayer * l;
-      const estimate = extrapolateLayers(cost(1), cost(2), layers);
+      const estimate = extrapolateLayers(
+        { low: 1, high: 3, lowCost: cost(1), highCost: cost(3) },
+        layers,
+      );
       assert.ok(Math.abs(estimate - cost(layers)) <= 1e-9 * (1 + cost(layers)));
     },
   ));

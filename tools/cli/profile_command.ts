@@ -3,7 +3,7 @@
  * point of a grid: parameters, weight bytes per dtype, tokens per image, KV
  * bytes at 8k (from the Plan), and latency measured on a synthesized copy —
  * the whole model when its fp32 weights fit `--full-limit` bytes, otherwise
- * full-width models of depth 1 and 2 extrapolated linearly to the real depth
+ * full-width models of depth 1 and 3 extrapolated linearly to the real depth
  * (marked `extrapolated`). Writes profile.json, profile.md and three SVG charts.
  *
  * @module
@@ -45,9 +45,13 @@ const GRIDS: Record<
   }),
 };
 
+/** Depths measured for extrapolation: two layers apart, so per-layer noise is halved. */
+const LOW_DEPTH = 1;
+const HIGH_DEPTH = 3;
+
 /** Latencies of one point. */
 interface Measured {
-  /** `full`: the whole model ran; `extrapolated`: depth 1 and 2 ran, scaled to the real depth. */
+  /** `full`: the whole model ran; `extrapolated`: depths 1 and 3 ran, scaled to the real depth. */
   mode: "full" | "extrapolated";
   /** Vision encoder (and connector) per tile. */
   visionMsPerTile: number;
@@ -70,6 +74,15 @@ Options:
   --full-limit BYTES   run whole models up to this many fp32 weight bytes (default 1.2e9)
   --scale S            full (default) | test (reduced depth and width, for a quick check)
   --json               print profile.json`;
+
+/** The 1/5/15-minute load averages, or null without --allow-sys. */
+function loadAverage(): number[] | null {
+  try {
+    return Deno.loadavg();
+  } catch {
+    return null;
+  }
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -154,21 +167,20 @@ async function measurePoint(
     m = await measureModel(spec, options);
     mode = "full";
   } else {
-    const one = await measureModel(atDepth(spec, 1), options);
-    const two = await measureModel(atDepth(spec, 2), options);
+    const low = await measureModel(atDepth(spec, LOW_DEPTH), options);
+    const high = await measureModel(atDepth(spec, HIGH_DEPTH), options);
     const blocks = spec.encoder.layers - (spec.encoder.featureLayer === "penultimate" ? 1 : 0);
+    const scale = (key: keyof typeof low, layers: number) =>
+      extrapolateLayers({
+        low: LOW_DEPTH,
+        high: HIGH_DEPTH,
+        lowCost: low[key],
+        highCost: high[key],
+      }, layers);
     m = {
-      vision: extrapolateLayers(one.vision, two.vision, blocks),
-      prefillMsPerToken: extrapolateLayers(
-        one.prefillMsPerToken,
-        two.prefillMsPerToken,
-        spec.decoder.layers,
-      ),
-      decodeMsPerToken: extrapolateLayers(
-        one.decodeMsPerToken,
-        two.decodeMsPerToken,
-        spec.decoder.layers,
-      ),
+      vision: scale("vision", blocks),
+      prefillMsPerToken: scale("prefillMsPerToken", spec.decoder.layers),
+      decodeMsPerToken: scale("decodeMsPerToken", spec.decoder.layers),
     };
     mode = "extrapolated";
   }
@@ -218,7 +230,7 @@ function markdown(
   lines.push(
     "",
     "Latency: medians after one warm-up, one unsplit 512² tile, 16 new tokens. `extrapolated` = full-width",
-    "models of depth 1 and 2 measured and scaled linearly to the real depth. TTFT for the 4:3 photo",
+    "models of depth 1 and 3 measured and scaled linearly to the real depth. TTFT for the 4:3 photo",
     "(2048×1536) = tiles × vision ms/tile + prompt tokens × prefill ms/token. q4+KV fits: q4 weights plus",
     "an fp32 8k KV cache under the edge memory limit.",
     "",
@@ -280,7 +292,12 @@ export const profileCommand: Command = {
       scale,
       backend: options.backend,
       runs: options.runs,
-      machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno },
+      // The load average tells a reader whether something else shared the CPU.
+      machine: {
+        cpus: navigator.hardwareConcurrency,
+        deno: Deno.version.deno,
+        loadAverage: Deno.loadavg(),
+      },
       edgeLimits: EDGE_LIMITS,
       points,
       invalid,
