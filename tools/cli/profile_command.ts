@@ -296,7 +296,7 @@ export const profileCommand: Command = {
       machine: {
         cpus: navigator.hardwareConcurrency,
         deno: Deno.version.deno,
-        loadAverage: Deno.loadavg(),
+        loadAverage: loadAverage(),
       },
       edgeLimits: EDGE_LIMITS,
       points,

@@ -93,8 +93,9 @@ def random_rgb(rng: np.random.Generator) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------------------------
 
 
-def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str]:
-    """One line of text; the canvas aspect ratio varies from about 2.2:1 to 8:1."""
+def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]]]:
+    """One line of text; the canvas aspect ratio varies from about 2.2:1 to 8:1. Also returns
+    each character's horizontal span (advance box) as fractions of the image width."""
     n = int(rng.integers(3, 11))
     text = "".join(ALPHABET[int(k)] for k in rng.integers(0, len(ALPHABET), size=n))
     f = font(FONTS[int(rng.integers(len(FONTS)))], int(rng.integers(16, 37)))
@@ -112,7 +113,10 @@ def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str]:
             break
     im = Image.new("RGB", (w, h), bg)
     ImageDraw.Draw(im).text((mx[0] - left, y0 - top), text, font=f, fill=fg)
-    return im, text
+    x0 = mx[0] - left
+    edges = [x0 + f.getlength(text[:k]) for k in range(len(text) + 1)]
+    spans = [(edges[k] / w, edges[k + 1] / w) for k in range(len(text))]
+    return im, text, spans
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,7 +178,7 @@ def make_single_shape(rng: np.random.Generator) -> tuple[Image.Image, str, str]:
     kind = SHAPES[int(rng.integers(len(SHAPES)))]
     colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
     short = min(w, h)
-    r = float(rng.uniform(0.22, 0.45)) * short
+    r = min(float(rng.uniform(0.22, 0.45)) * short, (short - 4) / 2)
     im = Image.new("RGB", (w, h), background(rng))
     (cx, cy), = place(rng, w, h, [r], 0) or [(w / 2, h / 2)]
     draw_shape(ImageDraw.Draw(im), kind, cx, cy, r, jitter(COLOURS[colour], rng), rng)
@@ -208,6 +212,12 @@ def make_count(rng: np.random.Generator) -> tuple[Image.Image, str]:
 def make_item(seed: int, index: int, task: str | None = None, weights: dict[str, float] | None = None):
     """-> (PIL RGB image, prompt, answer, task). `task` None: drawn from `weights` (default: the
     four tasks in turn, index % 4)."""
+    return make_item_info(seed, index, task, weights)[:4]
+
+
+def make_item_info(seed: int, index: int, task: str | None = None, weights: dict[str, float] | None = None):
+    """make_item plus a dict of layout facts (reading: "spans", the characters' horizontal extents
+    as fractions of the width), which training uses for an auxiliary loss."""
     rng = item_rng(seed, index)
     if task is None:
         if weights is None:
@@ -215,8 +225,9 @@ def make_item(seed: int, index: int, task: str | None = None, weights: dict[str,
         else:
             p = np.array([weights[t] for t in TASKS], dtype=np.float64)
             task = TASKS[int(rng.choice(len(TASKS), p=p / p.sum()))]
+    info: dict[str, Any] = {}
     if task == "reading":
-        im, answer = make_reading(rng)
+        im, answer, info["spans"] = make_reading(rng)
     elif task == "colour":
         im, _, answer = make_single_shape(rng)
     elif task == "shape":
@@ -225,7 +236,7 @@ def make_item(seed: int, index: int, task: str | None = None, weights: dict[str,
         im, answer = make_count(rng)
     else:
         raise ValueError(f"unknown task {task!r}")
-    return im, PROMPTS[task], answer, task
+    return im, PROMPTS[task], answer, task, info
 
 
 def write_set(seed: int, count: int, out: str) -> None:
