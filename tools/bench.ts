@@ -150,10 +150,10 @@ console.error(`\nvs transformers.js 4.3.1 (${sideModel}, 4000×3000 JPEG, native
 for (const key of Object.keys(transformersJs.ratio) as (keyof typeof transformersJs.ratio)[]) {
   console.error(
     `  ${key.padEnd(20)} vlmkit ${
-      transformersJs.vlmkit[key].toFixed(1).padStart(12)
-    }  transformers.js ${transformersJs.transformersJs[key].toFixed(1).padStart(12)}  ratio ${
-      transformersJs.ratio[key].toFixed(2)
-    }`,
+      (transformersJs.vlmkit[key] ?? 0).toFixed(1).padStart(12)
+    }  transformers.js ${
+      (transformersJs.transformersJs[key] ?? 0).toFixed(1).padStart(12)
+    }  ratio ${transformersJs.ratio[key].toFixed(2)}`,
   );
 }
 
