@@ -102,14 +102,19 @@ export function renderScatter(chart: ScatterChart): string {
       `<text x="${W - M.right + 4}" y="${y + 4}" fill="#c33">${escape(line.label)}</text>`,
     );
   }
+  // Labels of nearby points are moved down until they no longer overlap.
+  const placed: { x: number; y: number }[] = [];
   for (const p of chart.points) {
     const x = sx(p.x);
     const y = sy(p.y);
+    let labelY = y - 6;
+    while (placed.some((q) => Math.abs(q.x - x) < 120 && Math.abs(q.y - labelY) < 12)) labelY += 12;
+    placed.push({ x, y: labelY });
     out.push(
       `<circle cx="${x}" cy="${y}" r="4" fill="${
         p.hollow ? "white" : "#2563eb"
       }" stroke="#2563eb" stroke-width="1.5"/>`,
-      `<text x="${x + 7}" y="${y - 6}" fill="#333">${escape(p.label)}</text>`,
+      `<text x="${x + 7}" y="${labelY}" fill="#333">${escape(p.label)}</text>`,
     );
   }
   out.push("</svg>");

@@ -55,4 +55,20 @@ Deno.test("profile: scatter charts are standalone SVG with one marker per point 
   assert.ok(svg.includes("a &lt; b") && svg.includes("p&amp;1"));
   assert.ok(svg.includes('fill="white" stroke="#2563eb"'));
   assert.ok(svg.trimEnd().endsWith("</svg>"));
+  // Two points at almost the same place get labels on different lines.
+  const close = renderScatter({
+    title: "t",
+    xLabel: "x",
+    yLabel: "y",
+    points: [{ x: 1, y: 1, label: "a" }, { x: 1.001, y: 1.001, label: "b" }, {
+      x: 9,
+      y: 9,
+      label: "c",
+    }],
+  });
+  const ys = [...close.matchAll(/<text x="[\d.]+" y="([\d.]+)" fill="#333">/g)].map((m) =>
+    Number(m[1])
+  );
+  assert.equal(ys.length, 3);
+  assert.ok(Math.abs(ys[0] - ys[1]) >= 12, `labels at ${ys[0]} and ${ys[1]} overlap`);
 });
