@@ -7,7 +7,12 @@
  * @module
  */
 
-/** Resolves after pending macrotasks (timers, I/O callbacks) have had a turn. */
+/**
+ * Resolves after pending macrotasks (timers, I/O callbacks) have had a turn.
+ * A timer, not a MessageChannel message: Deno runs message-port tasks without
+ * servicing timers and sockets in between, which defeats the purpose. A
+ * nested `setTimeout(0)` costs about 2 ms, hence the pacing below.
+ */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
@@ -16,8 +21,11 @@ export function yieldToEventLoop(): Promise<void> {
 export class EventLoopPacer {
   #last = performance.now();
 
-  /** Creates a pacer that yields when `intervalMs` have passed since the last yield. */
-  constructor(readonly intervalMs = 10) {}
+  /**
+   * Creates a pacer that yields when `intervalMs` have passed since the last
+   * yield: 25 ms keeps a server responsive at under 10% cost to decoding.
+   */
+  constructor(readonly intervalMs = 25) {}
 
   /** Yields if the interval has elapsed. */
   async maybeYield(): Promise<void> {
