@@ -134,34 +134,32 @@ export function referenceOtslTable(chunk: string, report: (message: string) => v
     if (r >= rows.length || c >= rows[r].length) return undefined;
     return rows[r][c];
   };
-  const countRight = (r: number, c: number): number => {
+  /** Span tokens from (r, c) onward in one direction (docling's loop, including its IndexError). */
+  const countSpan = (
+    r: number,
+    c: number,
+    down: boolean,
+    spanTokens: ReadonlySet<string>,
+    overrun: string,
+  ): number => {
     let span = 0;
     for (;;) {
       const token = at(r, c);
       if (token === undefined) {
-        crash("a column span runs past its row");
+        crash(overrun);
         return span;
       }
-      if (!SPAN_RIGHT.has(token)) return span;
-      c++;
+      if (!spanTokens.has(token)) return span;
+      if (down) r++;
+      else c++;
       span++;
-      if (c >= rows[r].length) return span;
+      if (down ? r >= rows.length : c >= rows[r].length) return span;
     }
   };
-  const countDown = (r: number, c: number): number => {
-    let span = 0;
-    for (;;) {
-      const token = at(r, c);
-      if (token === undefined) {
-        crash("a row span reaches a row without that column");
-        return span;
-      }
-      if (!SPAN_DOWN.has(token)) return span;
-      r++;
-      span++;
-      if (r >= rows.length) return span;
-    }
-  };
+  const countRight = (r: number, c: number) =>
+    countSpan(r, c, false, SPAN_RIGHT, "a column span runs past its row");
+  const countDown = (r: number, c: number) =>
+    countSpan(r, c, true, SPAN_DOWN, "a row span reaches a row without that column");
 
   const cells: TableCell[] = [];
   let r = 0;
