@@ -61,113 +61,122 @@ async function bench(
   };
 }
 
-const spec = getPreset(DEFAULT_PRESET);
-const plan = resolve(spec);
-const sizes = Array.from({ length: 1024 }, (_, i) => ({
-  width: 1 + ((i * 7919) % 8000),
-  height: 1 + ((i * 104729) % 6000),
-}));
+/**
+ * Runs every benchmark; the table goes to stderr and the figures are
+ * returned. `model` picks the folder for the transformers.js comparison
+ * (default: the tiny export).
+ */
+export async function runBench(options: { model?: string } = {}): Promise<Record<string, unknown>> {
+  const spec = getPreset(DEFAULT_PRESET);
+  const plan = resolve(spec);
+  const sizes = Array.from({ length: 1024 }, (_, i) => ({
+    width: 1 + ((i * 7919) % 8000),
+    height: 1 + ((i * 104729) % 6000),
+  }));
 
-// A 640×480 photo-like image (smooth gradients plus texture).
-const photo = createRgbImage(640, 480);
-for (let i = 0; i < photo.data.length; i++) photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
+  // A 640×480 photo-like image (smooth gradients plus texture).
+  const photo = createRgbImage(640, 480);
+  for (let i = 0; i < photo.data.length; i++) photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
 
-const tiny = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
-const image = new URL("../test/fixtures/images/sources/rgb_noise.png", import.meta.url);
-const wasmModel = await loadModel(tiny, { backend: "wasm" });
-const nativeModel = await loadModel(tiny, { backend: "native" });
-const request = {
-  prompt: "What shape is this?",
-  images: [image],
-  maxNewTokens: 32,
-  stopTokenIds: [],
-  reusePrefix: false,
-};
+  const tiny = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
+  const image = new URL("../test/fixtures/images/sources/rgb_noise.png", import.meta.url);
+  const wasmModel = await loadModel(tiny, { backend: "wasm" });
+  const nativeModel = await loadModel(tiny, { backend: "native" });
+  const request = {
+    prompt: "What shape is this?",
+    images: [image],
+    maxNewTokens: 32,
+    stopTokenIds: [],
+    reusePrefix: false,
+  };
 
-const results = [
-  await bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
-  await bench(
-    "planTiles",
-    200_000,
-    (i) => planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
-  ),
-  await bench(
-    "countSequence(1 image + prompt)",
-    2_000,
-    (i) =>
-      countSequence(plan, { images: [sizes[i & 1023]], prompt: "Describe this image in detail." }),
-  ),
-  await bench(
-    "resize 640×480 → 2048×1536 lanczos",
-    2,
-    () => resizeRgb(photo, 2048, 1536, "lanczos"),
-  ),
-  await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
-  await bench("tiny export: 32 tokens, wasm", 3, () => wasmModel.generate(request)),
-  await bench("tiny export: 32 tokens, native", 3, () => nativeModel.generate(request)),
-];
-await wasmModel.dispose();
-await nativeModel.dispose();
+  const results = [
+    await bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
+    await bench(
+      "planTiles",
+      200_000,
+      (i) => planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
+    ),
+    await bench(
+      "countSequence(1 image + prompt)",
+      2_000,
+      (i) =>
+        countSequence(plan, {
+          images: [sizes[i & 1023]],
+          prompt: "Describe this image in detail.",
+        }),
+    ),
+    await bench(
+      "resize 640×480 → 2048×1536 lanczos",
+      2,
+      () => resizeRgb(photo, 2048, 1536, "lanczos"),
+    ),
+    await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
+    await bench("tiny export: 32 tokens, wasm", 3, () => wasmModel.generate(request)),
+    await bench("tiny export: 32 tokens, native", 3, () => nativeModel.generate(request)),
+  ];
+  await wasmModel.dispose();
+  await nativeModel.dispose();
 
-// The hardware's limits, measured in the same run.
-const machine = {
-  cpus: navigator.hardwareConcurrency,
-  memoryBandwidthGBps: memoryBandwidth() / 1e9,
-  matmulGflops: {
-    native: (await matmulFlops("native")) / 1e9,
-    wasm: (await matmulFlops("wasm")) / 1e9,
-  },
-};
+  // The hardware's limits, measured in the same run.
+  const machine = {
+    cpus: navigator.hardwareConcurrency,
+    memoryBandwidthGBps: memoryBandwidth() / 1e9,
+    matmulGflops: {
+      native: (await matmulFlops("native")) / 1e9,
+      wasm: (await matmulFlops("wasm")) / 1e9,
+    },
+  };
 
-console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
-for (const r of results) {
-  console.error(
-    `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
-      Math.round(r.opsPerSec).toString().padStart(9)
-    }`,
-  );
-}
-// Side by side with transformers.js on the same folder and a 4000×3000 JPEG
-// (`deno task bench --model DIR` for another folder, e.g. a synthesized SmolVLM-256M).
-const modelArg = Deno.args.indexOf("--model");
-const sideModel = modelArg >= 0 ? Deno.args[modelArg + 1] : tiny.pathname;
-const photoPath = await Deno.makeTempFile({ suffix: ".jpg" });
-{
-  const w = 4000;
-  const h = 3000;
-  const pixels = new Uint8Array(w * h * 4);
-  for (let i = 0; i < w * h; i++) {
-    pixels[i * 4] = (i % w) * 255 / w;
-    pixels[i * 4 + 1] = Math.floor(i / w) * 255 / h;
-    pixels[i * 4 + 2] = (i * 7) & 255;
-    pixels[i * 4 + 3] = 255;
+  console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
+  for (const r of results) {
+    console.error(
+      `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
+        Math.round(r.opsPerSec).toString().padStart(9)
+      }`,
+    );
   }
-  await Deno.writeFile(photoPath, jpeg.encode({ data: pixels, width: w, height: h }, 85).data);
-}
-const transformersJs = await sideBySide(sideModel, photoPath, { runs: 5, maxNewTokens: 32 });
-await Deno.remove(photoPath);
-console.error(`\nvs transformers.js 4.3.1 (${sideModel}, 4000×3000 JPEG, native, medians of 5):`);
-for (const key of Object.keys(transformersJs.ratio) as (keyof typeof transformersJs.ratio)[]) {
+  // Side by side with transformers.js on the same folder and a 4000×3000 JPEG
+  // (`deno task bench --model DIR` for another folder, e.g. a synthesized SmolVLM-256M).
+  const sideModel = options.model ?? tiny.pathname;
+  const photoPath = await Deno.makeTempFile({ suffix: ".jpg" });
+  {
+    const w = 4000;
+    const h = 3000;
+    const pixels = new Uint8Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) {
+      pixels[i * 4] = (i % w) * 255 / w;
+      pixels[i * 4 + 1] = Math.floor(i / w) * 255 / h;
+      pixels[i * 4 + 2] = (i * 7) & 255;
+      pixels[i * 4 + 3] = 255;
+    }
+    await Deno.writeFile(photoPath, jpeg.encode({ data: pixels, width: w, height: h }, 85).data);
+  }
+  const transformersJs = await sideBySide(sideModel, photoPath, { runs: 5, maxNewTokens: 32 });
+  await Deno.remove(photoPath);
+  console.error(`\nvs transformers.js 4.3.1 (${sideModel}, 4000×3000 JPEG, native, medians of 5):`);
+  for (const key of Object.keys(transformersJs.ratio) as (keyof typeof transformersJs.ratio)[]) {
+    console.error(
+      `  ${key.padEnd(20)} vlmkit ${
+        (transformersJs.vlmkit[key] ?? 0).toFixed(1).padStart(12)
+      }  transformers.js ${
+        (transformersJs.transformersJs[key] ?? 0).toFixed(1).padStart(12)
+      }  ratio ${transformersJs.ratio[key].toFixed(2)}`,
+    );
+  }
+
   console.error(
-    `  ${key.padEnd(20)} vlmkit ${
-      (transformersJs.vlmkit[key] ?? 0).toFixed(1).padStart(12)
-    }  transformers.js ${
-      (transformersJs.transformersJs[key] ?? 0).toFixed(1).padStart(12)
-    }  ratio ${transformersJs.ratio[key].toFixed(2)}`,
+    `machine: ${machine.cpus} CPUs, memory ${
+      machine.memoryBandwidthGBps.toFixed(1)
+    } GB/s, fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
+      machine.matmulGflops.wasm.toFixed(1)
+    } GFLOP/s wasm`,
   );
+  return { rounds: ROUNDS, deno: Deno.version.deno, machine, results, transformersJs };
 }
 
-console.error(
-  `machine: ${machine.cpus} CPUs, memory ${
-    machine.memoryBandwidthGBps.toFixed(1)
-  } GB/s, fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
-    machine.matmulGflops.wasm.toFixed(1)
-  } GFLOP/s wasm`,
-);
-console.log(
-  JSON.stringify(
-    { rounds: ROUNDS, deno: Deno.version.deno, machine, results, transformersJs },
-    null,
-    2,
-  ),
-);
+if (import.meta.main) {
+  const modelArg = Deno.args.indexOf("--model");
+  const figures = await runBench({ model: modelArg >= 0 ? Deno.args[modelArg + 1] : undefined });
+  console.log(JSON.stringify(figures, null, 2));
+}

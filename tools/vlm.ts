@@ -10,6 +10,7 @@
 import { UsageError } from "../src/errors/usage_error.ts";
 import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
+import { benchCommand } from "./cli/bench_command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
 import { doctagsCommand } from "./cli/doctags_command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   pluginCommand,
   bundleCommand,
   serveCommand,
+  benchCommand,
   profileCommand,
 ];
 
