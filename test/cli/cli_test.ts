@@ -129,7 +129,7 @@ Deno.test("cli: unknown preset, flag, command and bad sizes are clear errors", a
 Deno.test("cli: every command has --help", async () => {
   const top = await vlm("--help");
   assert.match(top.stdout, /validate.*\n.*params.*\n.*tokens/);
-  const commands = [...top.stdout.matchAll(/^  (\w+) /gm)].map((m) => m[1]);
+  const commands = [...top.stdout.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]);
   for (
     const command of [
       "synth",
