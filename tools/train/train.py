@@ -1,6 +1,6 @@
 """Train the tiny SmolVLM (Idefics3 architecture) of models/tiny-smolvlm on the CPU.
 
-    /usr/bin/python3 tools/train/train.py --seed 1 --steps 3300 --dir /work/tiny-train
+    /usr/bin/python3 tools/train/train.py --seed 1 --max-minutes 80 --dir /work/tiny-train
 
 Data come on the fly from tools/train/gen.py (item i of the stream is gen.make_item(seed, i), seed
 < 9001; evaluation sets use seed 9001 and up) and go through the exact Idefics3 image processor
@@ -8,6 +8,11 @@ Data come on the fly from tools/train/gen.py (item i of the stream is gen.make_i
 global image, rescale 1/255, normalise mean = std = 0.5), i.e. the tensors the vlmkit runtime
 builds at inference. The prompt is the folder's chat template with `<image>` expanded for the
 image's grid; the loss covers the answer tokens and the closing `<end_of_utterance>` only.
+
+The learning-rate schedule (linear warm-up, cosine decay to 5%) runs over --steps or over the
+wall-clock budget --max-minutes, whichever is further along, so a run ends on time on a busy
+machine. Training-only auxiliary heads on the vision encoder (AuxHeads) speed up learning; they
+are not part of the exported model.
 
 Checkpoints (DIR/checkpoint.pt, atomically replaced) every --save-minutes and at the end; a rerun
 with the same arguments resumes from it and continues the same data stream. Progress goes to
@@ -49,10 +54,10 @@ SCALE_FACTOR = 2  # (64/8)^2 / 2^2 = 16 tokens per tile
 VISION = m.VisionConfig(
     image_size=TILE,
     patch_size=PATCH,
-    hidden_size=160,
-    num_hidden_layers=5,
+    hidden_size=128,
+    num_hidden_layers=4,
     num_attention_heads=4,
-    intermediate_size=640,
+    intermediate_size=512,
 )
 TEXT = m.TextConfig(
     hidden_size=192,
@@ -118,7 +123,32 @@ def new_model(cfg: m.Idefics3Config, seed: int) -> m.Idefics3ForConditionalGener
                 elif name.endswith(("out_proj.weight", "fc2.weight")):
                     std /= math.sqrt(2 * cfg.vision.num_hidden_layers)
                 p.copy_(torch.randn(p.shape, generator=g) * std)
+        # Vision: patch projection at unit gain and 2-D sin-cos positions, so that attention can
+        # find neighbouring patches from the first step (a learned table starts as noise).
+        emb = model.vision_model.embeddings
+        fan_in = emb.patch_embedding.weight[0].numel()
+        emb.patch_embedding.weight.copy_(torch.randn(emb.patch_embedding.weight.shape, generator=g) / math.sqrt(fan_in))
+        emb.position_embedding.weight.copy_(POS_GAIN * sincos_2d(cfg.vision.patches_per_side, cfg.vision.hidden_size))
     return model
+
+
+POS_GAIN = 0.5
+
+
+def sincos_2d(side: int, dim: int) -> torch.Tensor:
+    """[side*side, dim] row-major: first half encodes the row, second half the column, each as
+    sin/cos pairs at geometric frequencies (as in MAE)."""
+    quarter = dim // 4
+    omega = 1.0 / (100.0 ** (torch.arange(quarter, dtype=torch.float64) / quarter))
+    pos = torch.arange(side, dtype=torch.float64)
+    ang = pos[:, None] * omega[None, :]  # [side, quarter]
+    one = torch.cat([ang.sin(), ang.cos()], dim=1)  # [side, dim/2]
+    rows = one[:, None, :].expand(side, side, -1)
+    cols = one[None, :, :].expand(side, side, -1)
+    out = torch.cat([rows, cols], dim=-1).reshape(side * side, -1)
+    if out.shape[1] < dim:
+        out = torch.cat([out, torch.zeros(side * side, dim - out.shape[1], dtype=out.dtype)], dim=1)
+    return out.to(torch.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,14 +223,14 @@ class AuxHeads(torch.nn.Module):
 
     Learning everything through the decoder's attention alone left the encoder untrained for a
     long time (colour/shape/count stayed at chance after 11k samples, reading made no progress).
-    These give the encoder a direct signal: for reading, every patch column of the split tiles
-    (patches pooled over the rows, left to right) is classified as the character drawn there or
-    background (the generator knows each character's horizontal span); for the shape tasks one
-    linear head per task classifies the mean of all patches of all frames of the image."""
+    These give the encoder a direct signal: for reading, each character is classified from the
+    mean of the patch columns its advance box covers (patches pooled over the rows; the generator
+    knows each character's horizontal span); for the shape tasks one linear head per task
+    classifies the mean of all patches of all frames of the image."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.chars = torch.nn.Linear(dim, len(gen.ALPHABET) + 1)  # last class = background
+        self.chars = torch.nn.Linear(dim, len(gen.ALPHABET))
         self.colour = torch.nn.Linear(dim, len(gen.COLOURS))
         self.shape = torch.nn.Linear(dim, len(gen.SHAPES))
         self.count = torch.nn.Linear(dim, 5)
@@ -215,8 +245,13 @@ class AuxHeads(torch.nn.Module):
             start += n
             if s["task"] == "reading":
                 grid = v[: rows * cols].reshape(rows, cols, side, side, -1).permute(0, 2, 1, 3, 4)
-                cols_x.append(grid.reshape(rows * side, cols * side, -1).mean(0))  # [cols*side, D]
-                cols_y.append(torch.tensor(s["column_labels"]))
+                columns = grid.reshape(rows * side, cols * side, -1).mean(0)  # [cols*side, D]
+                # one vector per character: the mean of the columns it covers
+                for k, ch in enumerate(s["answer"]):
+                    idx = [c for c, lab in enumerate(s["char_of_column"]) if lab == k]
+                    if idx:
+                        cols_x.append(columns[idx].mean(0, keepdim=True))
+                        cols_y.append(torch.tensor([gen.ALPHABET.index(ch)]))
             else:
                 head = {"colour": self.colour, "shape": self.shape, "count": self.count}[s["task"]]
                 label = torch.tensor([AUX_CLASSES[s["task"]].index(s["answer"])])
@@ -229,17 +264,10 @@ class AuxHeads(torch.nn.Module):
 AUX_CLASSES = {"colour": list(gen.COLOURS), "shape": list(gen.SHAPES), "count": ["1", "2", "3", "4", "5"]}
 
 
-def column_labels(spans: list[tuple[float, float]], answer: str, cols: int) -> list[int]:
-    """Per patch column of the split image: index in ALPHABET of the character whose span holds
-    the column centre, else len(ALPHABET) (background). Spans are fractions of the width, and the
-    processor's resizes scale the whole width, so they carry over unchanged."""
+def char_of_column(spans: list[tuple[float, float]], cols: int) -> list[int]:
+    """Per patch column: the index of the character whose span holds its centre, or -1."""
     n = cols * (TILE // PATCH)
-    out = []
-    for c in range(n):
-        x = (c + 0.5) / n
-        hit = next((k for k, (a, b) in enumerate(spans) if a <= x < b), None)
-        out.append(len(gen.ALPHABET) if hit is None else gen.ALPHABET.index(answer[hit]))
-    return out
+    return [next((k for k, (a, b) in enumerate(spans) if a <= (c + 0.5) / n < b), -1) for c in range(n)]
 
 
 @torch.no_grad()
@@ -286,7 +314,9 @@ VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
 def make_sample(prompter: Prompter, seed: int, index: int, weights=TRAIN_WEIGHTS, task=None) -> dict[str, Any]:
     im, prompt, answer, task, info = gen.make_item_info(seed, index, task=task, weights=weights)
     frames, rows, cols = preprocess(im)
-    extra = {"column_labels": column_labels(info["spans"], answer, cols)} if task == "reading" else {}
+    extra = {}
+    if task == "reading":
+        extra["char_of_column"] = char_of_column(info["spans"], cols)
     return {
         **extra,
         "frames": frames,
@@ -585,12 +615,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1, help="training data + init seed (< 9001)")
     ap.add_argument("--steps", type=int, default=100000, help="schedule length in steps (with --max-minutes: whichever ends first)")
     ap.add_argument("--batch", type=int, default=24)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=150, help="warm-up steps")
     ap.add_argument("--max-minutes", type=float, default=80.0,
                     help="wall-clock budget: the schedule follows max(step/steps, time/budget) (0: steps only)")
     ap.add_argument("--weight-decay", type=float, default=0.05)
-    ap.add_argument("--aux-weight", type=float, default=0.5, help="weight of the training-only column/class heads")
+    ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only column/class heads")
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-minutes", type=float, default=5.0)
