@@ -202,11 +202,15 @@ class Prompter:
 
 
 def batch_logits(
-    model: m.Idefics3ForConditionalGeneration, ids: torch.Tensor, pixel_values: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+    model: m.Idefics3ForConditionalGeneration,
+    ids: torch.Tensor,
+    pixel_values: torch.Tensor,
+    attn_layer: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """ids [B, S] (right padded), pixel_values [n_tiles, 3, T, T] of all samples in order ->
-    (logits [B, S, V], vision encoder output [n_tiles, patches, D]). Same computation as
-    model.image_features + merge + the decoder, with the encoder output kept for the aux heads."""
+    (logits [B, S, V], vision encoder output [n_tiles, patches, D], attention probabilities
+    [B, heads, S, S] of decoder layer `attn_layer` or None). The same computation as
+    model.image_features + merge + the decoder, with intermediate values kept for the aux losses."""
     text = model.text_model
     tiles = pixel_values.shape[0]
     vis = model.vision_model(pixel_values, torch.ones(tiles, TILE, TILE, dtype=torch.bool))
@@ -214,8 +218,56 @@ def batch_logits(
     embeds = model.merge(ids, text.embed_tokens(ids), feats)
     b, s = ids.shape
     pos = torch.arange(s, dtype=torch.int64)[None].expand(b, s)
-    logits, _ = text(embeds, torch.ones(b, s, dtype=torch.int64), pos, text.empty_cache(b))
-    return logits, vis
+    if attn_layer is None:
+        logits, _ = text(embeds, torch.ones(b, s, dtype=torch.int64), pos, text.empty_cache(b))
+        return logits, vis, None
+    # LlamaModel.forward unrolled, recomputing one layer's attention probabilities on the side
+    cos, sin = text.rotary_emb(pos)
+    bias = m.decoder_attention_bias(torch.ones(b, s, dtype=torch.int64), s)
+    past = text.empty_cache(b)
+    x, probs = embeds, None
+    for i, layer in enumerate(text.layers):
+        if i == attn_layer:
+            a = layer.self_attn
+            h = layer.input_layernorm(x)
+            q = a.q_proj(h).view(b, s, a.num_heads, a.head_dim).transpose(1, 2)
+            k = a.k_proj(h).view(b, s, a.num_kv_heads, a.head_dim).transpose(1, 2)
+            q, k = m.apply_rotary(q, cos, sin), m.apply_rotary(k, cos, sin)
+            k = m.repeat_kv(k, a.num_heads // a.num_kv_heads)
+            probs = torch.softmax(torch.matmul(q, k.transpose(2, 3)) / math.sqrt(a.head_dim) + bias, dim=-1)
+        x, _, _ = layer(x, cos, sin, bias, past[2 * i], past[2 * i + 1])
+    logits = F.linear(text.norm(x), text.embed_tokens.weight)
+    return logits, vis, probs
+
+
+GUIDE_LAYER = 2  # decoder layer whose first GUIDE_HEADS heads are taught where each character is
+GUIDE_HEADS = 2
+
+
+def guide_loss(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_id: int) -> torch.Tensor:
+    """Guided attention for reading (training only): the query that predicts character k should
+    put its attention mass on the image tokens of the split tiles whose columns hold character k.
+    Loss = -log(attention mass on those tokens), averaged over characters and guided heads."""
+    side = TILE // PATCH // SCALE_FACTOR  # tokens per tile side (4)
+    terms = []
+    for b, s in enumerate(samples):
+        if s["task"] != "reading":
+            continue
+        image_pos = [i for i, t in enumerate(s["prompt_ids"]) if t == image_token_id]
+        start = len(s["prompt_ids"]) - 1  # predicts the space token; character k at start + 1 + k
+        rows, cols = s["rows"], s["cols"]
+        per_tile = side * side
+        for k in range(len(s["answer"])):
+            token_cols = {c // SCALE_FACTOR for c, lab in enumerate(s["char_of_column"]) if lab == k}
+            targets = [
+                image_pos[(r * cols + c) * per_tile + tr * side + tc]
+                for r in range(rows) for c in range(cols) for tr in range(side) for tc in range(side)
+                if c * side + tc in token_cols
+            ]
+            if targets:
+                mass = probs[b, :GUIDE_HEADS, start + 1 + k, targets].sum(-1)
+                terms.append(-torch.log(mass + 1e-6).mean())
+    return torch.stack(terms).mean() if terms else probs.new_zeros(())
 
 
 class AuxHeads(torch.nn.Module):
@@ -568,14 +620,16 @@ def train(args: argparse.Namespace) -> None:
         t_step = time.time()
         for group in opt.param_groups:
             group["lr"] = lr
-        logits, vis = batch_logits(model, ids, pixels)
+        guided = args.guide_weight > 0 and step >= args.guide_start
+        logits, vis, probs = batch_logits(model, ids, pixels, GUIDE_LAYER if guided else None)
         # per-token loss, then per-task means for the log; the optimised loss is the token mean
         flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
         flat = flat.reshape(labels.shape)
         valid_tok = labels != -100
         loss = flat[valid_tok].mean()
         chars_loss, cls_loss = aux(vis, samples)
-        total = loss + args.aux_weight * (chars_loss + cls_loss)
+        guide = guide_loss(probs, samples, cfg.image_token_id) if guided else loss.new_zeros(())
+        total = loss + args.aux_weight * (chars_loss + cls_loss) + args.guide_weight * guide
         opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -588,7 +642,7 @@ def train(args: argparse.Namespace) -> None:
             per_sample = (flat * valid_tok).sum(1) / valid_tok.sum(1)
             for s, v in zip(samples, per_sample.tolist()):
                 ema[s["task"]] = v if s["task"] not in ema else 0.98 * ema[s["task"]] + 0.02 * v
-            for key, value in (("all", float(loss)), ("chars", float(chars_loss)), ("cls", float(cls_loss))):
+            for key, value in (("all", float(loss)), ("chars", float(chars_loss)), ("cls", float(cls_loss)), ("guide", float(guide))):
                 ema[key] = value if key not in ema else 0.95 * ema[key] + 0.05 * value
         now = time.time()
         if now - last_log >= args.log_seconds:
@@ -620,6 +674,8 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=80.0,
                     help="wall-clock budget: the schedule follows max(step/steps, time/budget) (0: steps only)")
     ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--guide-weight", type=float, default=1.0, help="weight of the guided-attention loss")
+    ap.add_argument("--guide-start", type=int, default=0, help="first step with the guided-attention loss")
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only column/class heads")
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
