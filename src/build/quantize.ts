@@ -1,8 +1,8 @@
 /**
  * Weight quantization for the builder's int8 and q4 formats.
  *
- * - int8: symmetric, one scale per output column (`DequantizeLinear` axis 1,
- *   zero point 0), or per row for embedding tables.
+ * - int8: symmetric, one scale per output column (zero point 0; the graph
+ *   multiplies the integer product by it), or per row for embedding tables.
  * - q4: the `com.microsoft` MatMulNBits layout: for each output column, blocks
  *   of 32 input rows, 4-bit values packed two per byte (low nibble first), one
  *   float scale and one 4-bit zero point per block (asymmetric min/max).

@@ -40,3 +40,21 @@ Deno.test("fusion: every RMSNorm and tanh-GELU of a synthesized SmolVLM fuses in
   assert.equal(vision["com.microsoft.FastGelu"], result.spec.encoder.layers);
   assert.equal(vision.Tanh ?? 0, 0);
 });
+
+Deno.test("fusion: int8 matmuls are dynamically quantized and fuse into integer kernels", async () => {
+  const result = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", dtype: "int8" });
+  for (const path of ["onnx/vision_encoder_int8.onnx", "onnx/decoder_model_merged_int8.onnx"]) {
+    const bytes = result.files.find((f) => f.path === path)!.bytes;
+    // As written: the published `_int8` form, activations quantized at run time.
+    const written = inspectOnnx(bytes).operators;
+    assert.ok(written.MatMulInteger > 0, `${path}: ${JSON.stringify(written)}`);
+    assert.equal(written.DynamicQuantizeLinear, written.MatMulInteger);
+    assert.equal(written.DequantizeLinear ?? 0, 0);
+    // As ORT runs it: every integer matmul fused with its quantize and rescale.
+    const optimized = await optimizedOperators(bytes);
+    const fused = (optimized["com.microsoft.MatMulIntegerToFloat"] ?? 0) +
+      (optimized["com.microsoft.DynamicQuantizeMatMul"] ?? 0);
+    assert.equal(fused, written.MatMulInteger, JSON.stringify(optimized));
+    assert.equal(optimized.MatMulInteger ?? 0, 0);
+  }
+});

@@ -160,6 +160,37 @@ for (const [name, dtype] of PARITY) {
   });
 }
 
+Deno.test("synth: the int8 folder (integer matmuls) gives the same greedy ids on wasm as on native", async () => {
+  const result = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed: 5,
+    dtype: "int8",
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFolderAtomically(join(dir, "int8"), result.files, false);
+    const ids: number[][] = [];
+    for (const backend of ["wasm", "native"] as const) {
+      const model = await loadModel(join(dir, "int8"), { backend, dtype: "int8" });
+      try {
+        const request = {
+          prompt: "Describe.",
+          images: [IMAGE],
+          maxNewTokens: 16,
+          stopTokenIds: [],
+        };
+        ids.push((await model.generate(request)).tokenIds);
+      } finally {
+        await model.dispose();
+      }
+    }
+    assert.equal(ids[0].length, 16);
+    assert.deepEqual(ids[0], ids[1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("synth: external data (<file>.onnx_data) loads on the wasm backend and in transformers.js, same ids as inline", async () => {
   const spec = getPreset("smolvlm-256m-instruct");
   const inline = synthesize(spec, { scale: "test", seed: 8 });

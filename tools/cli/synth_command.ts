@@ -26,7 +26,7 @@ Options:
   --variant V       preset name or spec .json file (required)
   --out DIR         output folder (required; written atomically)
   --seed N          weight seed (default 0)
-  --dtype D         fp32 | int8 (weight-only, per channel) | q4 (MatMulNBits, block 32); default fp32
+  --dtype D         fp32 | int8 (per-channel weights, dynamic activations) | q4 (MatMulNBits, block 32); default fp32
   --layout L        hf (vision_encoder + embed_tokens + decoder_model_merged) | modular
                     (encoder, projector, embed_tokens, decoder + vlmkit.json); default: the spec's
   --scale S         full (default) | test (two layers, narrow widths, same structure)

@@ -10,7 +10,10 @@ import { float, type GraphBuilder } from "../onnx_graph.ts";
 import { Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
 import type { WeightFactory, WeightTensor } from "../seeded_weights.ts";
 
-/** How matmul weights are stored: float, int8 per channel, or 4-bit MatMulNBits. */
+/**
+ * How matmul weights are stored: float, int8 per channel (dynamically
+ * quantized activations), or 4-bit MatMulNBits.
+ */
 export type WeightFormat = "fp32" | "int8" | "q4";
 
 /**
@@ -40,6 +43,10 @@ export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTens
   const [k, n] = w.dims;
   if (ctx.format === "fp32") return g.op("MatMul", [x, floatWeight(g, name, w)]);
   if (ctx.format === "int8") {
+    // Dynamic quantization, the form of the published `_int8` exports: the
+    // activations become uint8 (one scale per call), the integer product runs
+    // on u8×s8 kernels (VNNI on x86), and one float multiply restores the
+    // scale. ORT's CPU optimizer fuses the chain into MatMulIntegerToFloat.
     const q = quantizeInt8(w, 1);
     const values = g.weight(
       `${name}_quantized`,
@@ -48,8 +55,10 @@ export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTens
     );
     const scales = g.weight(`${name}_scale`, { type: "float32", dims: [n], data: q.scales }, 0);
     const zeros = g.constant("int8", [n], new Int8Array(n));
-    const dequantized = g.op("DequantizeLinear", [values, scales, zeros], { axis: 1 });
-    return g.op("MatMul", [x, dequantized]);
+    const [xq, xScale, xZero] = g.ops("DynamicQuantizeLinear", [x], {}, {}, 3);
+    const product = g.op("MatMulInteger", [xq, values, xZero, zeros]);
+    const scale = g.op("Mul", [xScale, scales]);
+    return g.op("Mul", [g.op("Cast", [product], { to: 1 }), scale]);
   }
   const q = quantizeQ4(w);
   const packed = g.weight(
