@@ -42,6 +42,8 @@ FONTS = (
     "DejaVuSerif-Bold.ttf",
 )
 ALPHABET = string.ascii_uppercase + string.digits
+READING_FONTS = ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")  # monospace: 0 is dotted, O is not
+LONGEST_EDGE_PX = 192  # the model's size.longest_edge: reading canvases are laid out for it
 
 PROMPTS = {
     "reading": "Read the text.",
@@ -91,26 +93,34 @@ def random_rgb(rng: np.random.Generator) -> tuple[int, int, int]:
 
 
 def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]]]:
-    """One line of text; the canvas aspect ratio varies from about 2.2:1 to 8:1. Also returns
-    each character's horizontal span (advance box) as fractions of the image width."""
+    """One line of text in DejaVu Sans Mono (regular or bold) on a canvas of aspect 3:1 to 4.5:1,
+    which the 192-pixel longest edge turns into one row of three 64-pixel tiles (plus the global
+    image). In that 192-pixel frame the capital height is 14-30 pixels (at most what lets the line
+    fit), the line sits at a random place, and the canvas itself is drawn at 1-2x that scale, so
+    the processor's down-sampling varies too. Also returns each character's horizontal span
+    (advance box) as fractions of the image width."""
     n = int(rng.integers(3, 11))
     text = "".join(ALPHABET[int(k)] for k in rng.integers(0, len(ALPHABET), size=n))
-    f = font(FONTS[int(rng.integers(len(FONTS)))], int(rng.integers(16, 37)))
+    aspect = float(rng.uniform(3.0, 4.5))
+    scale = float(rng.uniform(1.0, 2.0))  # canvas pixels per pixel of the 192-wide frame
+    name = READING_FONTS[int(rng.integers(len(READING_FONTS)))]
+    # DejaVu Sans Mono: advance 0.602 em, capital height 0.729 em
+    frame_h = LONGEST_EDGE_PX / aspect
+    cap_max = min(30.0, 0.92 * LONGEST_EDGE_PX / n / 0.602 * 0.729, 0.8 * frame_h)
+    cap = float(rng.uniform(min(14.0, cap_max), cap_max))
+    f = font(name, max(8, int(round(cap / 0.729 * scale))))
+    w = int(round(LONGEST_EDGE_PX * scale))
+    h = int(round(w / aspect))
     left, top, right, bottom = f.getbbox(text)
     tw, th = right - left, bottom - top
-    # Horizontal margins up to ~1.3 text heights; the vertical margin sets the aspect ratio.
-    mx = [int(rng.integers(2, max(3, int(1.3 * th)))) for _ in range(2)]
-    w = tw + sum(mx)
-    aspect = float(rng.uniform(2.2, 8.0))
-    h = max(th + 4, int(round(w / aspect)))
-    y0 = int(rng.integers(2, h - th - 1)) if h - th - 1 > 2 else 2
+    x0 = float(rng.uniform(0, max(0.0, w - tw))) - left
+    y0 = float(rng.uniform(0, max(0.0, h - th))) - top
     # Dark text on a light background, hues free: every channel of the text is darker than the
     # same channel of the background, so strokes always have the same polarity.
-    bg = tuple(int(v) for v in rng.integers(150, 256, size=3))
-    fg = tuple(int(v) for v in rng.integers(0, 111, size=3))
+    bg = tuple(int(v) for v in rng.integers(160, 256, size=3))
+    fg = tuple(int(v) for v in rng.integers(0, 97, size=3))
     im = Image.new("RGB", (w, h), bg)
-    ImageDraw.Draw(im).text((mx[0] - left, y0 - top), text, font=f, fill=fg)
-    x0 = mx[0] - left
+    ImageDraw.Draw(im).text((x0, y0), text, font=f, fill=fg)
     edges = [x0 + f.getlength(text[:k]) for k in range(len(text) + 1)]
     spans = [(edges[k] / w, edges[k + 1] / w) for k in range(len(text))]
     return im, text, spans
