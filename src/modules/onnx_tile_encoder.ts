@@ -6,21 +6,28 @@
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
 import { tensorRows } from "../runtime/float16.ts";
+import { encodeInChunks } from "./tile_chunks.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
 /** Encoder backed by a modular encoder session. */
 export class OnnxTileEncoder implements Encoder {
   readonly #session: OrtSession;
   readonly #ort: OrtApi;
+  readonly #tilesPerRun: number;
 
-  /** Wraps an open session. */
-  constructor(session: OrtSession, ort: OrtApi) {
+  /** Wraps an open session that is run on at most `tilesPerRun` tiles per call. */
+  constructor(session: OrtSession, ort: OrtApi, tilesPerRun: number) {
     this.#session = session;
     this.#ort = ort;
+    this.#tilesPerRun = tilesPerRun;
   }
 
-  /** Runs every tile in one call; rows are tiles × patches. */
-  async encode(pixels: PixelBatch): Promise<FeatureMatrix> {
+  /** Encodes the tiles in chunks (see `tile_chunks.ts`); rows are tiles × patches. */
+  encode(pixels: PixelBatch): Promise<FeatureMatrix> {
+    return encodeInChunks(pixels, this.#tilesPerRun, (part) => this.#run(part));
+  }
+
+  async #run(pixels: PixelBatch): Promise<FeatureMatrix> {
     const { tiles, size } = pixels;
     const values = new this.#ort.Tensor("float32", pixels.data, [tiles, 3, size, size]);
     const out = await this.#session.run({ pixel_values: values });

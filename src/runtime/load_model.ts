@@ -12,6 +12,7 @@ import { OnnxEmbedder } from "../modules/onnx_embedder.ts";
 import { OnnxProjector } from "../modules/onnx_projector.ts";
 import { OnnxTileEncoder } from "../modules/onnx_tile_encoder.ts";
 import { OnnxVisionEncoder } from "../modules/onnx_vision_encoder.ts";
+import { tilesPerRun } from "../modules/tile_chunks.ts";
 import type { Plan } from "../spec/plan.ts";
 import { resolve } from "../spec/resolve.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
@@ -61,9 +62,10 @@ async function openSession(
 /** The pipeline modules over the opened sessions of either layout. */
 function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backend: Backend) {
   const hf = plan.spec.artifacts.layout === "hf-idefics3";
+  const chunk = tilesPerRun(plan.encoder.patchesPerTile);
   const encoder: Encoder = hf
-    ? new OnnxVisionEncoder(sessions.vision_encoder, backend.ort)
-    : new OnnxTileEncoder(sessions.encoder, backend.ort);
+    ? new OnnxVisionEncoder(sessions.vision_encoder, backend.ort, chunk)
+    : new OnnxTileEncoder(sessions.encoder, backend.ort, chunk);
   const projector: Projector = hf
     ? FUSED_PROJECTOR
     : new OnnxProjector(sessions.projector, backend.ort, plan.encoder.patchesPerTile);
