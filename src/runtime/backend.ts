@@ -67,7 +67,7 @@ export interface OrtApi {
   /** Session factory. */
   InferenceSession: {
     /** Opens a model from its bytes. */
-    create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
+    create(model: Uint8Array | string, options?: Record<string, unknown>): Promise<OrtSession>;
   };
   /** Tensor constructor. */
   Tensor: new (type: string, data: OrtTensorData, dims: readonly number[]) => OrtTensor;
@@ -77,8 +77,13 @@ export interface OrtApi {
 export interface ModelFile {
   /** Name shown in errors, e.g. `onnx/decoder_model_merged.onnx`. */
   name: string;
-  /** The model bytes. */
-  bytes: Uint8Array;
+  /** The model bytes (or `path`). */
+  bytes?: Uint8Array;
+  /**
+   * A local file the native runtime reads itself, external data beside it:
+   * faster to load and no JS copy of the weights (`bytes` otherwise).
+   */
+  path?: string;
   /** External weight files referenced by the model, by their relative path. */
   externalData?: { path: string; data: Uint8Array }[];
 }
@@ -165,7 +170,9 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
     ort,
     async createSession(file: ModelFile): Promise<OrtSession> {
       try {
-        return await ort.InferenceSession.create(file.bytes, {
+        const source = name === "native" && file.path ? file.path : file.bytes;
+        if (!source) throw new Error("neither bytes nor a local path was given");
+        return await ort.InferenceSession.create(source, {
           ...sessionOptions,
           ...(file.externalData?.length ? { externalData: file.externalData } : {}),
         });

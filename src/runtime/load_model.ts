@@ -46,6 +46,12 @@ async function openSession(
   path: string,
   signal?: AbortSignal,
 ): Promise<OrtSession> {
+  // Native sessions read local files themselves (external data included): no JS copy of
+  // the weights, which halves load time and peak memory for a 1 GB model.
+  if (backend.name === "native" && folder.localPath) {
+    const local = await folder.localPath(path);
+    if (local) return await backend.createSession({ name: path, path: local });
+  }
   const bytes = await folder.read(path, signal);
   if (!bytes) {
     throw new VlmError("model_invalid", `${folder.location} has no ${path}`, {

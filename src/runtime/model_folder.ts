@@ -13,10 +13,16 @@ export interface ModelFolder {
   readonly location: string;
   /** Reads a file's bytes, or `undefined` when it does not exist. */
   read(relativePath: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+  /**
+   * A local folder's absolute path of an existing file (so a native runtime
+   * can read it itself); `undefined` for remote folders and missing files.
+   */
+  localPath?(relativePath: string): Promise<string | undefined>;
 }
 
 interface DenoFs {
   readFile(path: string | URL, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  stat(path: string | URL): Promise<{ isFile: boolean }>;
 }
 
 function localFolder(base: URL): ModelFolder {
@@ -28,6 +34,14 @@ function localFolder(base: URL): ModelFolder {
   }
   return {
     location: decodeURIComponent(base.pathname),
+    async localPath(relativePath) {
+      const url = new URL(relativePath, base);
+      try {
+        return (await deno.stat(url)).isFile ? decodeURIComponent(url.pathname) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     async read(relativePath, signal) {
       try {
         return await deno.readFile(new URL(relativePath, base), { signal });

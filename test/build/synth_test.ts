@@ -191,7 +191,7 @@ Deno.test("synth: the int8 folder (integer matmuls) gives the same greedy ids on
   }
 });
 
-Deno.test("synth: external data (<file>.onnx_data) loads on the wasm backend and in transformers.js, same ids as inline", async () => {
+Deno.test("synth: external data (<file>.onnx_data) loads on both backends and in transformers.js, same ids as inline", async () => {
   const spec = getPreset("smolvlm-256m-instruct");
   const inline = synthesize(spec, { scale: "test", seed: 8 });
   const external = synthesize(spec, { scale: "test", seed: 8, externalData: "always" });
@@ -215,6 +215,13 @@ Deno.test("synth: external data (<file>.onnx_data) loads on the wasm backend and
         if (name === "external") {
           await dumpInputs(join(dir, "dump"), await model.prepareInputs(request));
           assert.deepEqual(await transformersJs(folder, join(dir, "dump"), "fp32", 8), ids[1]);
+          // The native backend opens the local files itself and finds the data beside them.
+          const native = await loadModel(folder, { backend: "native" });
+          try {
+            assert.deepEqual((await native.generate(request)).tokenIds, ids[1]);
+          } finally {
+            await native.dispose();
+          }
         }
       } finally {
         await model.dispose();
