@@ -229,6 +229,19 @@ export class VlmModel {
     });
   }
 
+  /**
+   * Forgets the cached image features and the previous request's KV cache
+   * (their memory is freed; the next request computes everything afresh).
+   * Waits for the request in progress, if any.
+   */
+  clearCaches(): Promise<void> {
+    return this.#exclusive(() => {
+      this.#features.clear();
+      this.#previous = undefined;
+      return Promise.resolve();
+    });
+  }
+
   /** Releases the sessions. The model cannot be used afterwards. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;

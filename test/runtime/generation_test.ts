@@ -86,6 +86,14 @@ Deno.test("a second question about the same image skips the encoder and reuses t
       assert.equal(reference.reusedPrefixTokens, 0);
       assert.deepEqual(second.tokenIds, reference.tokenIds);
     }, false);
+
+    // clearCaches() forgets both: the third request encodes the image and prefills afresh.
+    await model.clearCaches();
+    const third = await model.generate({ ...base, maxNewTokens: 8 });
+    assert.equal(third.cachedImages, 0);
+    assert.equal(third.reusedPrefixTokens, 0);
+    assert.ok(third.timings.visionMs > 0);
+    assert.deepEqual(third.tokenIds, first.tokenIds);
   });
 });
 
