@@ -1,24 +1,42 @@
 /**
- * `deno task bench`: timings of the pure planning functions (spec resolution,
- * tile planning, full sequence accounting), of image preprocessing (Pillow-
- * exact resampling and the 2048/512 tiling) and of generation with the tiny
- * export on each backend, plus the machine's memory bandwidth and fp32 matmul
- * rate, as JSON on stdout and a table on stderr. Medians of several timed
- * rounds after a warm-up round.
+ * `deno task bench`: JSON on stdout, tables on stderr.
+ *
+ * - Pure functions: spec resolution, tile planning, sequence accounting,
+ *   Pillow-exact resampling and tiling (medians of timed rounds).
+ * - The machine's limits, measured in the same run: memory bandwidth (a large
+ *   copy) and the fp32 matmul rate of each backend.
+ * - Models, each configuration in its own process: the shipped tiny model on
+ *   wasm (1 thread), native and transformers.js 4.3.1; then a synthesized
+ *   model of the exact SmolVLM-256M shape in fp32, int8 and q4 on native and
+ *   transformers.js, and fp32 on wasm (unsplit figures). Load, preprocessing of
+ *   a 4000×3000 JPEG, vision per tile, prefill speed, time to first token (512²
+ *   unsplit; the split photo), decode speed over 128 tokens, a second question
+ *   with the caches warm, and peak RSS, with ratios to transformers.js and
+ *   fractions of the hardware bounds.
+ *
+ * `deno task bench [--quick] [--model DIR] [--runs N] [--tokens N]`: --quick
+ * measures the tiny model only; --model replaces the synthesized folders.
  *
  * @module
  */
+import { parseArgs } from "node:util";
+import { synthesize } from "../src/build/synthesize.ts";
 import { createRgbImage } from "../src/image/raster.ts";
 import { resizeRgb } from "../src/image/resample.ts";
 import { tileImage } from "../src/image/processor.ts";
 import { loadModel } from "../src/runtime/load_model.ts";
+import type { Plan } from "../src/spec/plan.ts";
 import { resolve } from "../src/spec/resolve.ts";
+import { weightBytes } from "../src/tokens/memory.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
 import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
+import { decodeBytesPerToken, visionFlopsPerTile } from "./bench/bounds.ts";
+import { type BenchImages, writeBenchImages } from "./bench/inputs.ts";
+import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
+import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth } from "./machine_limits.ts";
-import { sideBySide } from "./side_by_side.ts";
-import jpeg from "jpeg-js";
+import { type BenchConfig, configLabel, measure, ratios } from "./side_by_side.ts";
 
 const ROUNDS = 7;
 
@@ -61,12 +79,20 @@ async function bench(
   };
 }
 
-/**
- * Runs every benchmark; the table goes to stderr and the figures are
- * returned. `model` picks the folder for the transformers.js comparison
- * (default: the tiny export).
- */
-export async function runBench(options: { model?: string } = {}): Promise<Record<string, unknown>> {
+/** Options of {@linkcode runBench}. */
+export interface BenchOptions {
+  /** A model folder to measure instead of the synthesized SmolVLM-256M ones. */
+  model?: string;
+  /** The tiny model only. */
+  quick?: boolean;
+  /** Timed runs per figure (default 5). */
+  runs?: number;
+  /** Tokens decoded per unsplit request (default 128). */
+  tokens?: number;
+}
+
+/** Runs every benchmark; tables go to stderr and the figures are returned. */
+export async function runBench(options: BenchOptions = {}): Promise<Record<string, unknown>> {
   const spec = getPreset(DEFAULT_PRESET);
   const plan = resolve(spec);
   const sizes = Array.from({ length: 1024 }, (_, i) => ({
@@ -77,18 +103,6 @@ export async function runBench(options: { model?: string } = {}): Promise<Record
   // A 640×480 photo-like image (smooth gradients plus texture).
   const photo = createRgbImage(640, 480);
   for (let i = 0; i < photo.data.length; i++) photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
-
-  const tiny = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
-  const image = new URL("../test/fixtures/images/sources/rgb_noise.png", import.meta.url);
-  const wasmModel = await loadModel(tiny, { backend: "wasm" });
-  const nativeModel = await loadModel(tiny, { backend: "native" });
-  const request = {
-    prompt: "What shape is this?",
-    images: [image],
-    maxNewTokens: 32,
-    stopTokenIds: [],
-    reusePrefix: false,
-  };
 
   const results = [
     await bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
@@ -112,11 +126,15 @@ export async function runBench(options: { model?: string } = {}): Promise<Record
       () => resizeRgb(photo, 2048, 1536, "lanczos"),
     ),
     await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
-    await bench("tiny export: 32 tokens, wasm", 3, () => wasmModel.generate(request)),
-    await bench("tiny export: 32 tokens, native", 3, () => nativeModel.generate(request)),
   ];
-  await wasmModel.dispose();
-  await nativeModel.dispose();
+  console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
+  for (const r of results) {
+    console.error(
+      `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
+        Math.round(r.opsPerSec).toString().padStart(9)
+      }`,
+    );
+  }
 
   // The hardware's limits, measured in the same run.
   const machine = {
@@ -127,56 +145,216 @@ export async function runBench(options: { model?: string } = {}): Promise<Record
       wasm: (await matmulFlops("wasm")) / 1e9,
     },
   };
-
-  console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
-  for (const r of results) {
-    console.error(
-      `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
-        Math.round(r.opsPerSec).toString().padStart(9)
-      }`,
-    );
-  }
-  // Side by side with transformers.js on the same folder and a 4000×3000 JPEG
-  // (`deno task bench --model DIR` for another folder, e.g. a synthesized SmolVLM-256M).
-  const sideModel = options.model ?? tiny.pathname;
-  const photoPath = await Deno.makeTempFile({ suffix: ".jpg" });
-  {
-    const w = 4000;
-    const h = 3000;
-    const pixels = new Uint8Array(w * h * 4);
-    for (let i = 0; i < w * h; i++) {
-      pixels[i * 4] = (i % w) * 255 / w;
-      pixels[i * 4 + 1] = Math.floor(i / w) * 255 / h;
-      pixels[i * 4 + 2] = (i * 7) & 255;
-      pixels[i * 4 + 3] = 255;
-    }
-    await Deno.writeFile(photoPath, jpeg.encode({ data: pixels, width: w, height: h }, 85).data);
-  }
-  const transformersJs = await sideBySide(sideModel, photoPath, { runs: 5, maxNewTokens: 32 });
-  await Deno.remove(photoPath);
-  console.error(`\nvs transformers.js 4.3.1 (${sideModel}, 4000×3000 JPEG, native, medians of 5):`);
-  for (const key of Object.keys(transformersJs.ratio) as (keyof typeof transformersJs.ratio)[]) {
-    console.error(
-      `  ${key.padEnd(20)} vlmkit ${
-        (transformersJs.vlmkit[key] ?? 0).toFixed(1).padStart(12)
-      }  transformers.js ${
-        (transformersJs.transformersJs[key] ?? 0).toFixed(1).padStart(12)
-      }  ratio ${transformersJs.ratio[key].toFixed(2)}`,
-    );
-  }
-
   console.error(
-    `machine: ${machine.cpus} CPUs, memory ${
+    `\nmachine: ${machine.cpus} CPUs, memory ${
       machine.memoryBandwidthGBps.toFixed(1)
     } GB/s, fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
       machine.matmulGflops.wasm.toFixed(1)
     } GFLOP/s wasm`,
   );
-  return { rounds: ROUNDS, deno: Deno.version.deno, machine, results, transformersJs };
+
+  const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+  try {
+    const images = await writeBenchImages(work);
+    const runs = options.runs ?? 5;
+    const tokens = options.tokens ?? 128;
+    const models: ModelReport[] = [];
+
+    // The shipped tiny model: every backend, and transformers.js.
+    models.push(
+      await benchModel("tiny-smolvlm (shipped)", TINY_MODEL.pathname, images, machine, [
+        { runtime: "vlmkit", backend: "wasm", threads: 1, dtype: "fp32", runs, tokens },
+        { runtime: "vlmkit", backend: "native", threads: 2, dtype: "fp32", runs, tokens },
+        { runtime: "transformers.js", backend: "native", threads: 2, dtype: "fp32", runs, tokens },
+      ]),
+    );
+
+    // The exact SmolVLM-256M shape, synthesized here (or a folder given with --model).
+    if (!options.quick) {
+      const dtypes = ["fp32", "int8", "q4"] as const;
+      for (const dtype of dtypes) {
+        let folder = options.model;
+        if (!folder) {
+          folder = `${work}/smolvlm-256m-${dtype}`;
+          const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+          await writeFolderAtomically(folder, built.files, false);
+        }
+        const configs: BenchConfig[] = [
+          { runtime: "vlmkit", backend: "native", threads: 2, dtype, runs, tokens },
+          { runtime: "transformers.js", backend: "native", threads: 2, dtype, runs, tokens },
+        ];
+        if (dtype === "fp32") {
+          // wasm runs a 512² tile about 3× slower than native: the unsplit figures only.
+          configs.push({
+            runtime: "vlmkit",
+            backend: "wasm",
+            threads: 1,
+            dtype,
+            runs,
+            tokens,
+            noPhoto: true,
+          });
+        }
+        models.push(
+          await benchModel(`${DEFAULT_PRESET} ${dtype}`, folder, images, machine, configs, plan),
+        );
+        if (!options.model) await Deno.remove(folder, { recursive: true });
+      }
+    }
+    return {
+      rounds: ROUNDS,
+      deno: Deno.version.deno,
+      machine,
+      results,
+      wasmTwoThreads: {
+        available: false,
+        reason: "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +
+          "does not import; two wasm threads need a browser page (cross-origin isolated)",
+      },
+      models,
+    };
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+/** One configuration's figures and what they mean against the hardware. */
+interface ConfigReport {
+  /** e.g. `vlmkit native×2 fp32`. */
+  label: string;
+  /** The configuration. */
+  config: BenchConfig;
+  /** Measured figures. */
+  figures: VlmkitFigures;
+  /** Ours / transformers.js (same dtype), for vlmkit configurations. */
+  vsTransformersJs?: Record<string, number | null>;
+  /** Vision GFLOP/s as a fraction of the fp32 matmul rate of the backend. */
+  visionFractionOfMatmul?: number | null;
+  /** Decode tokens/s as a fraction of the bandwidth bound (weights + KV read per token). */
+  decodeFractionOfBandwidth?: number;
+  /** Peak RSS / weight bytes of the dtype. */
+  rssOverWeights?: number;
+}
+
+/** Every configuration measured on one model folder. */
+interface ModelReport {
+  /** Which model. */
+  model: string;
+  /** Folder measured. */
+  folder: string;
+  /** Per configuration. */
+  configs: ConfigReport[];
+}
+
+const TINY_MODEL = new URL("../models/tiny-smolvlm/", import.meta.url);
+
+async function benchModel(
+  name: string,
+  folder: string,
+  images: BenchImages,
+  machine: { memoryBandwidthGBps: number; matmulGflops: { native: number; wasm: number } },
+  configs: BenchConfig[],
+  knownPlan?: Plan,
+): Promise<ModelReport> {
+  const plan = knownPlan ?? await loadPlan(folder);
+  const reports: ConfigReport[] = [];
+  for (const config of configs) {
+    const started = performance.now();
+    const figures = await measure(folder, images, config);
+    const report: ConfigReport = { label: configLabel(config), config, figures };
+    if (config.runtime === "vlmkit") {
+      const gflops = machine.matmulGflops[config.backend];
+      report.visionFractionOfMatmul = figures.visionMsPerTile === null
+        ? null
+        : visionFlopsPerTile(plan) / (figures.visionMsPerTile / 1000) / 1e9 / gflops;
+      const context = figures.squarePromptTokens + figures.decodedTokens / 2;
+      const bound = (machine.memoryBandwidthGBps * 1e9) /
+        decodeBytesPerToken(plan, config.dtype, context);
+      report.decodeFractionOfBandwidth = figures.decodeTokensPerSec / bound;
+      report.rssOverWeights = figures.peakRssBytes / weightBytes(plan.params, config.dtype).total;
+    }
+    reports.push(report);
+    console.error(
+      `  ${name}: ${report.label} measured in ${
+        ((performance.now() - started) / 1000).toFixed(0)
+      } s`,
+    );
+  }
+  const theirs = reports.find((r) => r.config.runtime === "transformers.js");
+  if (theirs) {
+    for (const r of reports) {
+      if (r.config.runtime === "vlmkit") r.vsTransformersJs = ratios(r.figures, theirs.figures);
+    }
+  }
+  printModelTable(name, reports);
+  return { model: name, folder, configs: reports };
+}
+
+async function loadPlan(folder: string): Promise<Plan> {
+  const model = await loadModel(folder, { backend: "wasm" });
+  try {
+    return model.plan;
+  } finally {
+    await model.dispose();
+  }
+}
+
+const ROWS: [string, keyof VlmkitFigures, (v: number) => string][] = [
+  ["load", "loadMs", (v) => `${(v / 1000).toFixed(2)} s`],
+  ["preprocess 4000×3000 JPEG", "preprocessMs", (v) => `${v.toFixed(0)} ms`],
+  ["vision per tile", "visionMsPerTile", (v) => `${v.toFixed(1)} ms`],
+  ["prefill", "prefillTokensPerSec", (v) => `${v.toFixed(0)} tok/s`],
+  ["first token, 512² unsplit", "ttftSquareMs", (v) => `${v.toFixed(0)} ms`],
+  ["first token, split photo", "ttftPhotoMs", (v) => `${v.toFixed(0)} ms`],
+  ["decode", "decodeTokensPerSec", (v) => `${v.toFixed(1)} tok/s`],
+  ["second question (cached)", "secondQuestionMs", (v) => `${v.toFixed(0)} ms`],
+  ["peak RSS", "peakRssBytes", (v) => `${(v / 1e9).toFixed(2)} GB`],
+];
+
+function printModelTable(name: string, reports: ConfigReport[]): void {
+  const width = 27;
+  console.error(`\n${name} (medians of ${reports[0]?.config.runs} runs after a warm-up)`);
+  console.error(
+    `${"figure".padEnd(28)}${reports.map((r) => r.label.padStart(width + 2)).join("")}`,
+  );
+  for (const [label, key, format] of ROWS) {
+    const cells = reports.map((r) => {
+      const value = r.figures[key];
+      const ratio = r.vsTransformersJs?.[key];
+      const text = typeof value === "number" ? format(value) : "—";
+      return `${text}${typeof ratio === "number" ? ` (${ratio.toFixed(2)}×)` : ""}`.padStart(
+        width + 2,
+      );
+    });
+    console.error(`${label.padEnd(28)}${cells.join("")}`);
+  }
+  for (const r of reports.filter((r) => r.config.runtime === "vlmkit")) {
+    const vision = r.visionFractionOfMatmul;
+    console.error(
+      `  ${r.label}: vision ${
+        vision == null ? "—" : `${(vision * 100).toFixed(0)}%`
+      } of the fp32 matmul rate, decode ${
+        ((r.decodeFractionOfBandwidth ?? 0) * 100).toFixed(0)
+      }% of the bandwidth bound, peak RSS ${(r.rssOverWeights ?? 0).toFixed(2)}× the weights`,
+    );
+  }
 }
 
 if (import.meta.main) {
-  const modelArg = Deno.args.indexOf("--model");
-  const figures = await runBench({ model: modelArg >= 0 ? Deno.args[modelArg + 1] : undefined });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string" },
+      quick: { type: "boolean", default: false },
+      runs: { type: "string" },
+      tokens: { type: "string" },
+    },
+  });
+  const figures = await runBench({
+    model: values.model,
+    quick: values.quick,
+    runs: values.runs ? Number(values.runs) : undefined,
+    tokens: values.tokens ? Number(values.tokens) : undefined,
+  });
   console.log(JSON.stringify(figures, null, 2));
 }

@@ -1,27 +1,50 @@
 /**
- * `vlm bench [--model DIR] --json`: the benchmark suite of `deno task bench`
- * (a table on stderr; with --json the figures as one JSON object on stdout).
+ * `vlm bench [--quick] [--model DIR] [--runs N] [--tokens N] [--json]`: the
+ * benchmark suite of `deno task bench` (tables on stderr; with --json the
+ * figures as one JSON object on stdout).
  *
  * @module
  */
 import { runBench } from "../bench.ts";
-import { parseCommandArgs } from "./args.ts";
+import { optionalNumber, parseCommandArgs } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 
-const usage = `Usage: vlm bench [--model DIR] [--json]
+const usage = `Usage: vlm bench [--quick] [--model DIR] [--runs N] [--tokens N] [--json]
 
-Times planning, image preprocessing, generation on both backends, the
-machine's memory bandwidth and matmul rate, and vlmkit next to
-transformers.js 4.3.1 on the same model folder (--model DIR; default the
-tiny test export) with a 4000×3000 JPEG. Medians after a warm-up.`;
+Times planning and image preprocessing, measures the machine's memory
+bandwidth and matmul rate, then runs models, each configuration in its own
+process: the shipped tiny model on wasm, native and transformers.js 4.3.1,
+and a synthesized SmolVLM-256M in fp32, int8 and q4 (native and
+transformers.js; fp32 also on wasm). Load, preprocessing of a 4000×3000 JPEG,
+vision per tile, prefill, time to first token (512² unsplit; the split photo),
+decode over --tokens tokens, a second question with warm caches and peak RSS,
+with ratios to transformers.js and fractions of the hardware bounds.
+Medians of --runs runs (default 5) after a warm-up.
+
+Options:
+  --quick        the tiny model only (about a minute)
+  --model DIR    measure this folder instead of the synthesized SmolVLM-256M
+  --runs N       timed runs per figure (default 5)
+  --tokens N     tokens decoded per request (default 128)
+  --json         print the figures as JSON`;
 
 export const benchCommand: Command = {
   name: "bench",
   summary: "benchmarks, the machine's limits, and a side-by-side with transformers.js",
   usage,
   async run(args) {
-    const parsed = parseCommandArgs("bench", args, { model: { type: "string" } });
-    const figures = await runBench({ model: parsed.values.model as string | undefined });
+    const parsed = parseCommandArgs("bench", args, {
+      model: { type: "string" },
+      quick: { type: "boolean" },
+      runs: { type: "string" },
+      tokens: { type: "string" },
+    });
+    const figures = await runBench({
+      model: parsed.values.model as string | undefined,
+      quick: parsed.values.quick === true,
+      runs: optionalNumber("bench", parsed, "runs", { min: 1, max: 100, integer: true }),
+      tokens: optionalNumber("bench", parsed, "tokens", { min: 2, max: 4096, integer: true }),
+    });
     if (parsed.values.json) printJson(figures);
     return 0;
   },

@@ -1,14 +1,19 @@
 /**
- * transformers.js timings on a model folder, for side-by-side benchmarks:
- * load, preprocessing (its own processor on the image file), time to first
- * token and decode speed (measured with a streamer), medians of `--runs`
- * after a warm-up. Runs in its own process so its onnxruntime-node build
- * never shares an address space with vlmkit's.
+ * transformers.js 4.3.1 timings on a model folder, the other side of the
+ * benchmark's comparisons, with the same requests as
+ * `tools/bench/measure_vlmkit.ts`: after a warm-up, `runs` unsplit requests
+ * on the 512² image decoding `tokens` tokens (time to first token through a
+ * streamer, decode speed) and `runs` split requests on the photo
+ * (preprocessing with its own processor, time to first token). It has no
+ * feature or KV prefix cache, so a second question costs a full first token:
+ * `secondQuestionMs` is that figure. Runs in its own process so its
+ * onnxruntime-node build never shares an address space with vlmkit's.
  *
- *   deno run -A tools/oracle/transformers_js_timing.ts --model DIR --image PATH --prompt T \
- *     [--max-new-tokens N] [--runs N] [--no-split]
+ *   deno run -A tools/oracle/transformers_js_timing.ts --model DIR --photo JPEG --square PNG \
+ *     [--dtype fp32|int8|q4] [--runs 5] [--tokens 128] [--no-photo]
  *
- * Prints `{loadMs, preprocessMs, ttftMs, decodeTokensPerSec, promptTokens, peakRssBytes}`.
+ * Prints one JSON line with the fields of `VlmkitFigures` it can measure
+ * (vision per tile and prefill speed are not observable from outside: null).
  *
  * @module
  */
@@ -25,23 +30,33 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     model: { type: "string" },
-    image: { type: "string" },
-    prompt: { type: "string", default: "Describe this image." },
-    "max-new-tokens": { type: "string", default: "32" },
-    runs: { type: "string", default: "3" },
-    "no-split": { type: "boolean", default: false },
+    photo: { type: "string" },
+    square: { type: "string" },
+    dtype: { type: "string", default: "fp32" },
+    runs: { type: "string", default: "5" },
+    tokens: { type: "string", default: "128" },
+    "no-photo": { type: "boolean", default: false },
   },
 });
-if (!values.model || !values.image) {
-  console.error(
-    "usage: transformers_js_timing.ts --model DIR --image PATH [--prompt T] [--runs N]",
-  );
+if (!values.model || !values.photo || !values.square) {
+  console.error("usage: transformers_js_timing.ts --model DIR --photo JPEG --square PNG [options]");
   Deno.exit(2);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-let peak = Deno.memoryUsage().rss;
-const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 20);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+let sampled = Deno.memoryUsage().rss;
+const sampler = setInterval(() => (sampled = Math.max(sampled, Deno.memoryUsage().rss)), 20);
+function peakRss(): number {
+  try {
+    const kib = Number(
+      Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s+(\d+)\s+kB/m)?.[1],
+    );
+    if (kib > 0) return kib * 1024;
+  } catch {
+    // not Linux
+  }
+  return sampled;
+}
 
 const modelDir = await Deno.realPath(values.model);
 env.allowRemoteModels = false;
@@ -52,30 +67,31 @@ const id = modelDir.slice(slash + 1);
 const t0 = performance.now();
 const processor = await AutoProcessor.from_pretrained(id, { local_files_only: true });
 const model = await AutoModelForVision2Seq.from_pretrained(id, {
-  dtype: "fp32",
+  dtype: values.dtype as "fp32",
   device: "cpu",
   local_files_only: true,
 });
 const loadMs = performance.now() - t0;
 
 const text = processor.apply_chat_template(
-  [{ role: "user", content: [{ type: "image" }, { type: "text", text: values.prompt! }] }],
+  [{ role: "user", content: [{ type: "image" }, { type: "text", text: "Describe this image." }] }],
   { add_generation_prompt: true },
 );
-const imagePath = await Deno.realPath(values.image);
-const maxNewTokens = Number(values["max-new-tokens"]);
 const runs = Number(values.runs);
+const tokens = Number(values.tokens);
 
-const preprocess: number[] = [];
-const ttft: number[] = [];
-const decode: number[] = [];
-let promptTokens = 0;
-for (let run = 0; run <= runs; run++) {
+interface Run {
+  preprocessMs: number;
+  ttftMs: number;
+  decodeTokensPerSec: number;
+  promptTokens: number;
+}
+
+async function request(path: string, split: boolean, maxNewTokens: number): Promise<Run> {
   const start = performance.now();
-  const image = await RawImage.read(imagePath);
-  const inputs = await processor(text, [image], { do_image_splitting: !values["no-split"] });
+  const image = await RawImage.read(path);
+  const inputs = await processor(text, [image], { do_image_splitting: split });
   const processed = performance.now();
-  promptTokens = inputs.input_ids.dims[1];
   let first = 0;
   let count = 0;
   const streamer = new TextStreamer(processor.tokenizer!, {
@@ -94,17 +110,37 @@ for (let run = 0; run <= runs; run++) {
     streamer,
   });
   const end = performance.now();
-  if (run === 0) continue; // warm-up
-  preprocess.push(processed - start);
-  ttft.push(first - start);
-  decode.push(count > 1 ? ((count - 1) * 1000) / (end - first) : 0);
+  return {
+    preprocessMs: processed - start,
+    ttftMs: first - start,
+    decodeTokensPerSec: count > 1 ? ((count - 1) * 1000) / (end - first) : 0,
+    promptTokens: inputs.input_ids.dims[1],
+  };
+}
+
+const squarePath = await Deno.realPath(values.square);
+const photoPath = await Deno.realPath(values.photo);
+await request(squarePath, false, 4); // warm-up
+const square: Run[] = [];
+for (let i = 0; i < runs; i++) square.push(await request(squarePath, false, tokens));
+const photo: Run[] = [];
+if (!values["no-photo"]) {
+  for (let i = 0; i < runs; i++) photo.push(await request(photoPath, true, 1));
 }
 clearInterval(sampler);
+const photoFigure = (f: (r: Run) => number) => photo.length ? median(photo.map(f)) : null;
 console.log(JSON.stringify({
   loadMs,
-  preprocessMs: median(preprocess),
-  ttftMs: median(ttft),
-  decodeTokensPerSec: median(decode),
-  promptTokens,
-  peakRssBytes: peak,
+  preprocessMs: photoFigure((r) => r.preprocessMs),
+  visionMsPerTile: null,
+  prefillTokensPerSec: null,
+  ttftSquareMs: median(square.map((r) => r.ttftMs)),
+  ttftPhotoMs: photoFigure((r) => r.ttftMs),
+  decodeTokensPerSec: median(square.map((r) => r.decodeTokensPerSec)),
+  decodedTokens: tokens,
+  secondQuestionMs: photoFigure((r) => r.ttftMs),
+  photoTiles: null,
+  photoPromptTokens: photo[0]?.promptTokens ?? null,
+  squarePromptTokens: square[0].promptTokens,
+  peakRssBytes: peakRss(),
 }));

@@ -1,0 +1,50 @@
+/**
+ * The benchmark's input images, written once per run into a folder: a 12 MP
+ * 4:3 JPEG (4000×3000, quality 85, gradients plus texture so the entropy
+ * coder has real work) that SmolVLM splits into 12 tiles + the global image,
+ * and a 512×512 PNG for the unsplit single-tile case.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import jpeg from "jpeg-js";
+import { encode as encodePng } from "fast-png";
+
+/** Paths of the benchmark images. */
+export interface BenchImages {
+  /** 4000×3000 JPEG. */
+  photo: string;
+  /** 512×512 PNG. */
+  square: string;
+}
+
+function texture(width: number, height: number, channels: 3 | 4): Uint8Array {
+  const pixels = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * channels;
+      pixels[i] = (x * 255) / width;
+      pixels[i + 1] = (y * 255) / height;
+      pixels[i + 2] = ((x * 7) ^ (y * 3)) & 255;
+      if (channels === 4) pixels[i + 3] = 255;
+    }
+  }
+  return pixels;
+}
+
+/** Writes the images into `dir` and returns their paths. */
+export async function writeBenchImages(dir: string): Promise<BenchImages> {
+  const photo = join(dir, "photo-4000x3000.jpg");
+  const square = join(dir, "square-512.png");
+  const w = 4000;
+  const h = 3000;
+  await Deno.writeFile(
+    photo,
+    jpeg.encode({ data: texture(w, h, 4), width: w, height: h }, 85).data,
+  );
+  await Deno.writeFile(
+    square,
+    encodePng({ width: 512, height: 512, data: texture(512, 512, 3), channels: 3 }),
+  );
+  return { photo, square };
+}
