@@ -360,6 +360,9 @@ def greedy(
 # --------------------------------------------------------------------------------------------
 
 TRAIN_WEIGHTS = {"reading": 0.6, "colour": 0.4 / 3, "shape": 0.4 / 3, "count": 0.4 / 3}
+# Phase 1 (encoder only) is mostly reading: the per-character head is the slow one to learn.
+PRETRAIN_WEIGHTS = {"reading": 0.85, "colour": 0.05, "shape": 0.05, "count": 0.05}
+PRETRAIN_SEED_OFFSET = 1000  # phase 1 draws from seed + 1000 (still below the evaluation seeds)
 VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
 
 
@@ -400,14 +403,15 @@ class Stream:
     """Deterministic batches: pool k = items [k*P, (k+1)*P) of the seed, sorted by sequence length
     (less padding), cut into batches, batch order shuffled with rng (seed, k)."""
 
-    def __init__(self, prompter: Prompter, seed: int, batch: int, pool_batches: int = 8) -> None:
+    def __init__(self, prompter: Prompter, seed: int, batch: int, weights=TRAIN_WEIGHTS, pool_batches: int = 8) -> None:
         self.prompter, self.seed, self.batch, self.pool_batches = prompter, seed, batch, pool_batches
+        self.weights = weights
 
     def batches_from(self, step: int):
         k, skip = divmod(step, self.pool_batches)
         while True:
             size = self.batch * self.pool_batches
-            pool = [make_sample(self.prompter, self.seed, k * size + i) for i in range(size)]
+            pool = [make_sample(self.prompter, self.seed, k * size + i, self.weights) for i in range(size)]
             pool.sort(key=lambda s: (len(s["prompt_ids"]) + len(s["target_ids"]), s["frames"].shape[0]))
             chunks = [pool[i : i + self.batch] for i in range(0, size, self.batch)]
             order = np.random.default_rng([self.seed, k, 7]).permutation(len(chunks))
@@ -537,8 +541,10 @@ def log(msg: str) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
-    if args.seed >= gen.EVAL_SEED_MIN:
-        raise SystemExit(f"train: seed {args.seed} is reserved for evaluation (use < {gen.EVAL_SEED_MIN})")
+    if args.seed + PRETRAIN_SEED_OFFSET >= gen.EVAL_SEED_MIN:
+        raise SystemExit(
+            f"train: seed {args.seed} + {PRETRAIN_SEED_OFFSET} reaches the evaluation seeds (use < {gen.EVAL_SEED_MIN - PRETRAIN_SEED_OFFSET})"
+        )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -580,7 +586,9 @@ def train(args: argparse.Namespace) -> None:
     )
 
     valid = [make_sample(prompter, VALID_SEED, i, weights=None) for i in range(args.valid_items)]
-    stream = Stream(prompter, args.seed, args.batch).batches_from(step)
+    # Phase 1 and phase 2 read separate deterministic streams, each resumable from its own step.
+    pre_stream = Stream(prompter, args.seed + PRETRAIN_SEED_OFFSET, args.batch, PRETRAIN_WEIGHTS).batches_from(step)
+    stream = None
     model.train()
     t_start = time.time()
     last_save = last_log = time.time()
@@ -631,7 +639,12 @@ def train(args: argparse.Namespace) -> None:
             lr = lr_at(step - phase2_start, progress, args.lr, args.warmup)
         if progress >= 1.0:
             break
-        samples = next(stream)
+        if pretraining:
+            samples = next(pre_stream)
+        else:
+            if stream is None:
+                stream = Stream(prompter, args.seed, args.batch).batches_from(step - phase2_start)
+            samples = next(stream)
         ids, labels, pixels = collate(samples, cfg.text.pad_token_id)
         t_step = time.time()
         for group in opt.param_groups:
