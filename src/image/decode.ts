@@ -48,6 +48,7 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
   try {
     return header.format === "png" ? decodePng(bytes) : decodeJpeg(bytes, maxPixels);
   } catch (error) {
+    if (error instanceof VlmError) throw error; // e.g. the JPEG decoder could not be loaded
     throw new VlmError(
       "image_invalid",
       `the ${header.format.toUpperCase()} image is corrupt or truncated: ${

@@ -1,0 +1,168 @@
+/**
+ * The JPEG decoder: libjpeg-turbo's decoder (the mozjpeg build shipped by
+ * `@jsquash/jpeg`) compiled to WebAssembly. It is the library Pillow decodes
+ * with, with the same defaults (islow IDCT, fancy upsampling), so pixels equal
+ * Pillow's exactly. The module is compiled once, when this file is loaded (top-level
+ * await), so {@linkcode decodeJpegWasm} and `decodeImage` stay synchronous.
+ *
+ * Where the wasm bytes come from:
+ * - Deno with `raw-imports` (set in this project's deno.json) and esbuild
+ *   bundles (which inline the bytes): a `{ type: "bytes" }` module import; no
+ *   permission, no fetch.
+ * - Deno without `raw-imports`: read from the npm cache next to the package,
+ *   which needs read permission. At load the file is read only if that
+ *   permission is already granted (no prompt); otherwise the first JPEG decode
+ *   fails with `image_unsupported` until {@linkcode initJpegDecoder} succeeds.
+ *
+ * @module
+ */
+import createMozJpegModule from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
+import { VlmError } from "../errors/vlm_error.ts";
+import type { RgbImage } from "./raster.ts";
+
+const WASM_SPECIFIER = "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
+
+/**
+ * After a decode leaves the wasm heap larger than this, the instance is dropped
+ * (and its memory with it); the next decode instantiates a fresh one in about a
+ * millisecond. Images up to ~3 MP fit without the heap growing.
+ */
+const RETAINED_HEAP_BYTES = 32 * 1024 * 1024;
+
+/** The part of the Emscripten module this file uses. */
+interface MozJpegModule {
+  decode(data: Uint8Array, preserveOrientation: boolean): ImageData | null;
+  HEAPU8: Uint8Array;
+}
+
+type ModuleFactory = (options: Record<string, unknown>) => Promise<unknown>;
+
+let compiled: WebAssembly.Module | undefined;
+let loading: Promise<void> | undefined;
+let loadError: unknown;
+let instance: MozJpegModule | undefined;
+/** libjpeg's warnings and errors of the current decode (its stderr). */
+const messages: string[] = [];
+
+async function wasmBytes(prompt: boolean): Promise<Uint8Array> {
+  try {
+    return (await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm", {
+      with: { type: "bytes" },
+    })).default;
+  } catch (importError) {
+    const url = new URL(import.meta.resolve(WASM_SPECIFIER));
+    if (
+      !prompt && url.protocol === "file:" && "Deno" in globalThis &&
+      Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
+    ) {
+      throw new Error(
+        `the "bytes" import of ${WASM_SPECIFIER} failed (${importError}) and reading ${url.pathname} needs --allow-read`,
+        { cause: importError },
+      );
+    }
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+}
+
+function load(prompt: boolean): Promise<void> {
+  loading ??= wasmBytes(prompt)
+    .then((bytes) => WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>))
+    .then((module) => {
+      compiled = module;
+      loadError = undefined;
+    })
+    .catch((error) => {
+      loading = undefined; // a later call may succeed (e.g. once read permission is granted)
+      loadError = error;
+      throw error;
+    });
+  return loading;
+}
+
+/**
+ * Loads and compiles the decoder. Idempotent; already done when this module
+ * has loaded, unless the wasm file could not be read without a permission
+ * prompt, in which case this call may prompt for read access.
+ */
+export function initJpegDecoder(): Promise<void> {
+  return compiled ? Promise.resolve() : load(true);
+}
+
+/** Whether {@linkcode decodeJpegWasm} can run. */
+export function jpegDecoderReady(): boolean {
+  return compiled !== undefined;
+}
+
+/** A new instance; with a synchronous `instantiateWasm`, `decode` is usable at once. */
+function instantiate(module: WebAssembly.Module): MozJpegModule {
+  const options: Record<string, unknown> = {
+    noInitialRun: true,
+    print: (text: string) => messages.push(text),
+    printErr: (text: string) => messages.push(text),
+    instantiateWasm(
+      imports: WebAssembly.Imports,
+      receive: (instance: WebAssembly.Instance) => void,
+    ) {
+      const wasm = new WebAssembly.Instance(module, imports);
+      receive(wasm);
+      return wasm.exports;
+    },
+  };
+  // The factory fills in `options` and resolves to it; an abort rejects (handled below).
+  (createMozJpegModule as unknown as ModuleFactory)(options).catch(() => {});
+  if (typeof options.decode !== "function") throw new Error("the JPEG decoder did not initialise");
+  return options as unknown as MozJpegModule;
+}
+
+/**
+ * Decodes JPEG bytes (baseline, progressive, greyscale, YCbCr, RGB) to RGB
+ * exactly as libjpeg-turbo does, without applying EXIF orientation. Throws
+ * `VlmError` `image_unsupported` if the decoder could not be loaded, and a
+ * plain `Error` carrying libjpeg's message for corrupt data (CMYK/YCCK
+ * included: libjpeg cannot convert them to RGB).
+ */
+export function decodeJpegWasm(bytes: Uint8Array): RgbImage {
+  if (!compiled) {
+    throw new VlmError(
+      "image_unsupported",
+      `the JPEG decoder (WebAssembly) is not loaded: ${
+        loadError instanceof Error ? loadError.message : String(loadError)
+      }`,
+      {
+        fix:
+          'run Deno with --unstable-raw-imports ("unstable": ["raw-imports"] in deno.json) or --allow-read, or await initJpegDecoder() before decoding',
+        cause: loadError,
+      },
+    );
+  }
+  const decoder = instance ??= instantiate(compiled);
+  messages.length = 0;
+  let decoded: ImageData | null;
+  try {
+    decoded = decoder.decode(bytes, false);
+  } catch (error) {
+    // libjpeg's error_exit calls exit(): the exception unwinds past the wasm stack
+    // pointer and the allocations of this call, so this instance is not reused.
+    instance = undefined;
+    throw new Error(`libjpeg: ${messages.join("; ") || String(error)}`, { cause: error });
+  }
+  if (decoder.HEAPU8.length > RETAINED_HEAP_BYTES) instance = undefined;
+  if (!decoded) throw new Error(`libjpeg returned no image ${messages.join("; ")}`);
+  // Pillow refuses data that ends early; libjpeg only warns and pads with grey.
+  const premature = messages.find((m) => m.startsWith("Premature end of JPEG file"));
+  if (premature) throw new Error(`libjpeg: ${premature} (truncated file)`);
+  const { width, height, data } = decoded;
+  const pixels = width * height;
+  const rgb = new Uint8Array(pixels * 3);
+  for (let i = 0, j = 0; i < pixels * 3; i += 3, j += 4) {
+    rgb[i] = data[j];
+    rgb[i + 1] = data[j + 1];
+    rgb[i + 2] = data[j + 2];
+  }
+  return { width, height, data: rgb };
+}
+
+// Compiled at load so decoding stays synchronous; a failure is reported by the first decode.
+await load(false).catch(() => {});
