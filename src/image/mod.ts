@@ -7,6 +7,7 @@
 export { createRgbImage, cropRgb, type RgbImage } from "./raster.ts";
 export { type ImageFormat, type ImageHeader, readImageHeader } from "./sniff.ts";
 export { decodeImage, type DecodeOptions, DEFAULT_MAX_PIXELS } from "./decode.ts";
+export { initJpegDecoder } from "./jpeg_wasm.ts";
 export { resizeRgb } from "./resample.ts";
 export { applyOrientation, type Orientation, readJpegOrientation } from "./exif_orientation.ts";
 export {
