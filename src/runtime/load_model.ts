@@ -68,7 +68,12 @@ async function openSession(
 /** The pipeline modules over the opened sessions of either layout. */
 function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backend: Backend) {
   const hf = plan.spec.artifacts.layout === "hf-idefics3";
-  const chunk = tilesPerRun(plan.encoder.patchesPerTile);
+  const visionModule = hf ? "vision_encoder" : "encoder";
+  const visionDtype = plan.files.find((f) => f.module === visionModule)?.dtype ?? "fp32";
+  // 8-bit exports quantize activations with one scale per call: the features of a tile then
+  // depend on the other tiles of the call, so those run every tile at once, as the reference does.
+  const perCallScale = visionDtype === "int8" || visionDtype === "uint8" || visionDtype === "q8";
+  const chunk = perCallScale ? Number.MAX_SAFE_INTEGER : tilesPerRun(plan.encoder.patchesPerTile);
   const encoder: Encoder = hf
     ? new OnnxVisionEncoder(sessions.vision_encoder, backend.ort, chunk)
     : new OnnxTileEncoder(sessions.encoder, backend.ort, chunk);
