@@ -1,11 +1,17 @@
 /**
- * `deno task demo`: what vlmkit knows about the default variant without
- * loading any weights (parameters, memory per dtype, the exact tile and token
- * plan for a few everyday images), then one streamed run of a real ONNX
- * pipeline on the tiny random-weight export shipped with the tests.
+ * `deno task demo`: the trained tiny SmolVLM shipped in models/tiny-smolvlm
+ * answers its four bundled example images offline (streamed, with each
+ * image's tile and token plan and the timings), then what vlmkit knows about
+ * a published variant without loading any weights (parameters, memory per
+ * dtype, the exact tile and token plan for a few everyday images).
+ *
+ * `deno task demo [PRESET] [--model DIR] [--backend wasm|native]`
  *
  * @module
  */
+import { parseArgs } from "node:util";
+import { parseLabels } from "../src/eval/labels.ts";
+import { readImageHeader } from "../src/image/sniff.ts";
 import { loadModel } from "../src/runtime/load_model.ts";
 import { resolve } from "../src/spec/resolve.ts";
 import type { Dtype } from "../src/spec/types.ts";
@@ -14,11 +20,67 @@ import { weightBytes } from "../src/tokens/memory.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 
-const name = Deno.args[0] ?? DEFAULT_PRESET;
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: { model: { type: "string" }, backend: { type: "string", default: "wasm" } },
+  allowPositionals: true,
+});
+const backend = values.backend === "native" ? "native" : "wasm";
+const modelDir = values.model
+  ? new URL(`file://${await Deno.realPath(values.model)}/`)
+  : new URL("../models/tiny-smolvlm/", import.meta.url);
+const examplesDir = new URL("examples/", modelDir);
+const out = new TextEncoder();
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+// 1. The shipped model, offline, on its example images.
+const examples = parseLabels(
+  await Deno.readTextFile(new URL("labels.jsonl", examplesDir)),
+  "examples/labels.jsonl",
+);
+const model = await loadModel(modelDir, { backend });
+try {
+  console.log(`vlmkit demo: ${model.plan.spec.name} (${modelDir.pathname}), backend ${backend}`);
+  console.log(`  ${model.plan.spec.description}`);
+  for (const example of examples) {
+    const imageUrl = new URL(example.image, examplesDir);
+    const bytes = await Deno.readFile(imageUrl);
+    const { width, height } = readImageHeader(bytes);
+    const count = countSequence(model.plan, {
+      images: [{ width, height }],
+      prompt: example.prompt,
+    });
+    const image = count.images[0];
+    const grid = image.rows > 0 ? `${image.rows}×${image.cols} tiles + global` : "1 tile";
+    console.log(
+      `\n  ${example.image} (${width}×${height} → ${grid}, ${count.imageTokens} image tokens, ${count.totalTokens} prompt tokens)`,
+    );
+    await Deno.stdout.write(out.encode(`  User: ${example.prompt}\n  Assistant:`));
+    const stream = model.stream({ prompt: example.prompt, images: [bytes], maxNewTokens: 16 });
+    for await (const delta of stream) await Deno.stdout.write(out.encode(delta));
+    const result = await stream.result;
+    const t = result.timings;
+    const verdict = result.text.trim() === example.answer
+      ? "correct"
+      : `expected ${example.answer}`;
+    console.log(
+      `   [${verdict}]\n  ${result.tokenIds.length} tokens (${result.finishReason}); preprocess ${
+        ms(t.preprocessMs)
+      }, vision ${ms(t.visionMs)}, prefill ${ms(t.prefillMs)}, first token ${
+        ms(t.ttftMs)
+      }, model load ${ms(t.loadMs)}`,
+    );
+  }
+} finally {
+  await model.dispose();
+}
+
+// 2. Accounting for a published variant, without weights.
+const name = positionals[0] ?? DEFAULT_PRESET;
 const plan = resolve(getPreset(name));
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-console.log(`vlmkit demo: ${plan.spec.name}`);
+console.log(`\nplanning ${plan.spec.name} (no weights needed)`);
 console.log(`  ${plan.spec.description}`);
 console.log(
   `  parameters: encoder ${plan.params.encoder.total.toLocaleString("en")}, projector ${
@@ -39,7 +101,7 @@ console.log(
   } bytes/token; context ${plan.decoder.contextLength}`,
 );
 
-const examples: [string, number, number][] = [
+const everydayImages: [string, number, number][] = [
   ["4:3 photo", 4000, 3000],
   ["phone portrait", 1080, 1920],
   ["A4 page at 150 dpi", 1240, 1754],
@@ -49,7 +111,7 @@ const examples: [string, number, number][] = [
 console.log(
   "\n  image                    size        grid        tiles  image tokens  total (prompt 'Describe this image.')",
 );
-for (const [label, width, height] of examples) {
+for (const [label, width, height] of everydayImages) {
   const count = countSequence(plan, {
     images: [{ width, height }],
     prompt: "Describe this image.",
@@ -72,32 +134,3 @@ console.log(
   }, ${budget.count.images[0].tiles} tiles, ${budget.count.totalTokens} tokens`,
 );
 console.log("\n  (pass another preset name to plan it: deno task demo smolvlm-instruct)");
-
-// Run a real pipeline end to end: the tiny random-weight Idefics3 export the tests use.
-// Its weights are untrained, so the text is noise; what it shows is the machinery
-// (decode → Pillow-exact tiling → vision encoder → merge → KV-cached greedy decoding).
-const modelDir = new URL("../test/fixtures/tiny-idefics3/", import.meta.url);
-const imagePath = new URL("../test/fixtures/images/sources/text_lines.png", import.meta.url);
-const model = await loadModel(modelDir, { backend: "wasm" });
-try {
-  const request = { prompt: "Read the text.", images: [imagePath], maxNewTokens: 24 };
-  console.log(`\n  running ${modelDir.pathname} (random weights) on text_lines.png, backend wasm:`);
-  const stream = model.stream(request);
-  const out = new TextEncoder();
-  await Deno.stdout.write(out.encode("  > "));
-  for await (const delta of stream) {
-    await Deno.stdout.write(out.encode(delta.replaceAll("\n", " ")));
-  }
-  const result = await stream.result;
-  const t = result.timings;
-  console.log(
-    `\n  ${result.tokenIds.length} tokens (${result.finishReason}); prompt ${result.promptTokens} tokens, ` +
-      `${result.imageTokens} of them image tokens; load ${t.loadMs.toFixed(0)} ms, preprocess ${
-        t.preprocessMs.toFixed(0)
-      } ms, vision ${t.visionMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, ttft ${
-        t.ttftMs.toFixed(0)
-      } ms, ${t.decodeTokensPerSec.toFixed(0)} tokens/s`,
-  );
-} finally {
-  await model.dispose();
-}

@@ -2,7 +2,7 @@
 // Run by browser_page_test.ts in its own process (`deno run -A`): Playwright needs
 // sys, env and net access that the test suite's own permissions do not include.
 //
-//   deno run -A test/web/_browser_driver.ts SITE_DIR MODEL_DIR IMAGE SCREENSHOT
+//   deno run -A test/web/_browser_driver.ts SITE_DIR MODEL_DIR IMAGE SCREENSHOT PROMPT
 
 import { chromium } from "playwright-core";
 import { serveStatic } from "./_static_server.ts";
@@ -26,7 +26,7 @@ export interface DriverReport {
   pageErrors: string[];
 }
 
-const [site, model, image, screenshot] = Deno.args;
+const [site, model, image, screenshot, prompt] = Deno.args;
 const server = serveStatic({ "/": site, "/models/tiny/": model });
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -46,7 +46,7 @@ try {
   await page.waitForSelector("body[data-state=ready], body[data-state=error]", { timeout: 30_000 });
   if (await page.getAttribute("body", "data-state") === "ready") {
     await page.setInputFiles("#image", image);
-    await page.fill("#prompt", "What is in this image?");
+    await page.fill("#prompt", prompt);
     await page.fill("#max-tokens", "12");
     // Counts the answer's text changes (evaluated in the page, hence a string).
     await page.evaluate(`

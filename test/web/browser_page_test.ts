@@ -1,15 +1,22 @@
 // The demo page end to end: the browser bundle and the page served statically with the
-// tiny model, driven in Debian's headless Chromium (the driver runs in its own process).
+// shipped tiny model, driven in Debian's headless Chromium (the driver runs in its own
+// process); the model reads the text of its bundled example image.
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { buildBundle } from "../../tools/cli/bundle_command.ts";
+import { parseLabels } from "../../src/eval/labels.ts";
 import type { DriverReport } from "./_browser_driver.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const DRIVER = new URL("./_browser_driver.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
-const MODEL = new URL("../fixtures/tiny-idefics3/", import.meta.url).pathname;
-const IMAGE = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
+const MODEL = new URL("../../models/tiny-smolvlm/", import.meta.url).pathname;
+const EXAMPLES = new URL("../../models/tiny-smolvlm/examples/", import.meta.url);
+const READING = parseLabels(
+  await Deno.readTextFile(new URL("labels.jsonl", EXAMPLES)),
+  "examples/labels.jsonl",
+).find((example) => example.prompt === "Read the text.")!;
+const IMAGE = new URL(READING.image, EXAMPLES).pathname;
 const ARTIFACTS = new URL("../../.artifacts/", import.meta.url).pathname;
 const SCREENSHOT = `${ARTIFACTS}browser-page.png`;
 
@@ -43,7 +50,18 @@ Deno.test({
       await Deno.mkdir(ARTIFACTS, { recursive: true });
       await Deno.remove(SCREENSHOT).catch(() => {});
       const run = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--config", DENO_JSON, DRIVER, site, MODEL, IMAGE, SCREENSHOT],
+        args: [
+          "run",
+          "-A",
+          "--config",
+          DENO_JSON,
+          DRIVER,
+          site,
+          MODEL,
+          IMAGE,
+          SCREENSHOT,
+          READING.prompt,
+        ],
         env: { NO_COLOR: "1" },
       }).output();
       const stderr = new TextDecoder().decode(run.stderr);
@@ -54,9 +72,10 @@ Deno.test({
       assert.equal(report.state, "ready", report.status);
       assert.equal(report.error, false, report.status);
       assert.match(report.status, /^Done \((eos|max tokens|stop string)\)\.$/);
-      assert.ok(report.answer.length > 0, "the answer is empty");
+      assert.equal(report.answer.trim(), READING.answer);
       // Deltas arrive one by one while decoding, not as one final text.
       assert.ok(report.answerUpdates >= 2, `${report.answerUpdates} answer update(s)`);
+      assert.match(report.status, /^Done \(eos\)\.$/);
       assert.match(report.loadMs, /^\d+ ms$/);
       assert.match(report.ttftMs, /^\d+ ms$/);
       assert.match(report.tokensPerSec, /^\d+\.\d tokens\/s$/);
