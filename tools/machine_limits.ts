@@ -30,7 +30,7 @@ export function memoryBandwidth(megabytes = 512, runs = 5): number {
 }
 
 /** FLOP/s of an n×n×n fp32 MatMul in ONNX Runtime on `backend`, median of `runs` after a warm-up. */
-export async function matmulFlops(backend: BackendName, n = 1024, runs = 5): Promise<number> {
+export async function matmulFlops(backend: BackendName, n = 2048, runs = 5): Promise<number> {
   const g = new GraphBuilder("matmul");
   const a = g.input("a", "float32", [n, n]);
   const b = g.input("b", "float32", [n, n]);
