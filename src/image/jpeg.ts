@@ -10,11 +10,14 @@ import jpeg from "jpeg-js";
 import { applyOrientation, readJpegOrientation } from "./exif_orientation.ts";
 import { decodeJpegWasm } from "./jpeg_wasm.ts";
 import type { RgbImage } from "./raster.ts";
+import { readJpegFrame } from "./sniff.ts";
 
 /** Decodes JPEG bytes; `maxPixels` bounds jpeg-js's own allocation (CMYK only). */
 export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbImage {
   if (!hasEndOfImage(bytes)) throw new Error("the end-of-image marker is missing (truncated file)");
-  const image = frameComponents(bytes) === 4 ? decodeCmyk(bytes, maxPixels) : decodeJpegWasm(bytes);
+  const image = readJpegFrame(bytes).components === 4
+    ? decodeCmyk(bytes, maxPixels)
+    : decodeJpegWasm(bytes);
   return applyOrientation(image, readJpegOrientation(bytes));
 }
 
@@ -27,28 +30,6 @@ function decodeCmyk(bytes: Uint8Array, maxPixels: number): RgbImage {
     maxMemoryUsageInMB: Math.ceil((maxPixels * 8) / (1024 * 1024)) + 64,
   });
   return { width: decoded.width, height: decoded.height, data: decoded.data };
-}
-
-/** The component count of the first frame header (SOFn), or 0 if none is found. */
-function frameComponents(bytes: Uint8Array): number {
-  let offset = 2;
-  while (offset + 4 <= bytes.length && bytes[offset] === 0xff) {
-    const marker = bytes[offset + 1];
-    if (marker === 0xff) {
-      offset += 1;
-      continue;
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      offset += 2;
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) break;
-    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 &&
-      marker !== 0xcc;
-    if (isFrame) return offset + 9 < bytes.length ? bytes[offset + 9] : 0;
-    offset += 2 + ((bytes[offset + 2] << 8) | bytes[offset + 3]);
-  }
-  return 0;
 }
 
 /** A complete JPEG ends with FF D9 (a few trailing bytes are tolerated). */

@@ -48,7 +48,10 @@ function isStartOfFrame(marker: number): boolean {
     marker !== 0xcc;
 }
 
-function readJpegSize(bytes: Uint8Array): { width: number; height: number } {
+/** The first frame header (SOFn) of a JPEG: size and component count (1 grey, 3 YCbCr, 4 CMYK). */
+export function readJpegFrame(
+  bytes: Uint8Array,
+): { width: number; height: number; components: number } {
   let offset = 2;
   while (offset + 4 <= bytes.length) {
     if (bytes[offset] !== 0xff) throw corrupt("JPEG", `no marker at byte ${offset}`);
@@ -64,10 +67,10 @@ function readJpegSize(bytes: Uint8Array): { width: number; height: number } {
     }
     const length = (bytes[offset + 2] << 8) | bytes[offset + 3];
     if (isStartOfFrame(marker)) {
-      if (offset + 9 > bytes.length) break;
+      if (offset + 10 > bytes.length) break;
       const height = (bytes[offset + 5] << 8) | bytes[offset + 6];
       const width = (bytes[offset + 7] << 8) | bytes[offset + 8];
-      return { width, height };
+      return { width, height, components: bytes[offset + 9] };
     }
     offset += 2 + length;
   }
@@ -94,7 +97,8 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
     return { format: "png", width: view.getUint32(16), height: view.getUint32(20) };
   }
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) {
-    return { format: "jpeg", ...readJpegSize(bytes) };
+    const { width, height } = readJpegFrame(bytes);
+    return { format: "jpeg", width, height };
   }
   const known = KNOWN_UNSUPPORTED.find((f) => startsWith(bytes, f.magic, f.offset));
   throw new VlmError(
