@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { GenerationResult } from "../../src/runtime/generation_types.ts";
 import type { Dtype } from "../../src/spec/types.ts";
+import { trackPeakRss } from "./peak_rss.ts";
 
 /** What one configuration measured (times in ms). */
 export interface VlmkitFigures {
@@ -52,18 +53,6 @@ export interface VlmkitFigures {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-/** Peak RSS: the kernel's high-water mark where available, else the sampled maximum. */
-function peakRss(sampled: number): number {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const kib = Number(status.match(/^VmHWM:\s+(\d+)\s+kB/m)?.[1]);
-    if (kib > 0) return kib * 1024;
-  } catch {
-    // not Linux: fall back to sampling
-  }
-  return sampled;
-}
-
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -83,8 +72,7 @@ if (import.meta.main) {
     console.error("usage: measure_vlmkit.ts --model DIR --photo JPEG --square PNG [options]");
     Deno.exit(2);
   }
-  let sampled = Deno.memoryUsage().rss;
-  const sampler = setInterval(() => (sampled = Math.max(sampled, Deno.memoryUsage().rss)), 20);
+  const rss = trackPeakRss();
   const runs = Number(values.runs);
   const tokens = Number(values.tokens);
   const photo = await Deno.readFile(values.photo);
@@ -124,13 +112,11 @@ if (import.meta.main) {
     }
   }
   await model.dispose();
-  clearInterval(sampler);
+  rss.stop();
 
   const photoFigure = (f: (r: GenerationResult) => number) =>
     photoRuns.length ? median(photoRuns.map(f)) : null;
-  const tiles = photoRuns.length
-    ? model.plan.tokensPerTile && photoRuns[0].imageTokens / model.plan.tokensPerTile
-    : null;
+  const tiles = photoRuns.length ? photoRuns[0].imageTokens / model.plan.tokensPerTile : null;
   const figures: VlmkitFigures = {
     loadMs,
     preprocessMs: photoFigure((r) => r.timings.preprocessMs),
@@ -144,7 +130,7 @@ if (import.meta.main) {
     photoTiles: tiles,
     photoPromptTokens: photoRuns[0]?.promptTokens ?? null,
     squarePromptTokens: squareRuns[0].promptTokens,
-    peakRssBytes: peakRss(sampled),
+    peakRssBytes: rss.peak(),
   };
   console.log(JSON.stringify(figures));
 }

@@ -25,6 +25,7 @@ import {
   RawImage,
   TextStreamer,
 } from "@huggingface/transformers";
+import { trackPeakRss } from "../bench/peak_rss.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,19 +45,7 @@ if (!values.model || !values.photo || !values.square) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-let sampled = Deno.memoryUsage().rss;
-const sampler = setInterval(() => (sampled = Math.max(sampled, Deno.memoryUsage().rss)), 20);
-function peakRss(): number {
-  try {
-    const kib = Number(
-      Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s+(\d+)\s+kB/m)?.[1],
-    );
-    if (kib > 0) return kib * 1024;
-  } catch {
-    // not Linux
-  }
-  return sampled;
-}
+const rss = trackPeakRss();
 
 const modelDir = await Deno.realPath(values.model);
 env.allowRemoteModels = false;
@@ -127,7 +116,7 @@ const photo: Run[] = [];
 if (!values["no-photo"]) {
   for (let i = 0; i < runs; i++) photo.push(await request(photoPath, true, 1));
 }
-clearInterval(sampler);
+rss.stop();
 const photoFigure = (f: (r: Run) => number) => photo.length ? median(photo.map(f)) : null;
 console.log(JSON.stringify({
   loadMs,
@@ -142,5 +131,5 @@ console.log(JSON.stringify({
   photoTiles: null,
   photoPromptTokens: photo[0]?.promptTokens ?? null,
   squarePromptTokens: square[0].promptTokens,
-  peakRssBytes: peakRss(),
+  peakRssBytes: rss.peak(),
 }));
