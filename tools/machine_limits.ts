@@ -29,6 +29,32 @@ export function memoryBandwidth(megabytes = 512, runs = 5): number {
   return median(rates);
 }
 
+/**
+ * Bytes per second moved by `workers` threads copying at once (each its own
+ * `megabytes` buffer, read + write counted): what the memory system gives
+ * several cores, the figure a multi-threaded decode step is bounded by.
+ */
+export async function parallelCopyBandwidth(
+  workers = navigator.hardwareConcurrency || 1,
+  megabytes = 256,
+  runs = 5,
+): Promise<number> {
+  const url = new URL("./bench/copy_worker.ts", import.meta.url);
+  const pool = Array.from({ length: workers }, () => new Worker(url, { type: "module" }));
+  try {
+    const rates = await Promise.all(pool.map((worker) =>
+      new Promise<number>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<number>) => resolve(event.data);
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage({ megabytes, runs });
+      })
+    ));
+    return rates.reduce((sum, rate) => sum + rate, 0);
+  } finally {
+    for (const worker of pool) worker.terminate();
+  }
+}
+
 /** FLOP/s of an n×n×n fp32 MatMul in ONNX Runtime on `backend`, median of `runs` after a warm-up. */
 export async function matmulFlops(backend: BackendName, n = 2048, runs = 5): Promise<number> {
   const g = new GraphBuilder("matmul");
