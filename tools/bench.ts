@@ -24,7 +24,8 @@ import { synthesize } from "../src/build/synthesize.ts";
 import { createRgbImage } from "../src/image/raster.ts";
 import { resizeRgb } from "../src/image/resample.ts";
 import { tileImage } from "../src/image/processor.ts";
-import { loadModel } from "../src/runtime/load_model.ts";
+import { openModelFolder } from "../src/runtime/model_folder.ts";
+import { describeModelFolder } from "../src/runtime/model_spec.ts";
 import type { Plan } from "../src/spec/plan.ts";
 import { resolve } from "../src/spec/resolve.ts";
 import { weightBytes } from "../src/tokens/memory.ts";
@@ -302,13 +303,9 @@ async function benchModel(
   return { model: name, folder, configs: reports };
 }
 
+/** The Plan of a model folder, from its configs alone (no sessions are opened). */
 async function loadPlan(folder: string): Promise<Plan> {
-  const model = await loadModel(folder, { backend: "wasm" });
-  try {
-    return model.plan;
-  } finally {
-    await model.dispose();
-  }
+  return resolve((await describeModelFolder(openModelFolder(folder))).spec);
 }
 
 const ROWS: [string, keyof VlmkitFigures, (v: number) => string][] = [
