@@ -44,6 +44,7 @@ FONTS = (
 ALPHABET = string.ascii_uppercase + string.digits
 READING_FONTS = ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")  # monospace: 0 is dotted, O is not
 LONGEST_EDGE_PX = 192  # the model's size.longest_edge: reading canvases are laid out for it
+MIN_CAP_PX = 20.0  # DejaVu Sans Mono: advance = 0.602 / 0.729 * cap >= 16 px (one token width)
 
 PROMPTS = {
     "reading": "Read the text.",
@@ -95,10 +96,13 @@ def random_rgb(rng: np.random.Generator) -> tuple[int, int, int]:
 def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]]]:
     """One line of text in DejaVu Sans Mono (regular or bold) on a canvas of aspect 3:1 to 4.5:1,
     which the 192-pixel longest edge turns into one row of three 64-pixel tiles (plus the global
-    image). In that 192-pixel frame the capital height is 14-30 pixels (at most what lets the line
+    image). In that 192-pixel frame the capital height is 20-30 pixels (at most what lets the line
     fit), the line sits at a random place, and the canvas itself is drawn at 1-2x that scale, so
     the processor's down-sampling varies too. Also returns each character's horizontal span
-    (advance box) as fractions of the image width."""
+    (advance box) as fractions of the image width.
+
+    The smallest capital height (MIN_CAP_PX) gives an advance of at least 16 pixels, the width of
+    one image token (two 8-pixel patches), so no two character centres share a token column."""
     n = int(rng.integers(3, 11))
     text = "".join(ALPHABET[int(k)] for k in rng.integers(0, len(ALPHABET), size=n))
     aspect = float(rng.uniform(3.0, 4.5))
@@ -107,7 +111,7 @@ def make_reading(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple
     # DejaVu Sans Mono: advance 0.602 em, capital height 0.729 em
     frame_h = LONGEST_EDGE_PX / aspect
     cap_max = min(30.0, 0.92 * LONGEST_EDGE_PX / n / 0.602 * 0.729, 0.8 * frame_h)
-    cap = float(rng.uniform(min(14.0, cap_max), cap_max))
+    cap = float(rng.uniform(min(MIN_CAP_PX, cap_max), cap_max))
     f = font(name, max(8, int(round(cap / 0.729 * scale))))
     w = int(round(LONGEST_EDGE_PX * scale))
     h = int(round(w / aspect))
@@ -192,7 +196,8 @@ def make_single_shape(rng: np.random.Generator) -> tuple[Image.Image, str, str]:
     return im, kind, colour
 
 
-def make_count(rng: np.random.Generator) -> tuple[Image.Image, str]:
+def make_count(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]]]:
+    """1-5 non-overlapping shapes; also returns their centres as fractions of width and height."""
     n = int(rng.integers(1, 6))
     while True:
         w, h = shape_canvas(rng)
@@ -208,7 +213,7 @@ def make_count(rng: np.random.Generator) -> tuple[Image.Image, str]:
         kind = SHAPES[int(rng.integers(len(SHAPES)))]
         colour = COLOURS[names[int(rng.integers(len(names)))]]
         draw_shape(draw, kind, cx, cy, r, jitter(colour, rng), rng)
-    return im, str(n)
+    return im, str(n), [(cx / w, cy / h) for cx, cy in centres]
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +229,8 @@ def make_item(seed: int, index: int, task: str | None = None, weights: dict[str,
 
 def make_item_info(seed: int, index: int, task: str | None = None, weights: dict[str, float] | None = None):
     """make_item plus a dict of layout facts (reading: "spans", the characters' horizontal extents
-    as fractions of the width), which training uses for an auxiliary loss."""
+    as fractions of the width; count: "centres", the shapes' centres as fractions of width and
+    height), which training uses for auxiliary losses."""
     rng = item_rng(seed, index)
     if task is None:
         if weights is None:
@@ -240,7 +246,7 @@ def make_item_info(seed: int, index: int, task: str | None = None, weights: dict
     elif task == "shape":
         im, answer, _ = make_single_shape(rng)
     elif task == "count":
-        im, answer = make_count(rng)
+        im, answer, info["centres"] = make_count(rng)
     else:
         raise ValueError(f"unknown task {task!r}")
     return im, PROMPTS[task], answer, task, info

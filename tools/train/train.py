@@ -11,8 +11,13 @@ image's grid; the loss covers the answer tokens and the closing `<end_of_utteran
 
 The learning-rate schedule (linear warm-up, cosine decay to 5%) runs over --steps or over the
 wall-clock budget --max-minutes, whichever is further along, so a run ends on time on a busy
-machine. Training-only auxiliary heads on the vision encoder (AuxHeads) speed up learning; they
-are not part of the exported model.
+machine. Training-only auxiliary heads on the vision encoder and the connector (AuxHeads) and
+guided attention in one decoder layer (guide_loss) speed up learning; they are not part of the
+exported model.
+
+Two phases: first (--pretrain-minutes) the vision encoder and the connector alone, trained by the
+auxiliary heads; then the whole model with the vision encoder frozen but for its last
+--vision-train-layers layers (the frozen layers' backward pass would be most of a step).
 
 Checkpoints (DIR/checkpoint.pt, atomically replaced) every --save-minutes and at the end; a rerun
 with the same arguments resumes from it and continues the same data stream. Progress goes to
@@ -201,26 +206,42 @@ class Prompter:
 # --------------------------------------------------------------------------------------------
 
 
+def vision_forward(model: m.Idefics3ForConditionalGeneration, pixel_values: torch.Tensor, trainable_layers: int) -> torch.Tensor:
+    """The vision encoder (pixel_values [n_tiles, 3, T, T] -> [n_tiles, patches, D]) with only
+    its last `trainable_layers` layers (and the final norm) in the autograd graph: the frozen
+    part runs without gradients, which saves its backward pass (the bulk of a step)."""
+    vm = model.vision_model
+    layers = vm.encoder.layers
+    frozen = len(layers) - trainable_layers
+    key_bias = torch.zeros(pixel_values.shape[0], 1, 1, 1)  # training tiles are never padded
+    with torch.set_grad_enabled(frozen <= 0 and torch.is_grad_enabled()):
+        x = vm.embeddings(pixel_values)
+        for layer in layers[: max(0, frozen)]:
+            x = layer(x, key_bias)
+    for layer in layers[max(0, frozen) :]:
+        x = layer(x, key_bias)
+    return vm.post_layernorm(x)
+
+
 def batch_logits(
     model: m.Idefics3ForConditionalGeneration,
     ids: torch.Tensor,
-    pixel_values: torch.Tensor,
+    vis: torch.Tensor,
     attn_layer: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """ids [B, S] (right padded), pixel_values [n_tiles, 3, T, T] of all samples in order ->
-    (logits [B, S, V], vision encoder output [n_tiles, patches, D], attention probabilities
-    [B, heads, S, S] of decoder layer `attn_layer` or None). The same computation as
-    model.image_features + merge + the decoder, with intermediate values kept for the aux losses."""
+    """ids [B, S] (right padded), vis [n_tiles, patches, D] (vision_forward of all samples' tiles
+    in order) -> (logits [B, S, V], connector output [n_tiles, tokens_per_tile, H], attention
+    probabilities [B, heads, S, S] of decoder layer `attn_layer` or None). The same computation
+    as model.image_features + merge + the decoder, with intermediate values kept for the aux
+    losses."""
     text = model.text_model
-    tiles = pixel_values.shape[0]
-    vis = model.vision_model(pixel_values, torch.ones(tiles, TILE, TILE, dtype=torch.bool))
-    feats = model.connector(vis).reshape(-1, model.cfg.text.hidden_size)
-    embeds = model.merge(ids, text.embed_tokens(ids), feats)
+    feats = model.connector(vis)
+    embeds = model.merge(ids, text.embed_tokens(ids), feats.reshape(-1, model.cfg.text.hidden_size))
     b, s = ids.shape
     pos = torch.arange(s, dtype=torch.int64)[None].expand(b, s)
     if attn_layer is None:
         logits, _ = text(embeds, torch.ones(b, s, dtype=torch.int64), pos, text.empty_cache(b))
-        return logits, vis, None
+        return logits, feats, None
     # LlamaModel.forward unrolled, recomputing one layer's attention probabilities on the side
     cos, sin = text.rotary_emb(pos)
     bias = m.decoder_attention_bias(torch.ones(b, s, dtype=torch.int64), s)
@@ -237,36 +258,47 @@ def batch_logits(
             probs = torch.softmax(torch.matmul(q, k.transpose(2, 3)) / math.sqrt(a.head_dim) + bias, dim=-1)
         x, _, _ = layer(x, cos, sin, bias, past[2 * i], past[2 * i + 1])
     logits = F.linear(text.norm(x), text.embed_tokens.weight)
-    return logits, vis, probs
+    return logits, feats, probs
 
 
 GUIDE_LAYER = 2  # decoder layer whose first GUIDE_HEADS heads are taught where each character is
 GUIDE_HEADS = 2
 
 
+TOKEN_SIDE = TILE // PATCH // SCALE_FACTOR  # image tokens per tile side (4)
+
+
+def column_token_indices(rows: int, cols: int, token_col: int) -> list[int]:
+    """Indices (within a sample's image tokens: split tiles row-major, then the global image) of
+    the tokens of the split tiles in global token column `token_col` (0 .. cols * TOKEN_SIDE - 1),
+    top to bottom."""
+    c, tc = divmod(token_col, TOKEN_SIDE)
+    per_tile = TOKEN_SIDE * TOKEN_SIDE
+    return [(r * cols + c) * per_tile + tr * TOKEN_SIDE + tc for r in range(rows) for tr in range(TOKEN_SIDE)]
+
+
 def guide_loss(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_id: int) -> torch.Tensor:
-    """Guided attention for reading (training only): the query that predicts character k should
-    put its attention mass on the image tokens of the split tiles whose columns hold character k.
-    Loss = -log(attention mass on those tokens), averaged over characters and guided heads."""
-    side = TILE // PATCH // SCALE_FACTOR  # tokens per tile side (4)
+    """Guided attention (training only), on the first GUIDE_HEADS heads of one decoder layer.
+    Reading: the query that predicts character k should put its attention mass on the split
+    tiles' token column that holds the centre of character k. Count: the queries that predict the
+    answer should spread it over the global image's tokens (all shapes, each seen once), so the
+    answer can be read from their mean. Loss = -log(attention mass on the targets), averaged."""
     terms = []
     for b, s in enumerate(samples):
-        if s["task"] != "reading":
+        if s["task"] not in ("reading", "count"):
             continue
         image_pos = [i for i, t in enumerate(s["prompt_ids"]) if t == image_token_id]
-        start = len(s["prompt_ids"]) - 1  # predicts the space token; character k at start + 1 + k
-        rows, cols = s["rows"], s["cols"]
-        per_tile = side * side
-        for k in range(len(s["answer"])):
-            token_cols = {c // SCALE_FACTOR for c, lab in enumerate(s["char_of_column"]) if lab == k}
-            targets = [
-                image_pos[(r * cols + c) * per_tile + tr * side + tc]
-                for r in range(rows) for c in range(cols) for tr in range(side) for tc in range(side)
-                if c * side + tc in token_cols
-            ]
-            if targets:
-                mass = probs[b, :GUIDE_HEADS, start + 1 + k, targets].sum(-1)
-                terms.append(-torch.log(mass + 1e-6).mean())
+        start = len(s["prompt_ids"]) - 1  # predicts the space token; answer token k at start + 1 + k
+        if s["task"] == "count":
+            first_global = s["rows"] * s["cols"] * TOKEN_SIDE * TOKEN_SIDE
+            targets = image_pos[first_global:]
+            mass = probs[b, :GUIDE_HEADS, start : start + 2][..., targets].sum(-1)
+            terms.append(-torch.log(mass + 1e-6).mean())
+            continue
+        for k, col in enumerate(s["centre_token_col"]):
+            targets = [image_pos[i] for i in column_token_indices(s["rows"], s["cols"], col)]
+            mass = probs[b, :GUIDE_HEADS, start + 1 + k, targets].sum(-1)
+            terms.append(-torch.log(mass + 1e-6).mean())
     return torch.stack(terms).mean() if terms else probs.new_zeros(())
 
 
@@ -278,14 +310,43 @@ class AuxHeads(torch.nn.Module):
     These give the encoder a direct signal: for reading, each character is classified from the
     mean of the patch columns its advance box covers (patches pooled over the rows; the generator
     knows each character's horizontal span); for the shape tasks one linear head per task
-    classifies the mean of all patches of all frames of the image."""
+    classifies the mean of all patches of all frames of the image.
 
-    def __init__(self, dim: int) -> None:
+    Two more act on the connector output, the decoder's view of the image (`tokens`): for reading,
+    the mean over the rows of the token column that holds a character's centre classifies that
+    character (the unit the decoder's guided attention reads); for counting, each global-image
+    token regresses how many shape centres it holds (so the mean over the global tokens is
+    proportional to the count)."""
+
+    def __init__(self, dim: int, text_dim: int) -> None:
         super().__init__()
         self.chars = torch.nn.Linear(dim, len(gen.ALPHABET))
         self.colour = torch.nn.Linear(dim, len(gen.COLOURS))
         self.shape = torch.nn.Linear(dim, len(gen.SHAPES))
         self.count = torch.nn.Linear(dim, 5)
+        self.token_chars = torch.nn.Linear(text_dim, len(gen.ALPHABET))
+        self.density = torch.nn.Linear(text_dim, 1)
+
+    def tokens(self, feats: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """feats [n_tiles, tokens_per_tile, H] (connector output) -> (token-column character loss,
+        global-token shape-centre density loss)."""
+        start = 0
+        xs, ys, dens = [], [], []
+        for s in samples:
+            n = s["frames"].shape[0]
+            f = feats[start : start + n].reshape(-1, feats.shape[-1])  # this sample's image tokens
+            start += n
+            if s["task"] == "reading":
+                for ch, col in zip(s["answer"], s["centre_token_col"]):
+                    xs.append(f[column_token_indices(s["rows"], s["cols"], col)].mean(0, keepdim=True))
+                    ys.append(gen.ALPHABET.index(ch))
+            elif s["task"] == "count":
+                first_global = s["rows"] * s["cols"] * TOKEN_SIDE * TOKEN_SIDE
+                pred = self.density(f[first_global:])[:, 0]
+                dens.append(F.mse_loss(pred, torch.tensor(s["cell_counts"], dtype=torch.float32)))
+        chars = F.cross_entropy(self.token_chars(torch.cat(xs)), torch.tensor(ys)) if xs else feats.new_zeros(())
+        density = torch.stack(dens).mean() if dens else feats.new_zeros(())
+        return chars, density
 
     def forward(self, vis: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
         side = TILE // PATCH
@@ -320,6 +381,21 @@ def char_of_column(spans: list[tuple[float, float]], cols: int) -> list[int]:
     """Per patch column: the index of the character whose span holds its centre, or -1."""
     n = cols * (TILE // PATCH)
     return [next((k for k, (a, b) in enumerate(spans) if a <= (c + 0.5) / n < b), -1) for c in range(n)]
+
+
+def centre_token_columns(spans: list[tuple[float, float]], cols: int) -> list[int]:
+    """Per character: the global token column (0 .. cols * TOKEN_SIDE - 1) holding its centre."""
+    n = cols * TOKEN_SIDE
+    return [min(n - 1, max(0, int((a + b) / 2 * n))) for a, b in spans]
+
+
+def cell_counts(centres: list[tuple[float, float]]) -> list[float]:
+    """Shape centres per global-image token (the global frame is the whole image squeezed to one
+    tile, TOKEN_SIDE x TOKEN_SIDE tokens, row-major)."""
+    out = [0.0] * (TOKEN_SIDE * TOKEN_SIDE)
+    for x, y in centres:
+        out[min(TOKEN_SIDE - 1, int(y * TOKEN_SIDE)) * TOKEN_SIDE + min(TOKEN_SIDE - 1, int(x * TOKEN_SIDE))] += 1.0
+    return out
 
 
 @torch.no_grad()
@@ -359,8 +435,9 @@ def greedy(
 # Data stream
 # --------------------------------------------------------------------------------------------
 
-TRAIN_WEIGHTS = {"reading": 0.6, "colour": 0.4 / 3, "shape": 0.4 / 3, "count": 0.4 / 3}
-# Phase 1 (encoder only) is mostly reading: the per-character head is the slow one to learn.
+# Colour and shape are learnt early; reading and counting take most of phase 2.
+TRAIN_WEIGHTS = {"reading": 0.65, "colour": 0.1, "shape": 0.1, "count": 0.15}
+# Phase 1 (encoder + connector) is mostly reading: the per-character heads are the slow ones.
 PRETRAIN_WEIGHTS = {"reading": 0.85, "colour": 0.05, "shape": 0.05, "count": 0.05}
 PRETRAIN_SEED_OFFSET = 1000  # phase 1 draws from seed + 1000 (still below the evaluation seeds)
 VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
@@ -372,6 +449,9 @@ def make_sample(prompter: Prompter, seed: int, index: int, weights=TRAIN_WEIGHTS
     extra = {}
     if task == "reading":
         extra["char_of_column"] = char_of_column(info["spans"], cols)
+        extra["centre_token_col"] = centre_token_columns(info["spans"], cols)
+    elif task == "count":
+        extra["cell_counts"] = cell_counts(info["centres"])
     return {
         **extra,
         "frames": frames,
@@ -556,7 +636,7 @@ def train(args: argparse.Namespace) -> None:
     prompter = Prompter(tok, cfg)
     model = new_model(cfg, args.seed)
     n_params = sum(p.numel() for p in model.parameters())
-    aux = AuxHeads(cfg.vision.hidden_size)
+    aux = AuxHeads(cfg.vision.hidden_size, cfg.text.hidden_size)
     named = [*model.named_parameters(), *(("aux." + n, p) for n, p in aux.named_parameters())]
     params = [p for _, p in named]
     decay = [p for n, p in named if p.dim() >= 2 and "embedding" not in n]
@@ -621,17 +701,18 @@ def train(args: argparse.Namespace) -> None:
     pretrain_seconds = 60 * args.pretrain_minutes
     phase2_start = ckpt_phase2_start
     while True:
-        # Phase 1 (the first --pretrain-minutes): the vision encoder alone with the auxiliary
-        # heads, about 2.5x more samples per second than full steps, at a constant rate after
-        # warm-up. Phase 2: everything, with a fresh warm-up and a cosine decay over the rest of
-        # the budget (steps or wall clock, whichever is further along).
+        # Phase 1 (the first --pretrain-minutes): the vision encoder and the connector with the
+        # auxiliary heads, about 2x more samples per second than full steps, at a constant rate
+        # after warm-up. Phase 2: the decoder joins and the encoder's first layers are frozen,
+        # with a fresh warm-up and a cosine decay over the rest of the budget (steps or wall
+        # clock, whichever is further along).
         pretraining = elapsed() < pretrain_seconds
         if pretraining:
             progress, lr = 0.0, lr_at(step, 0.0, args.lr, args.warmup)
         else:
             if phase2_start is None:
                 phase2_start = step
-                log(f"phase 2 (full model) from step {step}")
+                log(f"phase 2 (decoder joins) from step {step}")
             progress = step / args.steps
             if args.max_minutes:
                 spent = elapsed() - pretrain_seconds
@@ -650,21 +731,25 @@ def train(args: argparse.Namespace) -> None:
         for group in opt.param_groups:
             group["lr"] = lr
         if pretraining:
-            vis = model.vision_model(pixels, torch.ones(pixels.shape[0], TILE, TILE, dtype=torch.bool))
+            vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers)
             chars_loss, cls_loss = aux(vis, samples)
+            token_loss, density_loss = aux.tokens(model.connector(vis), samples)
             loss = guide = vis.new_zeros(())
-            total = chars_loss + cls_loss
+            total = chars_loss + cls_loss + token_loss + density_loss
         else:
             guided = args.guide_weight > 0 and step >= args.guide_start
-            logits, vis, probs = batch_logits(model, ids, pixels, GUIDE_LAYER if guided else None)
+            vis = vision_forward(model, pixels, args.vision_train_layers)
+            logits, feats, probs = batch_logits(model, ids, vis, GUIDE_LAYER if guided else None)
             # per-token loss, then per-task means for the log; the optimised loss is the token mean
             flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
             flat = flat.reshape(labels.shape)
             valid_tok = labels != -100
             loss = flat[valid_tok].mean()
             chars_loss, cls_loss = aux(vis, samples)
+            token_loss, density_loss = aux.tokens(feats, samples)
             guide = guide_loss(probs, samples, cfg.image_token_id) if guided else loss.new_zeros(())
-            total = loss + args.aux_weight * (chars_loss + cls_loss) + args.guide_weight * guide
+            aux_total = chars_loss + cls_loss + token_loss + density_loss
+            total = loss + args.aux_weight * aux_total + args.guide_weight * guide
         opt.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -678,7 +763,8 @@ def train(args: argparse.Namespace) -> None:
                 per_sample = (flat * valid_tok).sum(1) / valid_tok.sum(1)
                 for s, v in zip(samples, per_sample.tolist()):
                     ema[s["task"]] = v if s["task"] not in ema else 0.98 * ema[s["task"]] + 0.02 * v
-            for key, value in (("all", float(loss)), ("chars", float(chars_loss)), ("cls", float(cls_loss)), ("guide", float(guide))):
+            for key, value in (("all", float(loss)), ("chars", float(chars_loss)), ("cls", float(cls_loss)), ("guide", float(guide)),
+                               ("tchars", float(token_loss)), ("density", float(density_loss))):
                 ema[key] = value if key not in ema else 0.95 * ema[key] + 0.05 * value
         now = time.time()
         if now - last_log >= args.log_seconds:
@@ -711,10 +797,12 @@ def main() -> None:
                     help="wall-clock budget: the schedule follows max(step/steps, time/budget) (0: steps only)")
     ap.add_argument("--weight-decay", type=float, default=0.05)
     ap.add_argument("--pretrain-minutes", type=float, default=20.0,
-                    help="phase 1: minutes of vision-encoder-only training with the auxiliary heads")
+                    help="phase 1: minutes of training the vision encoder and connector alone with the auxiliary heads")
     ap.add_argument("--guide-weight", type=float, default=1.0, help="weight of the guided-attention loss")
     ap.add_argument("--guide-start", type=int, default=0, help="first step with the guided-attention loss")
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only column/class heads")
+    ap.add_argument("--vision-train-layers", type=int, default=1,
+                    help="phase 2: how many of the vision encoder's last layers keep training (the rest is frozen)")
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-minutes", type=float, default=5.0)
