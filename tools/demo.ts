@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseLabels } from "../src/eval/labels.ts";
+import { normalizeAnswer } from "../src/eval/metrics.ts";
 import { readImageHeader } from "../src/image/sniff.ts";
 import { loadModel } from "../src/runtime/load_model.ts";
 import { resolve } from "../src/spec/resolve.ts";
@@ -60,7 +61,7 @@ try {
     for await (const delta of stream) await Deno.stdout.write(out.encode(delta));
     const result = await stream.result;
     const t = result.timings;
-    const verdict = result.text.trim() === example.answer
+    const verdict = normalizeAnswer(result.text) === normalizeAnswer(example.answer)
       ? "correct"
       : `expected ${example.answer}`;
     console.log(

@@ -89,7 +89,6 @@ Deno.test({
       assert.deepEqual(report.pageErrors, []);
       assert.equal(report.state, "ready", report.status);
       assert.equal(report.error, false, report.status);
-      assert.match(report.status, /^Done \((eos|max tokens|stop string)\)\.$/);
       assert.equal(report.answer.trim(), await nativeAnswer());
       // Deltas arrive one by one while decoding, not as one final text.
       assert.ok(report.answerUpdates >= 2, `${report.answerUpdates} answer update(s)`);

@@ -268,6 +268,11 @@ GUIDE_HEADS = 2
 TOKEN_SIDE = TILE // PATCH // SCALE_FACTOR  # image tokens per tile side (4)
 
 
+def global_token_start(rows: int, cols: int) -> int:
+    """Index of the global image's first token among a sample's image tokens (after the tiles)."""
+    return rows * cols * TOKEN_SIDE * TOKEN_SIDE
+
+
 def column_token_indices(rows: int, cols: int, token_col: int) -> list[int]:
     """Indices (within a sample's image tokens: split tiles row-major, then the global image) of
     the tokens of the split tiles in global token column `token_col` (0 .. cols * TOKEN_SIDE - 1),
@@ -290,8 +295,7 @@ def guide_loss(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_i
         image_pos = [i for i, t in enumerate(s["prompt_ids"]) if t == image_token_id]
         start = len(s["prompt_ids"]) - 1  # predicts the space token; answer token k at start + 1 + k
         if s["task"] == "count":
-            first_global = s["rows"] * s["cols"] * TOKEN_SIDE * TOKEN_SIDE
-            targets = image_pos[first_global:]
+            targets = image_pos[global_token_start(s["rows"], s["cols"]) :]
             mass = probs[b, :GUIDE_HEADS, start : start + 2][..., targets].sum(-1)
             terms.append(-torch.log(mass + 1e-6).mean())
             continue
@@ -341,8 +345,7 @@ class AuxHeads(torch.nn.Module):
                     xs.append(f[column_token_indices(s["rows"], s["cols"], col)].mean(0, keepdim=True))
                     ys.append(gen.ALPHABET.index(ch))
             elif s["task"] == "count":
-                first_global = s["rows"] * s["cols"] * TOKEN_SIDE * TOKEN_SIDE
-                pred = self.density(f[first_global:])[:, 0]
+                pred = self.density(f[global_token_start(s["rows"], s["cols"]) :])[:, 0]
                 dens.append(F.mse_loss(pred, torch.tensor(s["cell_counts"], dtype=torch.float32)))
         chars = F.cross_entropy(self.token_chars(torch.cat(xs)), torch.tensor(ys)) if xs else feats.new_zeros(())
         density = torch.stack(dens).mean() if dens else feats.new_zeros(())
