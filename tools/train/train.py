@@ -15,9 +15,12 @@ machine. Training-only auxiliary heads on the vision encoder and the connector (
 guided attention in one decoder layer (guide_loss) speed up learning; they are not part of the
 exported model.
 
-Two phases: first (--pretrain-minutes) the vision encoder and the connector alone, trained by the
+Three phases: first (--pretrain-minutes) the vision encoder and the connector alone, trained by the
 auxiliary heads; then the whole model with the vision encoder frozen but for its last
---vision-train-layers layers (the frozen layers' backward pass would be most of a step).
+--vision-train-layers layers (the frozen layers' backward pass would be most of a step); last
+(--final-minutes, at the low end of the learning-rate decay) the whole model with the whole encoder,
+on a larger share of counting items (counting needs the early encoder layers; reading items on the
+same path keep the features that reading needs).
 
 Checkpoints (DIR/checkpoint.pt, atomically replaced) every --save-minutes and at the end; a rerun
 with the same arguments resumes from it and continues the same data stream. Progress goes to
@@ -443,6 +446,9 @@ TRAIN_WEIGHTS = {"reading": 0.65, "colour": 0.1, "shape": 0.1, "count": 0.15}
 # Phase 1 (encoder + connector) is mostly reading: the per-character heads are the slow ones.
 PRETRAIN_WEIGHTS = {"reading": 0.85, "colour": 0.05, "shape": 0.05, "count": 0.05}
 PRETRAIN_SEED_OFFSET = 1000  # phase 1 draws from seed + 1000 (still below the evaluation seeds)
+# Phase 3 (the whole encoder trains): counting twice its phase-2 share, the rest in proportion.
+FINAL_WEIGHTS = {"reading": 0.55, "colour": 0.075, "shape": 0.075, "count": 0.3}
+FINAL_SEED_OFFSET = 2000  # phase 3 draws from seed + 2000
 VALID_SEED = 4242  # a fixed validation set (never an evaluation seed)
 
 
@@ -624,10 +630,12 @@ def log(msg: str) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
-    if args.seed + PRETRAIN_SEED_OFFSET >= gen.EVAL_SEED_MIN:
+    if args.seed + FINAL_SEED_OFFSET >= gen.EVAL_SEED_MIN:
         raise SystemExit(
-            f"train: seed {args.seed} + {PRETRAIN_SEED_OFFSET} reaches the evaluation seeds (use < {gen.EVAL_SEED_MIN - PRETRAIN_SEED_OFFSET})"
+            f"train: seed {args.seed} + {FINAL_SEED_OFFSET} reaches the evaluation seeds (use < {gen.EVAL_SEED_MIN - FINAL_SEED_OFFSET})"
         )
+    if args.final_minutes and not (args.max_minutes and args.pretrain_minutes + args.final_minutes < args.max_minutes):
+        raise SystemExit("train: --final-minutes needs --max-minutes longer than --pretrain-minutes + --final-minutes")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -651,7 +659,7 @@ def train(args: argparse.Namespace) -> None:
         eps=1e-8,
     )
     step, elapsed_before, samples_seen = 0, 0.0, 0
-    ckpt_phase2_start = None
+    ckpt_phase2_start = ckpt_phase3_start = None
     if os.path.exists(ckpt_path) and not args.fresh:
         ckpt = torch.load(ckpt_path, map_location="cpu")
         if ckpt["args"]["seed"] != args.seed or ckpt["args"]["batch"] != args.batch:
@@ -661,6 +669,7 @@ def train(args: argparse.Namespace) -> None:
         opt.load_state_dict(ckpt["optimizer"])
         step, elapsed_before, samples_seen = ckpt["step"], ckpt["elapsed"], ckpt["samples"]
         ckpt_phase2_start = ckpt.get("phase2_start")
+        ckpt_phase3_start = ckpt.get("phase3_start")
         torch.set_rng_state(ckpt["torch_rng"])
         log(f"resumed from {ckpt_path} at step {step}")
     log(
@@ -692,6 +701,7 @@ def train(args: argparse.Namespace) -> None:
                 "elapsed": elapsed(),
                 "samples": samples_seen,
                 "phase2_start": phase2_start,
+                "phase3_start": phase3_start,
                 "torch_rng": torch.get_rng_state(),
                 "args": vars(args),
                 "config": {"vision": asdict(cfg.vision), "text": asdict(cfg.text)},
@@ -703,6 +713,8 @@ def train(args: argparse.Namespace) -> None:
     threads = ThreadTuner(args.threads)
     pretrain_seconds = 60 * args.pretrain_minutes
     phase2_start = ckpt_phase2_start
+    phase3_start = ckpt_phase3_start
+    final_stream = None
     while True:
         # Phase 1 (the first --pretrain-minutes): the vision encoder and the connector with the
         # auxiliary heads, about 2x more samples per second than full steps, at a constant rate
@@ -723,8 +735,18 @@ def train(args: argparse.Namespace) -> None:
             lr = lr_at(step - phase2_start, progress, args.lr, args.warmup)
         if progress >= 1.0:
             break
+        # Phase 3 (the last --final-minutes): the learning rate keeps decaying; only the data mix and
+        # the trained encoder layers change.
+        final = not pretraining and args.final_minutes > 0 and elapsed() >= 60 * (args.max_minutes - args.final_minutes)
+        if final and phase3_start is None:
+            phase3_start = step
+            log(f"phase 3 (whole encoder, more counting) from step {step}")
         if pretraining:
             samples = next(pre_stream)
+        elif final:
+            if final_stream is None:
+                final_stream = Stream(prompter, args.seed + FINAL_SEED_OFFSET, args.batch, FINAL_WEIGHTS).batches_from(step - phase3_start)
+            samples = next(final_stream)
         else:
             if stream is None:
                 stream = Stream(prompter, args.seed, args.batch).batches_from(step - phase2_start)
@@ -741,7 +763,7 @@ def train(args: argparse.Namespace) -> None:
             total = chars_loss + cls_loss + token_loss + density_loss
         else:
             guided = args.guide_weight > 0 and step >= args.guide_start
-            vis = vision_forward(model, pixels, args.vision_train_layers)
+            vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers if final else args.vision_train_layers)
             logits, feats, probs = batch_logits(model, ids, vis, GUIDE_LAYER if guided else None)
             # per-token loss, then per-task means for the log; the optimised loss is the token mean
             flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
@@ -806,6 +828,8 @@ def main() -> None:
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only column/class heads")
     ap.add_argument("--vision-train-layers", type=int, default=1,
                     help="phase 2: how many of the vision encoder's last layers keep training (the rest is frozen)")
+    ap.add_argument("--final-minutes", type=float, default=0.0,
+                    help="phase 3: the last minutes of --max-minutes train the whole encoder on more counting (0: none)")
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-minutes", type=float, default=5.0)
