@@ -31,15 +31,15 @@ function perPrompt(report: EvalReport, prompt: string) {
   return score;
 }
 
-// Floors at the scores the shipped model reaches (see the README: colour 100%, shape 95.2%,
-// count 65.6%, reading 85.6% with CER 3.0%), so a pipeline regression shows up as a drop; the
-// targets for reading (≥ 90%, CER ≤ 2%) and count (≥ 95%) are not met by this model yet, and the
-// floors rise with the model.
+// Floors just under the scores the shipped model reaches (see the README: colour 100%, shape
+// 95.2%, count 81.6%, reading 88.8% with CER 2.4%), so a pipeline regression shows up as a drop;
+// the targets for reading (≥ 90%, CER ≤ 2%) and count (≥ 95%) are not met by this model yet, and
+// the floors rise with the model.
 const FLOORS: Record<string, { exact: number; maxCer?: number }> = {
   [PROMPTS.colour]: { exact: 0.95 },
   [PROMPTS.shape]: { exact: 0.95 },
-  [PROMPTS.count]: { exact: 0.65 },
-  [PROMPTS.reading]: { exact: 0.85, maxCer: 0.03 },
+  [PROMPTS.count]: { exact: 0.8 },
+  [PROMPTS.reading]: { exact: 0.88, maxCer: 0.025 },
 };
 
 Deno.test({
