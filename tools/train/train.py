@@ -461,6 +461,7 @@ def make_sample(prompter: Prompter, seed: int, index: int, weights=TRAIN_WEIGHTS
         extra["centre_token_col"] = centre_token_columns(info["spans"], cols)
     elif task == "count":
         extra["cell_counts"] = cell_counts(info["centres"])
+        extra["centres"] = info["centres"]
     return {
         **extra,
         "frames": frames,
