@@ -13,9 +13,9 @@ more encoder layers train), and it tries counting mechanisms without a full trai
            over the four nearest split-tile tokens, 1/(k+1) per shape, and 1/(k+1) on the
            sequence's first token (whose share then tells k), + a head regressing that centre
            mass on the connector's tile tokens;
-  encoder  the vision encoder and connector alone, with that tile-token centre-mass head; the
-           rounded sum of the head over an image's tile tokens is its count (that accuracy and the
-           error's standard deviation are reported).
+  encoder  the whole vision encoder and the connector alone, with that tile-token centre-mass
+           head; the rounded sum of the head over an image's tile tokens is its count (that
+           accuracy and the error's standard deviation are reported).
 
 The checkpoint is only read; nothing is written.
 """
@@ -34,7 +34,6 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gen  # noqa: E402
 import train as T  # noqa: E402
 
 PROBE_SEED = 77  # training items of the probe (below the evaluation seeds)
@@ -144,10 +143,11 @@ def main() -> None:
 
     print(f"before: {score()}", flush=True)
     model.train()
-    if args.mechanism == "encoder":
-        params = [*model.vision_model.parameters(), *model.connector.parameters(), *head.parameters()]
-    else:
-        params = [*model.parameters(), *head.parameters()]
+    params = {
+        "answer": [*model.parameters()],
+        "sink": [*model.parameters(), *head.parameters()],
+        "encoder": [*model.vision_model.parameters(), *model.connector.parameters(), *head.parameters()],
+    }[args.mechanism]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
     stream = T.Stream(prompter, PROBE_SEED, args.batch, COUNT_ONLY).batches_from(0)
     start, step = time.time(), 0
