@@ -156,7 +156,7 @@ def main() -> None:
         ids, labels, pixels = T.collate(samples, pad_id)
         detail = ""
         if args.mechanism == "encoder":
-            loss, _ = tile_mass_loss(head, model.connector(T.vision_forward(model, pixels, 4)), samples)
+            loss, _ = tile_mass_loss(head, model.connector(T.vision_forward(model, pixels, model.cfg.vision.num_hidden_layers)), samples)
         else:
             vis = T.vision_forward(model, pixels, args.vision_train_layers)
             guided = args.mechanism == "sink"
