@@ -234,9 +234,9 @@ def batch_logits(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """ids [B, S] (right padded), vis [n_tiles, patches, D] (vision_forward of all samples' tiles
     in order) -> (logits [B, S, V], connector output [n_tiles, tokens_per_tile, H], attention
-    probabilities [B, heads, S, S] of decoder layer `attn_layer` or None). The same computation
-    as model.image_features + merge + the decoder, with intermediate values kept for the aux
-    losses."""
+    probabilities [B, GUIDE_HEADS, S, S] of the first GUIDE_HEADS heads of decoder layer
+    `attn_layer`, or None). The same computation as model.image_features + merge + the decoder,
+    with intermediate values kept for the aux losses."""
     text = model.text_model
     feats = model.connector(vis)
     embeds = model.merge(ids, text.embed_tokens(ids), feats.reshape(-1, model.cfg.text.hidden_size))
@@ -257,7 +257,9 @@ def batch_logits(
             q = a.q_proj(h).view(b, s, a.num_heads, a.head_dim).transpose(1, 2)
             k = a.k_proj(h).view(b, s, a.num_kv_heads, a.head_dim).transpose(1, 2)
             q, k = m.apply_rotary(q, cos, sin), m.apply_rotary(k, cos, sin)
-            k = m.repeat_kv(k, a.num_heads // a.num_kv_heads)
+            # only the guided heads: the other heads' probabilities would be computed for nothing
+            q = q[:, :GUIDE_HEADS]
+            k = m.repeat_kv(k, a.num_heads // a.num_kv_heads)[:, :GUIDE_HEADS]
             probs = torch.softmax(torch.matmul(q, k.transpose(2, 3)) / math.sqrt(a.head_dim) + bias, dim=-1)
         x, _, _ = layer(x, cos, sin, bias, past[2 * i], past[2 * i + 1])
     logits = F.linear(text.norm(x), text.embed_tokens.weight)
@@ -286,27 +288,50 @@ def column_token_indices(rows: int, cols: int, token_col: int) -> list[int]:
 
 
 def guide_loss(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_id: int) -> torch.Tensor:
-    """Guided attention (training only), on the first GUIDE_HEADS heads of one decoder layer.
-    Reading: the query that predicts character k should put its attention mass on the split
-    tiles' token column that holds the centre of character k. Count: the queries that predict the
-    answer should spread it over the global image's tokens (all shapes, each seen once), so the
-    answer can be read from their mean. Loss = -log(attention mass on the targets), averaged."""
-    terms = []
+    """Guided attention (training only), on the first GUIDE_HEADS heads of one decoder layer
+    (probs [B, GUIDE_HEADS, S, S]). Reading: the query that predicts character k should put its
+    attention mass on the split tiles' token column that holds the centre of character k. Count:
+    the queries that predict the answer should spread it over the global image's tokens (all
+    shapes, each seen once), so the answer can be read from their mean. Loss = -log(attention
+    mass on the targets), averaged over the heads and queries of each character or count answer,
+    then over those.
+
+    All (query, key) pairs are read with one gather: indexing probs once per character made the
+    backward pass add a zero-filled copy of probs per character."""
+    pair_b: list[int] = []
+    pair_q: list[int] = []
+    pair_k: list[int] = []
+    pair_group: list[int] = []  # per (query, key) pair: its (sample, query) group
+    group_term: list[int] = []  # per group: its loss term (one per character or count answer)
+    n_terms = 0
     for b, s in enumerate(samples):
         if s["task"] not in ("reading", "count"):
             continue
         image_pos = [i for i, t in enumerate(s["prompt_ids"]) if t == image_token_id]
         start = len(s["prompt_ids"]) - 1  # predicts the space token; answer token k at start + 1 + k
         if s["task"] == "count":
-            targets = image_pos[global_token_start(s["rows"], s["cols"]) :]
-            mass = probs[b, :GUIDE_HEADS, start : start + 2][..., targets].sum(-1)
-            terms.append(-torch.log(mass + 1e-6).mean())
-            continue
-        for k, col in enumerate(s["centre_token_col"]):
-            targets = [image_pos[i] for i in column_token_indices(s["rows"], s["cols"], col)]
-            mass = probs[b, :GUIDE_HEADS, start + 1 + k, targets].sum(-1)
-            terms.append(-torch.log(mass + 1e-6).mean())
-    return torch.stack(terms).mean() if terms else probs.new_zeros(())
+            terms = [([start, start + 1], image_pos[global_token_start(s["rows"], s["cols"]) :])]
+        else:
+            terms = [
+                ([start + 1 + k], [image_pos[i] for i in column_token_indices(s["rows"], s["cols"], col)])
+                for k, col in enumerate(s["centre_token_col"])
+            ]
+        for queries, targets in terms:
+            for q in queries:
+                pair_b += [b] * len(targets)
+                pair_q += [q] * len(targets)
+                pair_k += targets
+                pair_group += [len(group_term)] * len(targets)
+                group_term.append(n_terms)
+            n_terms += 1
+    if not n_terms:
+        return probs.new_zeros(())
+    picked = probs[torch.tensor(pair_b), :, torch.tensor(pair_q), torch.tensor(pair_k)]  # [pairs, heads]
+    mass = picked.new_zeros(len(group_term), probs.shape[1]).index_add(0, torch.tensor(pair_group), picked)
+    nll = -torch.log(mass + 1e-6).mean(1)  # [groups]
+    term_of = torch.tensor(group_term)
+    per_term = nll.new_zeros(n_terms).index_add(0, term_of, nll) / torch.bincount(term_of, minlength=n_terms)
+    return per_term.mean()
 
 
 class AuxHeads(torch.nn.Module):
@@ -336,48 +361,93 @@ class AuxHeads(torch.nn.Module):
 
     def tokens(self, feats: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
         """feats [n_tiles, tokens_per_tile, H] (connector output) -> (token-column character loss,
-        global-token shape-centre density loss)."""
-        start = 0
-        xs, ys, dens = [], [], []
+        global-token shape-centre density loss). One gather per loss from the flat token list:
+        per-sample slices would each add a zero-filled copy of feats in the backward pass."""
+        per_tile = feats.shape[1]
+        flat = feats.reshape(-1, feats.shape[-1])
+        char_tokens: list[int] = []
+        char_of_token: list[int] = []
+        labels: list[int] = []
+        dens_tokens: list[int] = []
+        dens_targets: list[float] = []
+        first = 0  # the sample's first token in flat
         for s in samples:
-            n = s["frames"].shape[0]
-            f = feats[start : start + n].reshape(-1, feats.shape[-1])  # this sample's image tokens
-            start += n
             if s["task"] == "reading":
                 for ch, col in zip(s["answer"], s["centre_token_col"]):
-                    xs.append(f[column_token_indices(s["rows"], s["cols"], col)].mean(0, keepdim=True))
-                    ys.append(gen.ALPHABET.index(ch))
+                    idx = column_token_indices(s["rows"], s["cols"], col)
+                    char_tokens += [first + i for i in idx]
+                    char_of_token += [len(labels)] * len(idx)
+                    labels.append(gen.ALPHABET.index(ch))
             elif s["task"] == "count":
-                pred = self.density(f[global_token_start(s["rows"], s["cols"]) :])[:, 0]
-                dens.append(F.mse_loss(pred, torch.tensor(s["cell_counts"], dtype=torch.float32)))
-        chars = F.cross_entropy(self.token_chars(torch.cat(xs)), torch.tensor(ys)) if xs else feats.new_zeros(())
-        density = torch.stack(dens).mean() if dens else feats.new_zeros(())
+                g = first + global_token_start(s["rows"], s["cols"])
+                dens_tokens += range(g, g + per_tile)
+                dens_targets += s["cell_counts"]
+            first += s["frames"].shape[0] * per_tile
+        chars = density = feats.new_zeros(())
+        if labels:
+            chars = F.cross_entropy(self.token_chars(group_means(flat, char_tokens, char_of_token, len(labels))), torch.tensor(labels))
+        if dens_tokens:
+            # every count sample has the same number of global tokens, so the mean over all of
+            # them is the mean of the per-sample means
+            pred = self.density(flat[torch.tensor(dens_tokens)])[:, 0]
+            density = F.mse_loss(pred, torch.tensor(dens_targets, dtype=torch.float32))
         return chars, density
 
     def forward(self, vis: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
         side = TILE // PATCH
-        start = 0
-        cols_x, cols_y, cls_losses = [], [], []
+        per_tile = side * side
+        flat = vis.reshape(-1, vis.shape[-1])
+        col_patches: list[int] = []  # the patches of the columns each character covers
+        char_of_patch: list[int] = []
+        char_labels: list[int] = []
+        cls_tiles: dict[str, list[int]] = {task: [] for task in AUX_CLASSES}  # the samples' tiles
+        cls_owner: dict[str, list[int]] = {task: [] for task in AUX_CLASSES}  # per tile: its sample
+        cls_labels: dict[str, list[int]] = {task: [] for task in AUX_CLASSES}
+        first_tile = 0
         for s in samples:
             rows, cols, n = s["rows"], s["cols"], s["frames"].shape[0]
-            v = vis[start : start + n]
-            start += n
             if s["task"] == "reading":
-                grid = v[: rows * cols].reshape(rows, cols, side, side, -1).permute(0, 2, 1, 3, 4)
-                columns = grid.reshape(rows * side, cols * side, -1).mean(0)  # [cols*side, D]
-                # one vector per character: the mean of the columns it covers
+                # one vector per character: the mean of all patches of the columns it covers
                 for k, ch in enumerate(s["answer"]):
-                    idx = [c for c, lab in enumerate(s["char_of_column"]) if lab == k]
-                    if idx:
-                        cols_x.append(columns[idx].mean(0, keepdim=True))
-                        cols_y.append(torch.tensor([gen.ALPHABET.index(ch)]))
+                    covered = [c for c, lab in enumerate(s["char_of_column"]) if lab == k]
+                    if not covered:
+                        continue
+                    for c in covered:
+                        tile_col, patch_col = divmod(c, side)
+                        for tile_row in range(rows):
+                            tile = first_tile + tile_row * cols + tile_col
+                            col_patches += [tile * per_tile + r * side + patch_col for r in range(side)]
+                    char_of_patch += [len(char_labels)] * (len(covered) * rows * side)
+                    char_labels.append(gen.ALPHABET.index(ch))
             else:
-                head = {"colour": self.colour, "shape": self.shape, "count": self.count}[s["task"]]
-                label = torch.tensor([AUX_CLASSES[s["task"]].index(s["answer"])])
-                cls_losses.append(F.cross_entropy(head(v.mean((0, 1)))[None], label))
-        chars = F.cross_entropy(self.chars(torch.cat(cols_x)), torch.cat(cols_y)) if cols_x else vis.new_zeros(())
-        cls = torch.stack(cls_losses).mean() if cls_losses else vis.new_zeros(())
+                cls_tiles[s["task"]] += range(first_tile, first_tile + n)
+                cls_owner[s["task"]] += [len(cls_labels[s["task"]])] * n
+                cls_labels[s["task"]].append(AUX_CLASSES[s["task"]].index(s["answer"]))
+            first_tile += n
+        chars = cls = vis.new_zeros(())
+        if char_labels:
+            chars = F.cross_entropy(self.chars(group_means(flat, col_patches, char_of_patch, len(char_labels))), torch.tensor(char_labels))
+        tile_means = vis.mean(1)  # every tile has the same number of patches
+        losses = [
+            F.cross_entropy(
+                head(group_means(tile_means, cls_tiles[task], cls_owner[task], len(cls_labels[task]))),
+                torch.tensor(cls_labels[task]),
+                reduction="none",
+            )
+            for task, head in (("colour", self.colour), ("shape", self.shape), ("count", self.count))
+            if cls_labels[task]
+        ]
+        if losses:
+            cls = torch.cat(losses).mean()
         return chars, cls
+
+
+def group_means(rows: torch.Tensor, index: list[int], group: list[int], n_groups: int) -> torch.Tensor:
+    """Mean of rows[index[j]] over the j with group[j] == g, for g < n_groups (every group
+    non-empty): one gather and one scatter, whatever the number of groups."""
+    owner = torch.tensor(group)
+    sums = rows.new_zeros(n_groups, rows.shape[1]).index_add(0, owner, rows[torch.tensor(index)])
+    return sums / torch.bincount(owner, minlength=n_groups).to(rows.dtype)[:, None]
 
 
 AUX_CLASSES = {"colour": list(gen.COLOURS), "shape": list(gen.SHAPES), "count": ["1", "2", "3", "4", "5"]}
