@@ -22,6 +22,10 @@ auxiliary heads; then the whole model with the vision encoder frozen but for its
 on a larger share of counting items (counting needs the early encoder layers; reading items on the
 same path keep the features that reading needs).
 
+With --precision bf16 the forward pass runs under CPU autocast (matrix products in bfloat16;
+weights, optimiser state and losses in float32): on CPUs with AVX512-BF16 a step is ~1.5-2x
+faster.
+
 Checkpoints (DIR/checkpoint.pt, atomically replaced) every --save-minutes and at the end; a rerun
 with the same arguments resumes from it and continues the same data stream. Progress goes to
 stdout (and DIR/train.log when started as in the README). This file also holds what export.py and
@@ -826,24 +830,28 @@ def train(args: argparse.Namespace) -> None:
         t_step = time.time()
         for group in opt.param_groups:
             group["lr"] = lr
+        # bf16: the matrix products run in bfloat16 (weights, optimiser and losses stay float32)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            if pretraining:
+                vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers)
+                feats = model.connector(vis)
+            else:
+                guided = args.guide_weight > 0 and step >= args.guide_start
+                vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers if final else args.vision_train_layers)
+                logits, feats, probs = batch_logits(model, ids, vis, GUIDE_LAYER if guided else None)
+        vis, feats = vis.float(), feats.float()
+        chars_loss, cls_loss = aux(vis, samples)
+        token_loss, density_loss = aux.tokens(feats, samples)
         if pretraining:
-            vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers)
-            chars_loss, cls_loss = aux(vis, samples)
-            token_loss, density_loss = aux.tokens(model.connector(vis), samples)
             loss = guide = vis.new_zeros(())
             total = chars_loss + cls_loss + token_loss + density_loss
         else:
-            guided = args.guide_weight > 0 and step >= args.guide_start
-            vis = vision_forward(model, pixels, cfg.vision.num_hidden_layers if final else args.vision_train_layers)
-            logits, feats, probs = batch_logits(model, ids, vis, GUIDE_LAYER if guided else None)
             # per-token loss, then per-task means for the log; the optimised loss is the token mean
-            flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+            flat = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
             flat = flat.reshape(labels.shape)
             valid_tok = labels != -100
             loss = flat[valid_tok].mean()
-            chars_loss, cls_loss = aux(vis, samples)
-            token_loss, density_loss = aux.tokens(feats, samples)
-            guide = guide_loss(probs, samples, cfg.image_token_id) if guided else loss.new_zeros(())
+            guide = guide_loss(probs.float(), samples, cfg.image_token_id) if guided else loss.new_zeros(())
             aux_total = chars_loss + cls_loss + token_loss + density_loss
             total = loss + args.aux_weight * aux_total + args.guide_weight * guide
         opt.zero_grad(set_to_none=True)
@@ -903,6 +911,8 @@ def main() -> None:
                     help="phase 3: the last minutes of --max-minutes train the whole encoder on more counting (0: none)")
     ap.add_argument("--dir", default="/work/tiny-train", help="checkpoint folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: matrix products in bfloat16 under autocast (~1.5-2x faster on CPUs with AVX512-BF16)")
     ap.add_argument("--save-minutes", type=float, default=5.0)
     ap.add_argument("--log-seconds", type=float, default=30.0)
     ap.add_argument("--valid-every", type=int, default=500, help="steps between greedy checks (0: never)")
