@@ -196,8 +196,9 @@ def make_single_shape(rng: np.random.Generator) -> tuple[Image.Image, str, str]:
     return im, kind, colour
 
 
-def make_count(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]]]:
-    """1-5 non-overlapping shapes; also returns their centres as fractions of width and height."""
+def make_count(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[float, float]], list[float]]:
+    """1-5 non-overlapping shapes; also returns their centres as fractions of width and height
+    and their radii as fractions of the short side."""
     n = int(rng.integers(1, 6))
     while True:
         w, h = shape_canvas(rng)
@@ -213,7 +214,7 @@ def make_count(rng: np.random.Generator) -> tuple[Image.Image, str, list[tuple[f
         kind = SHAPES[int(rng.integers(len(SHAPES)))]
         colour = COLOURS[names[int(rng.integers(len(names)))]]
         draw_shape(draw, kind, cx, cy, r, jitter(colour, rng), rng)
-    return im, str(n), [(cx / w, cy / h) for cx, cy in centres]
+    return im, str(n), [(cx / w, cy / h) for cx, cy in centres], [r / short for r in radii]
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,7 +231,8 @@ def make_item(seed: int, index: int, task: str | None = None, weights: dict[str,
 def make_item_info(seed: int, index: int, task: str | None = None, weights: dict[str, float] | None = None):
     """make_item plus a dict of layout facts (reading: "spans", the characters' horizontal extents
     as fractions of the width; count: "centres", the shapes' centres as fractions of width and
-    height), which training uses for auxiliary losses."""
+    height, and "radii", as fractions of the short side), which training uses for auxiliary losses
+    (and count_report.py for its error analysis)."""
     rng = item_rng(seed, index)
     if task is None:
         if weights is None:
@@ -246,7 +248,7 @@ def make_item_info(seed: int, index: int, task: str | None = None, weights: dict
     elif task == "shape":
         im, answer, _ = make_single_shape(rng)
     elif task == "count":
-        im, answer, info["centres"] = make_count(rng)
+        im, answer, info["centres"], info["radii"] = make_count(rng)
     else:
         raise ValueError(f"unknown task {task!r}")
     return im, PROMPTS[task], answer, task, info
