@@ -15,9 +15,19 @@ more encoder layers train), and it tries counting mechanisms without a full trai
            mass on the connector's tile tokens;
   encoder  the whole vision encoder and the connector alone, with that tile-token centre-mass
            head; the rounded sum of the head over an image's tile tokens is its count (that
-           accuracy and the error's standard deviation are reported).
+           accuracy and the error's standard deviation are reported);
+  tiles    the whole vision encoder and the connector alone, with a head on the mean of each split
+           tile's connector tokens regressing how many shape centres the tile holds; the rounded
+           sum over an image's tiles is its count (3 or 6 terms, not 48-96 as with `encoder`);
+  tiles-answer
+           the whole model: answer loss + that per-tile head + the guided heads of decoder layer
+           GUIDE_LAYER, at the positions that predict the answer, taught to spread their attention
+           evenly over the split tiles' tokens (their output is then the mean per-tile count, which
+           the grid in the prompt turns into the count).
 
-The checkpoint is only read; nothing is written.
+--model-dir starts from an exported folder instead (weights read back from its ONNX files, as
+predict.py does), e.g. the shipped models/tiny-smolvlm. The checkpoint or folder is only read;
+nothing is written.
 """
 
 from __future__ import annotations
@@ -61,9 +71,60 @@ def tile_centre_mass(centres: list[tuple[float, float]], rows: int, cols: int) -
     return out
 
 
+def tile_counts(centres: list[tuple[float, float]], rows: int, cols: int) -> np.ndarray:
+    """Shape centres (fractions of width and height) -> how many fall in each split tile (tiles
+    row-major). The split tiles cover the resized image exactly, so fractions map linearly."""
+    out = np.zeros(rows * cols, dtype=np.float32)
+    for x, y in centres:
+        out[min(rows - 1, int(y * rows)) * cols + min(cols - 1, int(x * cols))] += 1.0
+    return out
+
+
 def with_centre_mass(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Counting samples of train.make_sample plus their tile-token centre mass and shape count."""
-    return [{**s, "tile_mass": tile_centre_mass(s["centres"], s["rows"], s["cols"]), "n": len(s["centres"])} for s in samples]
+    """Counting samples of train.make_sample plus their tile-token centre mass, per-tile centre
+    counts and shape count."""
+    return [
+        {
+            **s,
+            "tile_mass": tile_centre_mass(s["centres"], s["rows"], s["cols"]),
+            "tile_count": tile_counts(s["centres"], s["rows"], s["cols"]),
+            "n": len(s["centres"]),
+        }
+        for s in samples
+    ]
+
+
+def tile_count_loss(head: torch.nn.Linear, feats: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, list[float], list[bool]]:
+    """Squared error of the per-tile count head on the mean of each split tile's connector tokens
+    (summed over a sample's tiles, mean over samples); each sample's summed prediction; per tile,
+    whether its rounded prediction is right."""
+    means, targets, owner, start = [], [], [], 0
+    for j, s in enumerate(samples):
+        split = s["rows"] * s["cols"]
+        means.append(feats[start : start + split].mean(1))
+        targets.append(torch.from_numpy(s["tile_count"]))
+        owner += [j] * split
+        start += s["frames"].shape[0]
+    pred = head(torch.cat(means))[:, 0]
+    target = torch.cat(targets)
+    loss = F.mse_loss(pred, target, reduction="sum") / len(samples)
+    sums = torch.zeros(len(samples)).index_add(0, torch.tensor(owner), pred.detach().float())
+    return loss, sums.tolist(), (pred.detach().round() == target).tolist()
+
+
+def even_tile_guide(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_id: int) -> tuple[torch.Tensor, float]:
+    """Cross-entropy of the guided heads' attention (at the positions predicting the space and the
+    digit) against an even spread over the split tiles' tokens, and its excess over the target's
+    entropy (the KL divergence, nats)."""
+    terms, kls = [], []
+    for b, s in enumerate(samples):
+        image_pos = [i for i, t in enumerate(s["prompt_ids"]) if t == image_token_id]
+        tiles = torch.tensor(image_pos[: T.global_token_start(s["rows"], s["cols"])])
+        start = len(s["prompt_ids"]) - 1
+        ce = -torch.log(probs[b, :, start : start + 2][..., tiles] + 1e-9).mean()
+        terms.append(ce)
+        kls.append(float(ce) - math.log(len(tiles)))
+    return torch.stack(terms).mean(), float(np.mean(kls))
 
 
 def tile_mass_loss(head: torch.nn.Linear, feats: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, list[float]]:
@@ -114,32 +175,71 @@ def encoder_count_accuracy(model, head: torch.nn.Linear, valid: list[dict[str, A
     return round(accuracy, 4), round(float(np.std(errors)), 3)
 
 
+def tile_count_accuracy(model, head: torch.nn.Linear, valid: list[dict[str, Any]], pad_id: int) -> tuple[float, float, float]:
+    """Rounded sum of the per-tile count head over each image's split tiles against its count;
+    also the error's standard deviation and the share of tiles whose rounded count is right."""
+    errors, tiles_right = [], []
+    with torch.no_grad():
+        for i in range(0, len(valid), 30):
+            chunk = valid[i : i + 30]
+            _, _, pixels = T.collate(chunk, pad_id)
+            _, sums, right = tile_count_loss(head, model.connector(T.vision_forward(model, pixels, 0)), chunk)
+            errors += [total - s["n"] for total, s in zip(sums, chunk)]
+            tiles_right += right
+    accuracy = sum(round(e) == 0 for e in errors) / len(errors)
+    return round(accuracy, 4), round(float(np.std(errors)), 3), round(float(np.mean(tiles_right)), 4)
+
+
+def load_start(args: argparse.Namespace):
+    """(model, tokenizer) from --checkpoint or --model-dir."""
+    if args.model_dir:
+        import predict
+
+        cfg, _ = predict.config_from_folder(args.model_dir)
+        tok = T.build_tokenizer()
+        if cfg != T.model_config(tok):
+            raise SystemExit(f"probe_count: {args.model_dir} is not a model of train.py's configuration")
+        return predict.load_from_onnx(args.model_dir, cfg), tok
+    if not os.path.exists(args.checkpoint):
+        raise SystemExit(f"probe_count: no checkpoint at {args.checkpoint} (train.py writes DIR/checkpoint.pt)")
+    model, tok, _ = T.load_model_from_checkpoint(args.checkpoint)
+    return model, tok
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--checkpoint", required=True, help="train.py's checkpoint.pt")
+    start_from = ap.add_mutually_exclusive_group(required=True)
+    start_from.add_argument("--checkpoint", help="train.py's checkpoint.pt")
+    start_from.add_argument("--model-dir", help="an exported folder of train.py's configuration (e.g. models/tiny-smolvlm)")
     ap.add_argument("--minutes", type=float, default=8.0)
-    ap.add_argument("--mechanism", choices=("answer", "sink", "encoder"), default="answer")
+    ap.add_argument("--mechanism", choices=("answer", "sink", "encoder", "tiles", "tiles-answer"), default="answer")
     ap.add_argument("--vision-train-layers", type=int, default=1, help="encoder layers that train (4: all)")
     ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--warmup", type=int, default=0, help="steps of linear learning-rate warm-up")
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--valid-items", type=int, default=150)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    if not os.path.exists(args.checkpoint):
-        raise SystemExit(f"probe_count: no checkpoint at {args.checkpoint} (train.py writes DIR/checkpoint.pt)")
 
     torch.set_num_threads(args.threads)
-    model, tok, _ = T.load_model_from_checkpoint(args.checkpoint)
+    model, tok = load_start(args)
     pad_id = model.cfg.text.pad_token_id
     prompter = T.Prompter(tok, model.cfg)
     valid = with_centre_mass([T.make_sample(prompter, PROBE_VALID_SEED, i, task="count") for i in range(args.valid_items)])
-    head = torch.nn.Linear(model.cfg.text.hidden_size, 1)  # tile-token centre mass (sink, encoder)
+    head = torch.nn.Linear(model.cfg.text.hidden_size, 1)  # tile-token centre mass or per-tile count
 
     def score() -> str:
         if args.mechanism == "encoder":
             accuracy, spread = encoder_count_accuracy(model, head, valid, pad_id)
             return f"count from the tile-token head {accuracy} (error std {spread})"
-        return f"count {T.validate(model, prompter, valid)['count']}"  # validate() leaves train mode on
+        tiles = ""
+        if args.mechanism in ("tiles", "tiles-answer"):
+            accuracy, spread, per_tile = tile_count_accuracy(model, head, valid, pad_id)
+            tiles = f"count from the per-tile head {accuracy} (error std {spread}, tiles right {per_tile})"
+            if args.mechanism == "tiles":
+                return tiles
+            tiles = ", " + tiles
+        return f"count {T.validate(model, prompter, valid)['count']}{tiles}"  # validate() leaves train mode on
 
     print(f"before: {score()}", flush=True)
     model.train()
@@ -147,6 +247,8 @@ def main() -> None:
         "answer": [*model.parameters()],
         "sink": [*model.parameters(), *head.parameters()],
         "encoder": [*model.vision_model.parameters(), *model.connector.parameters(), *head.parameters()],
+        "tiles": [*model.vision_model.parameters(), *model.connector.parameters(), *head.parameters()],
+        "tiles-answer": [*model.parameters(), *head.parameters()],
     }[args.mechanism]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
     stream = T.Stream(prompter, PROBE_SEED, args.batch, COUNT_ONLY).batches_from(0)
@@ -155,18 +257,26 @@ def main() -> None:
         samples = with_centre_mass(next(stream))
         ids, labels, pixels = T.collate(samples, pad_id)
         detail = ""
-        if args.mechanism == "encoder":
-            loss, _ = tile_mass_loss(head, model.connector(T.vision_forward(model, pixels, model.cfg.vision.num_hidden_layers)), samples)
+        if args.mechanism in ("encoder", "tiles"):
+            feats = model.connector(T.vision_forward(model, pixels, model.cfg.vision.num_hidden_layers))
+            loss = (tile_mass_loss if args.mechanism == "encoder" else tile_count_loss)(head, feats, samples)[0]
         else:
             vis = T.vision_forward(model, pixels, args.vision_train_layers)
-            guided = args.mechanism == "sink"
+            guided = args.mechanism in ("sink", "tiles-answer")
             logits, feats, probs = T.batch_logits(model, ids, vis, T.GUIDE_LAYER if guided else None)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-            if guided:
+            if args.mechanism == "sink":
                 guide, kl, share = sink_loss(probs, samples, model.cfg.image_token_id)
                 mass, _ = tile_mass_loss(head, feats, samples)
                 loss = loss + guide + mass
                 detail = f", attention KL {kl:.3f}, first-token share x (k+1) {share:.2f}, centre-mass loss {float(mass):.3f}"
+            elif args.mechanism == "tiles-answer":
+                guide, kl = even_tile_guide(probs, samples, model.cfg.image_token_id)
+                per_tile, _, _ = tile_count_loss(head, feats, samples)
+                loss = loss + guide + per_tile
+                detail = f", attention KL {kl:.3f}, per-tile count loss {float(per_tile):.3f}"
+        for group in opt.param_groups:
+            group["lr"] = args.lr * min(1.0, (step + 1) / (args.warmup + 1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
