@@ -23,10 +23,28 @@ export interface Int8Weights {
 }
 
 /**
- * Quantizes a 2-D tensor to int8 with one scale per column (`axis` 1) or per
- * row (`axis` 0). value ≈ q · scale, q ∈ [−127, 127].
+ * Largest magnitude of int8 weights that feed `MatMulInteger` with uint8
+ * activations. x86 CPUs without VNNI (AVX2, AVX512 without VNNI) multiply
+ * u8×s8 with `vpmaddubsw`, which adds two products in a saturating int16:
+ * 255 · 127 · 2 overflows it, 255 · 63 · 2 = 32,130 does not. Seven-bit
+ * weights (the "reduce range" of ONNX Runtime's quantizer) give the same
+ * integer product on every CPU and on wasm.
  */
-export function quantizeInt8(tensor: WeightTensor, axis: 0 | 1): Int8Weights {
+export const MATMUL_INT8_LEVELS = 63;
+
+/**
+ * Quantizes a 2-D tensor to int8 with one scale per column (`axis` 1) or per
+ * row (`axis` 0). value ≈ q · scale, q ∈ [−levels, levels] (default 127; use
+ * {@link MATMUL_INT8_LEVELS} for weights of an integer matmul).
+ */
+export function quantizeInt8(
+  tensor: WeightTensor,
+  axis: 0 | 1,
+  levels = 127,
+): Int8Weights {
+  if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
+    throw new RangeError(`quantizeInt8: levels must be an integer in 1..127, got ${levels}`);
+  }
   const [rows, cols] = tensor.dims;
   const { data } = tensor;
   const slices = axis === 0 ? rows : cols;
@@ -38,7 +56,7 @@ export function quantizeInt8(tensor: WeightTensor, axis: 0 | 1): Int8Weights {
       if (v > maxAbs[s]) maxAbs[s] = v;
     }
   }
-  const scales = maxAbs.map((m) => m > 0 ? m / 127 : 1);
+  const scales = maxAbs.map((m) => m > 0 ? m / levels : 1);
   const values = new Int8Array(data.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {

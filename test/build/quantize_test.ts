@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { languageGraphs } from "../../src/build/module_graphs.ts";
-import { dequantizeQ4, Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../../src/build/quantize.ts";
+import {
+  dequantizeQ4,
+  MATMUL_INT8_LEVELS,
+  Q4_BLOCK,
+  quantizeInt8,
+  quantizeQ4,
+} from "../../src/build/quantize.ts";
 import type { WeightMap } from "../../src/build/seeded_weights.ts";
 import { resolve } from "../../src/spec/resolve.ts";
 import { refLlamaLogits } from "./reference/llama.ts";
@@ -23,20 +29,36 @@ const matrix = fc.record({
   return { dims: [rows, cols], data };
 });
 
-Deno.test("quantize: int8 per column and per row reconstruct within half a step", () => {
-  fc.assert(fc.property(matrix, fc.constantFrom(0 as const, 1 as const), (w, axis) => {
-    const q = quantizeInt8(w, axis);
+Deno.test("quantize: int8 per column and per row reconstruct within half a step, within ±levels", () => {
+  const levels = fc.oneof(
+    fc.constant(127),
+    fc.constant(MATMUL_INT8_LEVELS),
+    fc.integer({ min: 1, max: 127 }),
+  );
+  fc.assert(fc.property(matrix, fc.constantFrom(0 as const, 1 as const), levels, (w, axis, top) => {
+    const q = quantizeInt8(w, axis, top);
     const [rows, cols] = w.dims;
+    const reached = new Int32Array(q.scales.length);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
-        const scale = q.scales[axis === 0 ? r : c];
+        const slice = axis === 0 ? r : c;
+        const scale = q.scales[slice];
         const value = q.values[r * cols + c];
-        if (Math.abs(value) > 127) return false;
+        if (Math.abs(value) > top) return false;
         if (Math.abs(value * scale - w.data[r * cols + c]) > scale / 2 + 1e-6 * scale) return false;
+        reached[slice] = Math.max(reached[slice], Math.abs(value));
       }
     }
-    return true;
+    // the scale spends the whole range: each non-zero slice's largest value maps to ±levels
+    return reached.every((m, slice) => m === top || q.scales[slice] === 1);
   }));
+});
+
+Deno.test("quantize: int8 levels outside 1..127 are refused", () => {
+  const w = { dims: [2, 2], data: new Float32Array([1, -1, 0.5, 0.25]) };
+  for (const bad of [0, 128, 2.5, -3]) {
+    assert.throws(() => quantizeInt8(w, 1, bad), RangeError, `levels ${bad}`);
+  }
 });
 
 Deno.test("quantize: q4 MatMulNBits packing reconstructs within half a step per block", () => {

@@ -7,7 +7,7 @@
  */
 import type { Activation } from "../../spec/types.ts";
 import { float, type GraphBuilder } from "../onnx_graph.ts";
-import { Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
+import { MATMUL_INT8_LEVELS, Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
 import type { WeightFactory, WeightTensor } from "../seeded_weights.ts";
 
 /**
@@ -47,7 +47,8 @@ export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTens
     // activations become uint8 (one scale per call), the integer product runs
     // on u8×s8 kernels (VNNI on x86), and one float multiply restores the
     // scale. ORT's CPU optimizer fuses the chain into MatMulIntegerToFloat.
-    const q = quantizeInt8(w, 1);
+    // Seven-bit weights keep the product exact on CPUs without VNNI.
+    const q = quantizeInt8(w, 1, MATMUL_INT8_LEVELS);
     const values = g.weight(
       `${name}_quantized`,
       { type: "int8", dims: w.dims, data: q.values },
