@@ -28,8 +28,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import predict  # noqa: E402
-import train as T  # noqa: E402  (also puts tools/reference on sys.path)
-import idefics3_torch as m  # noqa: E402
+import train as T  # noqa: E402
 
 BINS = {
     "area": [0.0, 0.06, 0.09, 0.12, 0.2, 1.0],
@@ -97,20 +96,13 @@ def main() -> None:
         raise SystemExit("count_report: --count must be at least 1")
     torch.set_num_threads(args.threads)
 
-    cfg, pre = predict.config_from_folder(args.model_dir)
-    tok = m.ByteLevelBPE.from_tokenizer_json(os.path.join(args.model_dir, "tokenizer.json"))
-    eos = tok.vocab["<end_of_utterance>"]
-    model = predict.load_from_onnx(args.model_dir, cfg)
-    tile = pre["max_image_size"]["longest_edge"]
-    cache: dict[tuple[int, int], list[int]] = {}
+    folder = predict.FolderModel(args.model_dir)
+    tile = folder.pre["max_image_size"]["longest_edge"]
     items = []
     for index in range(args.count):
         im, prompt, answer, _, info = T.gen.make_item_info(args.seed, index, task="count")
-        pv, rows, cols = predict.pixel_values(im, pre)
-        if (rows, cols) not in cache:
-            text = m.expand_prompt(T.chat_prompt(prompt), [(rows, cols)], cfg.tokens_per_tile)
-            cache[(rows, cols)] = tok.encode(text)
-        prediction = tok.decode(T.greedy(model, cache[(rows, cols)], pv, eos)).strip()
+        prediction, rows, cols = folder.answer(im, prompt)
+        prediction = prediction.strip()
         facts = layout_facts(im.width, im.height, rows, cols, info["centres"], info["radii"], tile)
         items.append({"index": index, "n": int(answer), "prediction": prediction, "right": prediction == answer,
                       "width": im.width, "height": im.height, "rows": rows, "cols": cols, **facts})

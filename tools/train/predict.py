@@ -125,6 +125,30 @@ def pixel_values(im: Image.Image, pre: dict[str, Any]) -> tuple[torch.Tensor, in
     return t.to_pixel_values(frames), out["rows"], out["cols"]
 
 
+class FolderModel:
+    """An exported folder read back for greedy answers: its configuration, preprocessing,
+    tokenizer, stop token and plain-torch model, with the expanded prompt ids cached per prompt
+    and grid."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.cfg, self.pre = config_from_folder(model_dir)
+        self.tok = m.ByteLevelBPE.from_tokenizer_json(os.path.join(model_dir, "tokenizer.json"))
+        with open(os.path.join(model_dir, "generation_config.json"), encoding="utf-8") as f:
+            self.eos = json.load(f)["eos_token_id"]
+        assert self.eos == self.tok.vocab["<end_of_utterance>"]
+        self.model = load_from_onnx(model_dir, self.cfg)
+        self._prompt_ids: dict[tuple[str, int, int], list[int]] = {}
+
+    def answer(self, im: Image.Image, prompt: str, max_new_tokens: int = 16) -> tuple[str, int, int]:
+        """-> (decoded answer without the stop token, leading space kept; grid rows; grid cols)."""
+        pv, r, c = pixel_values(im, self.pre)
+        key = (prompt, r, c)
+        if key not in self._prompt_ids:
+            text = m.expand_prompt(t.chat_prompt(prompt), [(r, c)], self.cfg.tokens_per_tile)
+            self._prompt_ids[key] = self.tok.encode(text)
+        return self.tok.decode(t.greedy(self.model, self._prompt_ids[key], pv, self.eos, max_new_tokens)), r, c
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     per: dict[str, dict[str, Any]] = {}
     edits = chars = 0
@@ -157,29 +181,18 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    cfg, pre = config_from_folder(args.model_dir)
-    tok = m.ByteLevelBPE.from_tokenizer_json(os.path.join(args.model_dir, "tokenizer.json"))
-    with open(os.path.join(args.model_dir, "generation_config.json"), encoding="utf-8") as f:
-        eos = json.load(f)["eos_token_id"]
-    assert eos == tok.vocab["<end_of_utterance>"]
-    model = load_from_onnx(args.model_dir, cfg)
+    folder = FolderModel(args.model_dir)
 
     base = os.path.dirname(os.path.abspath(args.data))
     with open(args.data, encoding="utf-8") as f:
         items = [json.loads(line) for line in f if line.strip()]
     rows = []
-    cache: dict[tuple[str, int, int], list[int]] = {}
     for item in items:
         with Image.open(os.path.join(base, item["image"])) as im:
             im.load()
-            pv, r, c = pixel_values(im, pre)
-        key = (item["prompt"], r, c)
-        if key not in cache:
-            text = m.expand_prompt(t.chat_prompt(item["prompt"]), [(r, c)], cfg.tokens_per_tile)
-            cache[key] = tok.encode(text)
-        ids = t.greedy(model, cache[key], pv, eos, args.max_new_tokens)
+            prediction, _, _ = folder.answer(im, item["prompt"], args.max_new_tokens)
         rows.append({"image": item["image"], "prompt": item["prompt"], "answer": item["answer"],
-                     "prediction": tok.decode(ids)})
+                     "prediction": prediction})
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8", newline="\n") as f:
         for r in rows:
