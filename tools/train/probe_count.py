@@ -162,32 +162,21 @@ def sink_loss(probs: torch.Tensor, samples: list[dict[str, Any]], image_token_id
     return torch.stack(terms).mean(), float(np.mean(kls)), float(np.mean(shares))
 
 
-def encoder_count_accuracy(model, head: torch.nn.Linear, valid: list[dict[str, Any]], pad_id: int) -> tuple[float, float]:
-    """Rounded sum of the centre-mass head over each image's tile tokens against its count."""
-    errors = []
+def summed_head_accuracy(model, head: torch.nn.Linear, head_loss, valid: list[dict[str, Any]], pad_id: int) -> tuple[float, float, list]:
+    """Rounded sum of a counting head (tile_mass_loss: over each image's tile tokens;
+    tile_count_loss: over its split tiles) against each image's count: (accuracy, the error's
+    standard deviation, the concatenated further outputs of head_loss, e.g. per-tile rightness)."""
+    errors, extra = [], []
     with torch.no_grad():
         for i in range(0, len(valid), 30):
             chunk = valid[i : i + 30]
             _, _, pixels = T.collate(chunk, pad_id)
-            _, sums = tile_mass_loss(head, model.connector(T.vision_forward(model, pixels, 0)), chunk)
+            _, sums, *rest = head_loss(head, model.connector(T.vision_forward(model, pixels, 0)), chunk)
             errors += [total - s["n"] for total, s in zip(sums, chunk)]
+            for more in rest:
+                extra += more
     accuracy = sum(round(e) == 0 for e in errors) / len(errors)
-    return round(accuracy, 4), round(float(np.std(errors)), 3)
-
-
-def tile_count_accuracy(model, head: torch.nn.Linear, valid: list[dict[str, Any]], pad_id: int) -> tuple[float, float, float]:
-    """Rounded sum of the per-tile count head over each image's split tiles against its count;
-    also the error's standard deviation and the share of tiles whose rounded count is right."""
-    errors, tiles_right = [], []
-    with torch.no_grad():
-        for i in range(0, len(valid), 30):
-            chunk = valid[i : i + 30]
-            _, _, pixels = T.collate(chunk, pad_id)
-            _, sums, right = tile_count_loss(head, model.connector(T.vision_forward(model, pixels, 0)), chunk)
-            errors += [total - s["n"] for total, s in zip(sums, chunk)]
-            tiles_right += right
-    accuracy = sum(round(e) == 0 for e in errors) / len(errors)
-    return round(accuracy, 4), round(float(np.std(errors)), 3), round(float(np.mean(tiles_right)), 4)
+    return round(accuracy, 4), round(float(np.std(errors)), 3), extra
 
 
 def load_start(args: argparse.Namespace):
@@ -230,11 +219,12 @@ def main() -> None:
 
     def score() -> str:
         if args.mechanism == "encoder":
-            accuracy, spread = encoder_count_accuracy(model, head, valid, pad_id)
+            accuracy, spread, _ = summed_head_accuracy(model, head, tile_mass_loss, valid, pad_id)
             return f"count from the tile-token head {accuracy} (error std {spread})"
         tiles = ""
         if args.mechanism in ("tiles", "tiles-answer"):
-            accuracy, spread, per_tile = tile_count_accuracy(model, head, valid, pad_id)
+            accuracy, spread, tiles_right = summed_head_accuracy(model, head, tile_count_loss, valid, pad_id)
+            per_tile = round(float(np.mean(tiles_right)), 4)
             tiles = f"count from the per-tile head {accuracy} (error std {spread}, tiles right {per_tile})"
             if args.mechanism == "tiles":
                 return tiles
