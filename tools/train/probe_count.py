@@ -26,8 +26,14 @@ more encoder layers train), and it tries counting mechanisms without a full trai
            the grid in the prompt turns into the count).
 
 --model-dir starts from an exported folder instead (weights read back from its ONNX files, as
-predict.py does), e.g. the shipped models/tiny-smolvlm. The checkpoint or folder is only read;
-nothing is written.
+predict.py does), e.g. the shipped models/tiny-smolvlm. The checkpoint or folder is only read.
+
+--mix trains on other tasks beside counting (mechanism `answer`), and --save writes the fine-tuned
+model as a checkpoint that export.py turns into a folder, to score it on every task:
+
+    /usr/bin/python3 tools/train/probe_count.py --model-dir models/tiny-smolvlm --minutes 50 \
+        --vision-train-layers 4 --warmup 50 --decay --mix count=0.6,reading=0.3,shape=0.06,colour=0.04 \
+        --save /work/tiny-train/probe.pt
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -81,8 +88,8 @@ def tile_counts(centres: list[tuple[float, float]], rows: int, cols: int) -> np.
 
 
 def with_centre_mass(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Counting samples of train.make_sample plus their tile-token centre mass, per-tile centre
-    counts and shape count."""
+    """Samples of train.make_sample, counting ones plus their tile-token centre mass, per-tile
+    centre counts and shape count (other tasks pass through unchanged)."""
     return [
         {
             **s,
@@ -90,8 +97,30 @@ def with_centre_mass(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "tile_count": tile_counts(s["centres"], s["rows"], s["cols"]),
             "n": len(s["centres"]),
         }
+        if s["task"] == "count"
+        else s
         for s in samples
     ]
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """`count=0.6,reading=0.3,...` -> task weights (unnamed tasks 0). Exits with a message on an
+    unknown task, a negative weight or an all-zero mix."""
+    weights = {task: 0.0 for task in T.gen.TASKS}
+    for part in text.split(","):
+        task, _, value = part.partition("=")
+        task = task.strip()
+        if task not in weights:
+            raise SystemExit(f"probe_count: --mix names {task!r}; tasks are {', '.join(T.gen.TASKS)}")
+        try:
+            weights[task] = float(value)
+        except ValueError:
+            raise SystemExit(f"probe_count: --mix weight of {task} is {value!r}, not a number") from None
+        if weights[task] < 0:
+            raise SystemExit(f"probe_count: --mix weight of {task} is negative")
+    if sum(weights.values()) <= 0:
+        raise SystemExit("probe_count: --mix gives every task weight 0")
+    return weights
 
 
 def tile_count_loss(head: torch.nn.Linear, feats: torch.Tensor, samples: list[dict[str, Any]]) -> tuple[torch.Tensor, list[float], list[bool]]:
@@ -205,16 +234,33 @@ def main() -> None:
     ap.add_argument("--vision-train-layers", type=int, default=1, help="encoder layers that train (4: all)")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=0, help="steps of linear learning-rate warm-up")
+    ap.add_argument("--decay", action="store_true", help="cosine decay of the learning rate over --minutes, to 5%% (default: constant)")
+    ap.add_argument("--score-every", type=int, default=100, help="steps between validation scores")
+    ap.add_argument(
+        "--mix", type=parse_mix, default=COUNT_ONLY,
+        help="task weights of the training items, e.g. count=0.6,reading=0.3,shape=0.06,colour=0.04 "
+        "(default: counting only; other tasks need --mechanism answer)",
+    )
+    ap.add_argument("--save", help="write the fine-tuned model as a checkpoint that export.py reads (default: nothing is written)")
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--valid-items", type=int, default=150)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    if args.mix != COUNT_ONLY and args.mechanism != "answer":
+        raise SystemExit(f"probe_count: --mechanism {args.mechanism} trains on counting items only; --mix needs --mechanism answer")
 
     torch.set_num_threads(args.threads)
     model, tok = load_start(args)
     pad_id = model.cfg.text.pad_token_id
     prompter = T.Prompter(tok, model.cfg)
     valid = with_centre_mass([T.make_sample(prompter, PROBE_VALID_SEED, i, task="count") for i in range(args.valid_items)])
+    # With --mix, a third as many items of each other trained task, to watch what counting costs them.
+    others = [t for t in T.gen.TASKS if t != "count" and args.mix[t] > 0]
+    valid += [
+        T.make_sample(prompter, PROBE_VALID_SEED, args.valid_items * (1 + k) + i, task=t)
+        for k, t in enumerate(others)
+        for i in range(args.valid_items // 3)
+    ]
     head = torch.nn.Linear(model.cfg.text.hidden_size, 1)  # tile-token centre mass or per-tile count
 
     def score() -> str:
@@ -229,7 +275,10 @@ def main() -> None:
             if args.mechanism == "tiles":
                 return tiles
             tiles = ", " + tiles
-        return f"count {T.validate(model, prompter, valid)['count']}{tiles}"  # validate() leaves train mode on
+        scores = T.validate(model, prompter, valid)  # leaves train mode on
+        if not others:
+            return f"count {scores['count']}{tiles}"
+        return ", ".join(f"{task} {value}" for task, value in scores.items())
 
     print(f"before: {score()}", flush=True)
     model.train()
@@ -241,7 +290,7 @@ def main() -> None:
         "tiles-answer": [*model.parameters(), *head.parameters()],
     }[args.mechanism]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05)
-    stream = T.Stream(prompter, PROBE_SEED, args.batch, COUNT_ONLY).batches_from(0)
+    stream = T.Stream(prompter, PROBE_SEED, args.batch, args.mix).batches_from(0)
     start, step = time.time(), 0
     while time.time() - start < 60 * args.minutes:
         samples = with_centre_mass(next(stream))
@@ -265,16 +314,29 @@ def main() -> None:
                 per_tile, _, _ = tile_count_loss(head, feats, samples)
                 loss = loss + guide + per_tile
                 detail = f", attention KL {kl:.3f}, per-tile count loss {float(per_tile):.3f}"
+        if args.decay:  # train.py's schedule, over the wall-clock budget
+            lr = T.lr_at(step, (time.time() - start) / (60 * args.minutes), args.lr, args.warmup + 1)
+        else:
+            lr = args.lr * min(1.0, (step + 1) / (args.warmup + 1))
         for group in opt.param_groups:
-            group["lr"] = args.lr * min(1.0, (step + 1) / (args.warmup + 1))
+            group["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        if step % 100 == 0:
-            print(f"step {step} ({time.time() - start:.0f} s): loss {float(loss):.3f}{detail}, {score()}", flush=True)
+        if step % args.score_every == 0:
+            print(f"step {step} ({time.time() - start:.0f} s, lr {lr:.2e}): loss {float(loss):.3f}{detail}, {score()}", flush=True)
     print(f"after {step} steps: {score()}", flush=True)
+    if args.save:
+        cfg = model.cfg
+        T.save_checkpoint(args.save, {
+            "model": model.state_dict(),
+            "config": {"vision": asdict(cfg.vision), "text": asdict(cfg.text)},
+            "step": step,
+            "probe": {k: v for k, v in vars(args).items()},
+        })
+        print(f"saved {args.save}", flush=True)
 
 
 if __name__ == "__main__":
