@@ -691,11 +691,16 @@ def save_checkpoint(path: str, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def config_record(cfg: m.Idefics3Config) -> dict[str, Any]:
+    """The model configuration as a checkpoint stores it (and loading checks it against)."""
+    return {"vision": asdict(cfg.vision), "text": asdict(cfg.text)}
+
+
 def load_model_from_checkpoint(path: str) -> tuple[m.Idefics3ForConditionalGeneration, m.ByteLevelBPE, dict]:
     ckpt = torch.load(path, map_location="cpu")
     tok = build_tokenizer()
     cfg = model_config(tok)
-    assert ckpt["config"] == {"vision": asdict(cfg.vision), "text": asdict(cfg.text)}, "config changed"
+    assert ckpt["config"] == config_record(cfg), "config changed"
     model = m.Idefics3ForConditionalGeneration(cfg)
     model.load_state_dict(ckpt["model"])
     model.eval()
@@ -799,7 +804,7 @@ def train(args: argparse.Namespace) -> None:
                 "phase3_start": phase3_start,
                 "torch_rng": torch.get_rng_state(),
                 "args": vars(args),
-                "config": {"vision": asdict(cfg.vision), "text": asdict(cfg.text)},
+                "config": config_record(cfg),
                 "tokenizer": {"corpus": CORPUS, "num_merges": NUM_MERGES},
                 "geometry": {"tile": TILE, "longest_edge": LONGEST_EDGE},
             },
