@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { parsePluginOptions } from "../../src/plugins/plugin_options.ts";
 import type { TaskPlugin } from "../../src/plugins/types.ts";
 import { userTurn } from "../../src/plugins/user_turn.ts";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { parsePluginOptions } from "../../src/plugins/plugin_options.ts";
 import type { PluginContext, TaskPlugin, TaskPrompt, TimedFrame } from "../../src/plugins/types.ts";

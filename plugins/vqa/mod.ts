@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { parsePluginOptions } from "../../src/plugins/plugin_options.ts";
 import type { TaskPlugin } from "../../src/plugins/types.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import onnxProto from "onnx-proto";
+import onnxProto from "npm:onnx-proto@8.0.1";
 
 const { onnx } = onnxProto;
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import jpeg from "jpeg-js";
+import jpeg from "npm:jpeg-js@0.4.4";
 import { applyOrientation, readJpegOrientation } from "./exif_orientation.ts";
 import { decodeJpegWasm } from "./jpeg_wasm.ts";
 import type { RgbImage } from "./raster.ts";

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import createMozJpegModule from "@jsquash/jpeg/codec/dec/mozjpeg_dec.js";
+import createMozJpegModule from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
 import { VlmError } from "../errors/vlm_error.ts";
 import type { RgbImage } from "./raster.ts";
 
@@ -46,7 +46,7 @@ const messages: string[] = [];
 
 async function wasmBytes(prompt: boolean): Promise<Uint8Array> {
   try {
-    return (await import("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm", {
+    return (await import("npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.wasm", {
       with: { type: "bytes" },
     })).default;
   } catch (importError) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decode as decodePngData } from "fast-png";
+import { decode as decodePngData } from "npm:fast-png@8.0.0";
 import { overWhite } from "./composite.ts";
 import { createRgbImage, type RgbImage } from "./raster.ts";
 

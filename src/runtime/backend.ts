@@ -105,7 +105,7 @@ interface OrtEnvWasm {
 }
 
 async function loadOrtWeb(threads: number): Promise<OrtApi> {
-  const ort = await import("onnxruntime-web/wasm");
+  const ort = await import("npm:onnxruntime-web@1.30.0/wasm");
   const env = (ort as unknown as OrtEnvWasm).env.wasm;
   if (!env.wasmBinary) {
     try {
@@ -120,7 +120,7 @@ async function loadOrtWeb(threads: number): Promise<OrtApi> {
 
 async function loadOrtNode(): Promise<OrtApi> {
   try {
-    return (await import("onnxruntime-node")) as unknown as OrtApi;
+    return (await import("npm:onnxruntime-node@1.30.0")) as unknown as OrtApi;
   } catch (error) {
     throw new VlmError(
       "usage",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Template } from "@huggingface/jinja";
+import { Template } from "npm:@huggingface/jinja@0.5.11";
 import { VlmError } from "../errors/vlm_error.ts";
 import { type ChatMessage, contentParts } from "./messages.ts";
 

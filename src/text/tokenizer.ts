@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Tokenizer } from "@huggingface/tokenizers";
+import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { VlmError } from "../errors/vlm_error.ts";
 import type { TextTokenCounter } from "../tokens/text_counter.ts";
 
