@@ -3,7 +3,7 @@ report validation accuracy as it goes. It tells whether counting is held back by
 data (accuracy climbs with any encoder setting) or by the encoder's features (it climbs only when
 more encoder layers train), and it tries counting mechanisms without a full training run.
 
-    /usr/bin/python3 tools/train/probe_count.py --checkpoint /work/tiny-train/checkpoint.pt \
+    /usr/bin/python3 research/tiny-smolvlm/probe_count.py --checkpoint /work/tiny-train/checkpoint.pt \
         --minutes 8 --vision-train-layers 1
 
 --mechanism picks what is trained:
@@ -31,7 +31,7 @@ predict.py does), e.g. the shipped models/tiny-smolvlm. The checkpoint or folder
 --mix trains on other tasks beside counting (mechanism `answer`), and --save writes the fine-tuned
 model as a checkpoint that export.py turns into a folder, to score it on every task:
 
-    /usr/bin/python3 tools/train/probe_count.py --model-dir models/tiny-smolvlm --minutes 50 \
+    /usr/bin/python3 research/tiny-smolvlm/probe_count.py --model-dir models/tiny-smolvlm --minutes 50 \
         --vision-train-layers 4 --warmup 50 --decay --mix count=0.63,reading=0.3,shape=0.05,colour=0.02 \
         --save /work/tiny-train/mixed.pt
 """
@@ -49,7 +49,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# train.py, gen.py and predict.py live in tools/train/ (what rebuilds the shipped model).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools", "train"))
 import train as T  # noqa: E402
 
 PROBE_SEED = 77  # training items of the probe (below the evaluation seeds)

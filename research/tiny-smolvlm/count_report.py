@@ -1,6 +1,6 @@
 """Counting report: where an exported model's counting errors fall.
 
-    /usr/bin/python3 tools/train/count_report.py --model-dir models/tiny-smolvlm --seed 9700 --count 1000
+    /usr/bin/python3 research/tiny-smolvlm/count_report.py --model-dir models/tiny-smolvlm --seed 9700 --count 1000
 
 Renders --count counting items of --seed (gen.make_item_info with task "count"; nothing is written
 to disk unless --out is given), answers them greedily with predict.py's plain-torch model (the
@@ -26,7 +26,9 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# train.py, gen.py and predict.py live in tools/train/ (what rebuilds the shipped model).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools", "train"))
 import predict  # noqa: E402
 import train as T  # noqa: E402
 
