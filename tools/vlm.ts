@@ -10,6 +10,7 @@
 import { UsageError } from "../src/errors/usage_error.ts";
 import { VlmError } from "../src/errors/vlm_error.ts";
 import type { Command } from "./cli/command.ts";
+import { withCliFix } from "./cli/max_pixels.ts";
 import { benchCommand } from "./cli/bench_command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
 import { doctagsCommand } from "./cli/doctags_command.ts";
@@ -57,13 +58,14 @@ function mainUsage(): string {
 /** Runs the CLI with `args` and returns the exit code. Never throws. */
 export async function main(args: string[]): Promise<number> {
   const wantsJson = args.includes("--json");
+  let command: Command | undefined;
   try {
     const [name, ...rest] = args;
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       console.log(mainUsage());
       return name === undefined ? 2 : 0;
     }
-    const command = COMMANDS.find((candidate) => candidate.name === name);
+    command = COMMANDS.find((candidate) => candidate.name === name);
     if (!command) {
       throw new UsageError(
         `unknown command "${name}"`,
@@ -77,8 +79,9 @@ export async function main(args: string[]): Promise<number> {
     return await command.run(rest);
   } catch (error) {
     if (error instanceof VlmError) {
-      if (wantsJson) console.log(JSON.stringify(error.toJSON(), null, 2));
-      console.error(`error: ${error.message}${error.fix ? `\nfix: ${error.fix}` : ""}`);
+      const shown = withCliFix(command, error);
+      if (wantsJson) console.log(JSON.stringify(shown.toJSON(), null, 2));
+      console.error(`error: ${shown.message}${shown.fix ? `\nfix: ${shown.fix}` : ""}`);
       return error instanceof UsageError || error.code === "usage" ? 2 : 1;
     }
     console.error("internal error (please report):", error);

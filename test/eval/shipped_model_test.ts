@@ -8,11 +8,13 @@ import assert from "node:assert/strict";
 import { agreement, type EvalReport, evaluate } from "../../src/eval/evaluate.ts";
 import { parseLabels, parsePredictions } from "../../src/eval/labels.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
+import { evalSetDir, FIXTURE_DIR } from "./_eval_set.ts";
 
 const modelDir = new URL("../../models/tiny-smolvlm/", import.meta.url);
-const evalDir = new URL("../fixtures/tiny-smolvlm-eval/", import.meta.url);
+// Regenerated from its seed (and checked byte for byte against the committed manifest).
+const evalDir = await evalSetDir();
 const labelsUrl = new URL("labels.jsonl", evalDir);
-const torchUrl = new URL("torch_predictions.jsonl", evalDir);
+const torchUrl = new URL("torch_predictions.jsonl", FIXTURE_DIR);
 
 const PROMPTS = {
   reading: "Read the text.",

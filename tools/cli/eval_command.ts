@@ -19,6 +19,7 @@ import {
 } from "./args.ts";
 import { writeFileAtomically } from "./atomic_file.ts";
 import { type Command, printJson } from "./command.ts";
+import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 
 const usage = `Usage: vlm eval --model DIR --data labels.jsonl [options]
 
@@ -36,6 +37,7 @@ Options:
   --predictions FILE     write one JSON line per item {image, prompt, answer, prediction, exact, tokens}
   --reference FILE       another system's predictions (same line format); adds
                          {agreement, compared}: the fraction of shared items answered identically
+${MAX_PIXELS_HELP}
   --json                 print {count, exactMatch, perPrompt:{PROMPT:{count, exactMatch,
                          charErrorRate}}, charErrorRate, tokensPerSec}
 Answers are compared after trimming whitespace; charErrorRate = character edits (Levenshtein)
@@ -74,6 +76,7 @@ export const evalCommand: Command = {
       limit: { type: "string" },
       predictions: { type: "string" },
       reference: { type: "string" },
+      ...MAX_PIXELS_OPTION,
     });
     const modelDir = requireString("eval", parsed, "model");
     const data = requireString("eval", parsed, "data");
@@ -85,6 +88,7 @@ export const evalCommand: Command = {
       integer: true,
     });
     const limit = optionalNumber("eval", parsed, "limit", { min: 1, max: 1e9, integer: true });
+    const maxPixels = parseMaxPixels("eval", parsed);
     let items = parseLabels(await readText(data, "labels file"), data);
     if (limit) items = items.slice(0, limit);
     const reference = typeof parsed.values.reference === "string"
@@ -95,7 +99,7 @@ export const evalCommand: Command = {
       : undefined;
 
     const root = dirname(data);
-    const model = await loadModel(modelDir, { backend, dtype });
+    const model = await loadModel(modelDir, { backend, dtype, maxPixels });
     try {
       const { report, predictions } = await evaluate(model, items, {
         maxNewTokens,

@@ -18,6 +18,7 @@ import type { Dtype, VariantSpec } from "../../src/spec/types.ts";
 import { parseCommandArgs } from "./args.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
 import { loadVariant } from "./variant_source.ts";
+import { foldTensors, groupName } from "./tensor_summary.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
 
@@ -31,7 +32,10 @@ folder itself (vlmkit.json, or the Hugging Face config files).
 Options:
   --variant V   preset name or spec .json to check against
   --dtype D     which files to check (fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4; default fp32)
-  --json        print {folder, variant, layout, sessions, missing, mismatches}`;
+  --json        print {folder, variant, layout, sessions, missing, mismatches}
+
+Per-layer names of one type and shape are folded into one line, e.g.
+past_key_values.{0..29}.{key,value} (--json lists every tensor).`;
 
 async function onnxFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
@@ -122,9 +126,10 @@ export const inspectCommand: Command = {
         console.log(
           `  ${s.file}  ${humanBytes(s.inlineBytes + s.externalBytes)}  ${s.opsets.join(" ")}`,
         );
-        for (const t of s.inputs) console.log(`    in  ${t.name} ${t.type} [${t.dims.join(", ")}]`);
-        for (const t of s.outputs) {
-          console.log(`    out ${t.name} ${t.type} [${t.dims.join(", ")}]`);
+        for (const [label, tensors] of [["in ", s.inputs], ["out", s.outputs]] as const) {
+          for (const g of foldTensors(tensors)) {
+            console.log(`    ${label} ${groupName(g)} ${g.type} [${g.dims.join(", ")}]`);
+          }
         }
       }
       for (const m of missing) console.log(`missing: ${m}`);

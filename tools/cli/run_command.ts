@@ -18,6 +18,7 @@ import {
 } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
+import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
@@ -26,7 +27,7 @@ const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prom
                [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
                [--no-split] [--temperature T] [--top-k K] [--top-p P]
                [--repetition-penalty R] [--seed S] [--stop TEXT ...]
-               [--keep-special-tokens] [--dump-inputs DIR] [--json]
+               [--keep-special-tokens] [--dump-inputs DIR] [--max-pixels N] [--json]
 
 Runs a model folder in the Hugging Face Idefics3/SmolVLM ONNX layout on the
 images and the question, and streams the answer to stdout.
@@ -48,6 +49,7 @@ Options:
   --keep-special-tokens   keep special tokens in the text (DocTags)
   --dump-inputs DIR       also write input_ids.bin (int64 LE), pixel_values.bin (f32 LE),
                           pixel_attention_mask.bin (u8) and shapes.json to DIR
+${MAX_PIXELS_HELP}
   --json                  print {text, tokenIds, promptTokens, imageTokens,
                           timings:{loadMs, preprocessMs, visionMs, prefillMs, ttftMs,
                           decodeTokensPerSec}, peakRssBytes}`;
@@ -89,6 +91,7 @@ export const runCommand: Command = {
       stop: { type: "string", multiple: true },
       "keep-special-tokens": { type: "boolean" },
       "dump-inputs": { type: "string" },
+      ...MAX_PIXELS_OPTION,
     });
     const modelDir = requireString("run", parsed, "model");
     const prompt = requireString("run", parsed, "prompt");
@@ -115,9 +118,10 @@ export const runCommand: Command = {
     };
     const json = parsed.values.json === true;
     const threads = optionalNumber("run", parsed, "threads", { min: 1, max: 256, integer: true });
+    const maxPixels = parseMaxPixels("run", parsed);
 
     const { value: result, peakRssBytes } = await withPeakRss(async () => {
-      const model = await loadModel(modelDir, { backend, threads, dtype });
+      const model = await loadModel(modelDir, { backend, threads, dtype, maxPixels });
       try {
         const dumpDir = parsed.values["dump-inputs"] as string | undefined;
         if (dumpDir) await dumpInputs(dumpDir, await model.prepareInputs(request));

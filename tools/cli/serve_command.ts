@@ -21,6 +21,7 @@ import {
   requireString,
 } from "./args.ts";
 import type { Command } from "./command.ts";
+import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 
 const TASKS: Record<string, () => TaskPlugin<unknown>> = {
   caption: () => caption() as TaskPlugin<unknown>,
@@ -46,7 +47,8 @@ Options:
   --max-queue N            requests waiting behind the running one before 429 (default 8)
   --timeout-ms N           per-request time limit (default 120000)
   --max-body-bytes N       largest request body (default 20000000)
-  --allow-remote-images    also fetch http(s) image URLs (off by default)`;
+  --allow-remote-images    also fetch http(s) image URLs (off by default)
+${MAX_PIXELS_HELP}`;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -65,6 +67,7 @@ export const serveCommand: Command = {
       "timeout-ms": { type: "string" },
       "max-body-bytes": { type: "string" },
       "allow-remote-images": { type: "boolean" },
+      ...MAX_PIXELS_OPTION,
     });
     const dir = requireString("serve", parsed, "model");
     const tasks = ((parsed.values.task as string[] | undefined) ?? []).map((name) => {
@@ -80,6 +83,7 @@ export const serveCommand: Command = {
     const model = await loadModel(dir, {
       backend: parseBackend("serve", parsed),
       dtype: parseDtype("serve", parsed),
+      maxPixels: parseMaxPixels("serve", parsed),
       plugins: tasks,
     });
     const handler = createServerHandler(model, {

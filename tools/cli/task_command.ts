@@ -21,6 +21,7 @@ import {
 } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 import { type DecodedVideo, decodeVideo } from "./video_frames.ts";
+import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 
 /** Built-in task factories by name. */
 const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unknown>> = {
@@ -33,14 +34,15 @@ const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unk
 
 const usage =
   `Usage: vlm task NAME --model DIR [--image PATH ...] [--prompt TEXT] [--option KEY=VALUE ...]
-                [--max-new-tokens N] [--backend wasm|native] [--dtype D] [--json]
+                [--max-new-tokens N] [--backend wasm|native] [--dtype D] [--max-pixels N] [--json]
 
 Runs a built-in task plugin (${Object.keys(TASKS).join(", ")}) and prints its typed result.
 --option passes plugin options; values are read as JSON when they parse (numbers, true/false),
 as text otherwise, e.g. --option detail=detailed --option maxSentences=2.
 video: --video FILE is decoded with ffmpeg (when installed) at the plugin's fps (default 1);
 or pass frames as --image files, --frame-interval seconds apart (default 1).
---json prints {task, output, text, tokenIds, finishReason, timings}.`;
+--json prints {task, output, text, tokenIds, finishReason, timings}.
+${MAX_PIXELS_HELP}`;
 
 function parseOptions(values: string[]): Record<string, unknown> {
   const options: Record<string, unknown> = {};
@@ -80,6 +82,7 @@ export const taskCommand: Command = {
       dtype: { type: "string" },
       video: { type: "string" },
       "frame-interval": { type: "string" },
+      ...MAX_PIXELS_OPTION,
     });
     const name = parsed.positionals[0];
     const factory = name ? TASKS[name] : undefined;
@@ -94,6 +97,7 @@ export const taskCommand: Command = {
     const model = await loadModel(requireString("task", parsed, "model"), {
       backend: parseBackend("task", parsed),
       dtype: parseDtype("task", parsed),
+      maxPixels: parseMaxPixels("task", parsed),
       plugins: [plugin],
     });
     const images = (parsed.values.image as string[] | undefined) ?? [];

@@ -232,7 +232,7 @@ def make_item_info(seed: int, index: int, task: str | None = None, weights: dict
     """make_item plus a dict of layout facts (reading: "spans", the characters' horizontal extents
     as fractions of the width; count: "centres", the shapes' centres as fractions of width and
     height, and "radii", as fractions of the short side), which training uses for auxiliary losses
-    (and count_report.py for its error analysis)."""
+    (and research/tiny-smolvlm/count_report.py for its error analysis)."""
     rng = item_rng(seed, index)
     if task is None:
         if weights is None:

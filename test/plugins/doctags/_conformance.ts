@@ -1,12 +1,12 @@
 /**
- * Access to the DocTags conformance vectors (`shared/conformance/doctags/`,
- * outside the repository): inputs, docling-core's outputs, and the manifest.
+ * Access to the DocTags conformance vectors (`test/fixtures/conformance/doctags/`,
+ * copied into the repository): inputs, docling-core's outputs, and the manifest.
  *
  * @module
  */
 
 /** Where the vectors live. */
-export const CONFORMANCE_ROOT = new URL("../../../../shared/conformance/doctags/", import.meta.url);
+export const CONFORMANCE_ROOT = new URL("../../fixtures/conformance/doctags/", import.meta.url);
 
 /** One case of the manifest. */
 export interface ConformanceCase {
@@ -18,20 +18,10 @@ export interface ConformanceCase {
   notes: string;
 }
 
-/** Whether the vectors are present (tests are skipped otherwise). */
-export const HAVE_CONFORMANCE: boolean = (() => {
-  try {
-    Deno.statSync(new URL("manifest.json", CONFORMANCE_ROOT));
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** The manifest's cases (empty when the vectors are absent). */
-export const CASES: ConformanceCase[] = HAVE_CONFORMANCE
-  ? JSON.parse(Deno.readTextFileSync(new URL("manifest.json", CONFORMANCE_ROOT))).cases
-  : [];
+/** The manifest's cases (the vectors are part of the repository: a missing file fails loudly). */
+export const CASES: ConformanceCase[] = JSON.parse(
+  Deno.readTextFileSync(new URL("manifest.json", CONFORMANCE_ROOT)),
+).cases;
 
 /** The case's DocTags input, verbatim. */
 export function input(c: ConformanceCase): string {
