@@ -142,7 +142,9 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }
     return await admitted(signal, (release) => {
       const stream = model.stream({ ...generate, signal });
-      stream.result.then(() => {}, (error) => {
+      stream.result.then((result) => {
+        if (result.finishReason === "aborted") aborted++;
+      }, (error) => {
         if (signal.aborted || (error instanceof DOMException && error.name === "AbortError")) {
           aborted++;
         }
