@@ -21,8 +21,8 @@ import type { Backend, OrtSession } from "./backend.ts";
 import { FeatureCache } from "./feature_cache.ts";
 import type { GenerateRequest, GenerationResult } from "./generation_types.ts";
 import { GenerationStream } from "./generation_stream.ts";
-import { runTask } from "../plugins/run_task.ts";
-import type { TaskInput, TaskPlugin, TaskResult } from "../plugins/types.ts";
+import { runTask } from "./tasks/run_task.ts";
+import type { TaskInput, TaskPlugin, TaskResult } from "./tasks/contract.ts";
 import { Sampler } from "./sampler.ts";
 import { abortIfNeeded } from "./request/abort.ts";
 import {
