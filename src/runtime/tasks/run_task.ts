@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { schemaIssues } from "../../errors/issue.ts";
 import { VlmError } from "../../errors/vlm_error.ts";
 import type { GenerateRequest, GenerationResult } from "../generation_types.ts";
 import { userTurn } from "./user_turn.ts";
@@ -96,12 +97,13 @@ export async function runTask<Output>(
     : result.text;
   const checked = plugin.output.safeParse(raw);
   if (!checked.success) {
-    throw new VlmError(
+    throw VlmError.fromIssues(
       "plugin_failed",
-      `plugin "${name}" returned a result that does not match its output schema: ${
-        checked.error.issues[0].message
-      }`,
-      { fix: `fix the ${name} plugin's postprocess hook or its output schema` },
+      `plugin "${name}" returned a result that does not match its output schema`,
+      schemaIssues(
+        checked.error.issues,
+        `fix the ${name} plugin's postprocess hook or its output schema`,
+      ),
     );
   }
   return {
