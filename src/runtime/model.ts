@@ -83,6 +83,10 @@ export interface PreparedInputs {
   plans: TilePlan[];
 }
 
+function isAbortError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
+}
+
 /** A loaded model. Create with `loadModel`. */
 export class VlmModel {
   /** The Plan of the model (shapes, token accounting, files). */
@@ -173,7 +177,7 @@ export class VlmModel {
         this.#exclusive(() =>
           this.#run({ ...request, signal }, emit).catch((error) => {
             // Aborted before the first token: nothing was streamed, and that is the result.
-            if (signal.aborted && error === signal.reason) {
+            if (signal.aborted && (error === signal.reason || isAbortError(error))) {
               return abortedBeforeDecoding(this.#parts.loadMs);
             }
             throw error;
