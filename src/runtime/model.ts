@@ -28,6 +28,7 @@ import { abortIfNeeded } from "./request/abort.ts";
 import {
   abortedBeforeDecoding,
   decode,
+  type DecodeInput,
   type Emit,
   type LanguageModules,
 } from "./request/decode.ts";
@@ -321,7 +322,7 @@ export class VlmModel {
 
   /** Decodes with the previous request's cache (when reuse is on) and keeps the new one. */
   async #decode(
-    input: Parameters<typeof decode>[1],
+    input: DecodeInput,
     request: GenerateRequest,
     sampler: Sampler,
     emit: Emit,
