@@ -2,26 +2,52 @@
  * The one error type vlmkit throws on purpose. Every failure the user can cause
  * (bad spec, bad flag, bad file) becomes a `VlmError` with a stable `code`, a
  * message that says what was wrong, and a `fix` that says what to do about it.
+ * The Hub client's and the HTTP server's errors use the same codes.
  *
  * @module
  */
+import { issuesMessage, type VlmIssue } from "./issue.ts";
 
 /** Stable, machine-readable error codes. Scripts may switch on these. */
 export type VlmErrorCode =
+  /** A variant spec fails validation. */
   | "spec_invalid"
+  /** A named spec or spec file does not exist. */
   | "spec_not_found"
+  /** A bad command line or API call (unknown option, disposed model, ...). */
   | "usage"
+  /** A request is malformed (generate options, HTTP body, plugin options). */
   | "input_invalid"
+  /** The prompt and the requested new tokens do not fit the model's context. */
   | "budget_unsatisfiable"
+  /** An image cannot be decoded. */
   | "image_invalid"
+  /** An image format that is not supported. */
   | "image_unsupported"
+  /** An image beyond the pixel limit. */
   | "image_too_large"
+  /** A model folder or file is missing or unreadable. */
   | "model_invalid"
+  /** Model files that do not fit each other or their configuration. */
   | "model_mismatch"
+  /** A model too large for the chosen backend. */
   | "model_too_large"
+  /** A task plugin failed or returned a result off its schema. */
   | "plugin_failed"
+  /** The exchange with a model hub failed (auth, not found, unreachable, HTTP). */
   | "hub_error"
-  | "aborted";
+  /** The caller aborted the request. */
+  | "aborted"
+  /** HTTP: no such route or task. */
+  | "not_found"
+  /** HTTP: the request body is larger than the server accepts. */
+  | "payload_too_large"
+  /** HTTP: the server's request queue is full. */
+  | "queue_full"
+  /** HTTP: the request ran past the server's time limit. */
+  | "timeout"
+  /** HTTP: an unexpected failure inside the server. */
+  | "internal";
 
 /** Options for {@linkcode VlmError}. */
 export interface VlmErrorOptions {
@@ -29,6 +55,14 @@ export interface VlmErrorOptions {
   fix?: string;
   /** The underlying error, if any. */
   cause?: unknown;
+  /** Every problem found, when validation collected several. */
+  issues?: readonly VlmIssue[];
+}
+
+/** The JSON shape of an error, as the CLI prints it and the server sends it. */
+export interface VlmErrorJson {
+  /** The error. */
+  error: { code: VlmErrorCode; message: string; fix?: string; issues?: readonly VlmIssue[] };
 }
 
 /** Base class of every error vlmkit raises deliberately. */
@@ -37,6 +71,8 @@ export class VlmError extends Error {
   readonly code: VlmErrorCode;
   /** A short instruction on how to fix the problem, when one is known. */
   readonly fix: string | undefined;
+  /** Every problem validation found (empty when the error is about one thing). */
+  readonly issues: readonly VlmIssue[];
 
   /** Creates an error with a code, a message and an optional fix. */
   constructor(code: VlmErrorCode, message: string, options: VlmErrorOptions = {}) {
@@ -44,15 +80,29 @@ export class VlmError extends Error {
     this.name = "VlmError";
     this.code = code;
     this.fix = options.fix;
+    this.issues = options.issues ?? [];
+  }
+
+  /**
+   * One error for every issue of a validation: the message lists them all
+   * under `head`, and `fix` joins their distinct fixes.
+   */
+  static fromIssues(code: VlmErrorCode, head: string, issues: readonly VlmIssue[]): VlmError {
+    const fixes = [...new Set(issues.flatMap((issue) => issue.fix ? [issue.fix] : []))];
+    return new VlmError(code, issuesMessage(head, issues), {
+      fix: fixes.length > 0 ? fixes.join("; ") : undefined,
+      issues,
+    });
   }
 
   /** A JSON-friendly view of the error, as the CLI prints it with `--json`. */
-  toJSON(): { error: { code: VlmErrorCode; message: string; fix?: string } } {
+  toJSON(): VlmErrorJson {
     return {
       error: {
         code: this.code,
         message: this.message,
         ...(this.fix ? { fix: this.fix } : {}),
+        ...(this.issues.length > 0 ? { issues: this.issues } : {}),
       },
     };
   }

@@ -28,8 +28,8 @@ export type HubErrorReason =
   /** The repo lacks files the requested variant needs. */
   | "incomplete_repo";
 
-// Until VlmErrorCode has a dedicated hub code, failures of the exchange with the
-// hub use "model_invalid" like other unreadable model sources.
+// A failed exchange with the hub is "hub_error"; files that arrived but cannot be
+// trusted or used are "model_invalid", like any other unreadable model source.
 const CODE: Record<HubErrorReason, VlmErrorCode> = {
   auth: "hub_error",
   not_found: "hub_error",

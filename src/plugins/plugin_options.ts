@@ -5,15 +5,17 @@
  * @module
  */
 import type { Schema } from "./types.ts";
+import { schemaIssues } from "../errors/issue.ts";
 import { VlmError } from "../errors/vlm_error.ts";
 
-/** Parses `options` for plugin `name` with `schema` (defaults applied by the schema). */
+/**
+ * Parses `options` for plugin `name` with `schema` (defaults applied by the
+ * schema); invalid options get one error naming every bad option.
+ */
 export function parsePluginOptions<T>(name: string, schema: Schema<T>, options: unknown): T {
   const parsed = schema.safeParse(options ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = issue.path.map(String).join(".") || "(options)";
-  throw new VlmError("input_invalid", `plugin "${name}": option ${path}: ${issue.message}`, {
-    fix: `check the options passed to ${name}()`,
-  });
+  const issues = schemaIssues(parsed.error.issues, `check the options passed to ${name}()`)
+    .map((issue) => ({ ...issue, path: `option ${issue.path || "(options)"}` }));
+  throw VlmError.fromIssues("input_invalid", `plugin "${name}"`, issues);
 }

@@ -3,16 +3,4 @@
  *
  * @module
  */
-import type { ImageSource } from "../image/source.ts";
-import type { TaskPrompt } from "./types.ts";
-
-/** One user turn: an image part per image, then `text`. */
-export function userTurn(images: readonly ImageSource[], text: string): TaskPrompt {
-  return {
-    messages: [{
-      role: "user",
-      content: [...images.map(() => ({ type: "image" as const })), { type: "text", text }],
-    }],
-    images: [...images],
-  };
-}
+export { userTurn } from "../runtime/tasks/user_turn.ts";

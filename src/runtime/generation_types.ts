@@ -41,8 +41,12 @@ export interface GenerateRequest extends SamplingOptions {
  */
 export type LogitsProcessor = (logits: Float32Array, generated: readonly number[]) => void;
 
-/** Why generation ended. */
-export type FinishReason = "eos" | "stop_string" | "max_tokens";
+/**
+ * Why generation ended. `"aborted"` appears only in a stream's `result`: the
+ * signal aborted (or the text stream was cancelled) and the result holds what
+ * was streamed until then (`generate` rejects with the signal's reason instead).
+ */
+export type FinishReason = "eos" | "stop_string" | "max_tokens" | "aborted";
 
 /** Wall-clock timings of one request, in milliseconds unless named otherwise. */
 export interface GenerationTimings {

@@ -19,7 +19,7 @@ import { type Backend, type BackendOptions, loadBackend, type OrtSession } from 
 import { type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
-import type { TaskPlugin } from "../plugins/types.ts";
+import type { TaskPlugin } from "./tasks/contract.ts";
 import { wasmMemoryEstimate } from "./wasm_memory.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";

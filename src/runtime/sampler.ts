@@ -47,6 +47,28 @@ export function drawIndex(probs: Float64Array, u: number): number {
   return last;
 }
 
+/** One out-of-range sampling setting. */
+export interface SamplingProblem {
+  /** The option's name. */
+  option: keyof SamplingOptions;
+  /** What is wrong with it, e.g. `must be ≥ 0, got -1`. */
+  message: string;
+}
+
+/** Every out-of-range setting of `options` (unset options take their defaults and pass). */
+export function samplingProblems(options: SamplingOptions): SamplingProblem[] {
+  const { temperature = 0, topK = 0, topP = 1, repetitionPenalty = 1 } = options;
+  const problems: SamplingProblem[] = [];
+  const check = (ok: boolean, option: keyof SamplingOptions, rule: string, value: unknown) => {
+    if (!ok) problems.push({ option, message: `must be ${rule}, got ${value}` });
+  };
+  check(temperature >= 0, "temperature", "≥ 0", temperature);
+  check(Number.isInteger(topK) && topK >= 0, "topK", "an integer ≥ 0", topK);
+  check(topP > 0 && topP <= 1, "topP", "in (0, 1]", topP);
+  check(repetitionPenalty > 0, "repetitionPenalty", "> 0", repetitionPenalty);
+  return problems;
+}
+
 /** A stateful sampler for one generation. */
 export class Sampler {
   readonly #options: Required<SamplingOptions>;
@@ -61,15 +83,11 @@ export class Sampler {
       repetitionPenalty: options.repetitionPenalty ?? 1,
       seed: options.seed ?? 0,
     };
-    const o = this.#options;
-    const problems = [
-      !(o.temperature >= 0) && `temperature must be ≥ 0, got ${o.temperature}`,
-      !(Number.isInteger(o.topK) && o.topK >= 0) && `topK must be an integer ≥ 0, got ${o.topK}`,
-      !(o.topP > 0 && o.topP <= 1) && `topP must be in (0, 1], got ${o.topP}`,
-      !(o.repetitionPenalty > 0) && `repetitionPenalty must be > 0, got ${o.repetitionPenalty}`,
-    ].filter(Boolean);
-    if (problems.length > 0) throw new RangeError(problems.join("; "));
-    this.#random = seededRandom(o.seed);
+    const problems = samplingProblems(options);
+    if (problems.length > 0) {
+      throw new RangeError(problems.map((p) => `${p.option} ${p.message}`).join("; "));
+    }
+    this.#random = seededRandom(this.#options.seed);
   }
 
   /** Whether this sampler decodes greedily. */

@@ -65,6 +65,11 @@ export class TokenTextStream {
     return this.#take(this.#text.length);
   }
 
+  /** The text emitted so far (without what is held back). */
+  get streamed(): string {
+    return this.#text.slice(0, this.#emitted);
+  }
+
   /** The text so far. */
   get text(): string {
     return this.#text;

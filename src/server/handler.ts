@@ -58,12 +58,12 @@ function sse(data: unknown): Uint8Array {
 /** Reads the body as JSON, refusing more than `limit` bytes. */
 async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new BodyTooLarge(limit);
+  if (declared > limit) throw bodyTooLarge(limit);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body ?? new ReadableStream<Uint8Array>()) {
     total += chunk.length;
-    if (total > limit) throw new BodyTooLarge(limit);
+    if (total > limit) throw bodyTooLarge(limit);
     chunks.push(chunk);
   }
   const text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : concat(chunks, total));
@@ -76,10 +76,10 @@ async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   }
 }
 
-class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`request body exceeds ${limit} bytes`);
-  }
+function bodyTooLarge(limit: number): VlmError {
+  return new VlmError("payload_too_large", `request body exceeds ${limit} bytes`, {
+    fix: "send a smaller request or images",
+  });
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
@@ -115,12 +115,12 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     const release = await queue.admit(signal);
     if (!release) {
       return errorResponse(
-        "queue_full",
-        `the server is busy (${queue.maxWaiting} requests already waiting)`,
-        "retry later",
-        {
-          "retry-after": "1",
-        },
+        new VlmError(
+          "queue_full",
+          `the server is busy (${queue.maxWaiting} requests already waiting)`,
+          { fix: "retry later" },
+        ),
+        { "retry-after": "1" },
       );
     }
     return await run(release);
@@ -142,7 +142,9 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }
     return await admitted(signal, (release) => {
       const stream = model.stream({ ...generate, signal });
-      stream.result.then(() => {}, (error) => {
+      stream.result.then((result) => {
+        if (result.finishReason === "aborted") aborted++;
+      }, (error) => {
         if (signal.aborted || (error instanceof DOMException && error.name === "AbortError")) {
           aborted++;
         }
@@ -189,9 +191,9 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   async function task(request: Request, taskName: string, signal: AbortSignal): Promise<Response> {
     if (!model.tasks.includes(taskName)) {
       return errorResponse(
-        "not_found",
-        `no task "${taskName}"`,
-        `available: ${model.tasks.join(", ") || "none"}`,
+        new VlmError("not_found", `no task "${taskName}"`, {
+          fix: `available: ${model.tasks.join(", ") || "none"}`,
+        }),
       );
     }
     const body = (await readJsonBody(request, maxBody)) as {
@@ -259,18 +261,11 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
       const taskMatch = /^\/v1\/tasks\/([a-z0-9-]+)$/.exec(url.pathname);
       if (request.method === "POST" && taskMatch) return await task(request, taskMatch[1], signal);
       return errorResponse(
-        "not_found",
-        `no route ${request.method} ${url.pathname}`,
-        "see GET /v1/models, POST /v1/chat/completions",
+        new VlmError("not_found", `no route ${request.method} ${url.pathname}`, {
+          fix: "see GET /v1/models, POST /v1/chat/completions",
+        }),
       );
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        return errorResponse(
-          "payload_too_large",
-          error.message,
-          "send a smaller request or images",
-        );
-      }
       if (signal.aborted && request.signal.aborted) aborted++;
       return responseForError(
         signal.aborted && !request.signal.aborted

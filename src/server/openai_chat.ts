@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "npm:zod@4.6.7";
+import { schemaIssues } from "../errors/issue.ts";
 import { VlmError } from "../errors/vlm_error.ts";
 import type {
   FinishReason,
@@ -47,19 +48,15 @@ export const ChatCompletionRequest = z.object({
 /** A parsed chat-completions request. */
 export type ChatCompletionBody = z.infer<typeof ChatCompletionRequest>;
 
-/** Parses a JSON body, naming the first invalid field. */
+/** Parses a JSON body; a bad one gets one error naming every invalid field. */
 export function parseChatRequest(body: unknown): ChatCompletionBody {
   const parsed = ChatCompletionRequest.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new VlmError(
-    "input_invalid",
-    `request field ${issue.path.join(".") || "(body)"}: ${issue.message}`,
-    {
-      fix:
-        "send an OpenAI chat.completions body: {messages: [{role, content}], max_tokens, stream}",
-    },
-  );
+  const issues = schemaIssues(
+    parsed.error.issues,
+    "send an OpenAI chat.completions body: {messages: [{role, content}], max_tokens, stream}",
+  ).map((issue) => ({ ...issue, path: issue.path || "(body)" }));
+  throw VlmError.fromIssues("input_invalid", "invalid request body", issues);
 }
 
 /** Translates the request: messages with image parts, their image bytes, and sampling settings. */

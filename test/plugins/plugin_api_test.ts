@@ -117,6 +117,13 @@ Deno.test("plugins: options are validated by each factory; outputs by the plugin
       /plugin "caption": option detail/.test(e.message),
   );
   assert.throws(() => ocr({ maxNewTokens: -1 }), /option maxNewTokens/);
+  // Every bad option is named at once.
+  assert.throws(
+    () => ocr({ maxNewTokens: -1, instruction: "" }),
+    (e: unknown) =>
+      e instanceof VlmError && e.code === "input_invalid" &&
+      e.issues.map((i) => i.path).sort().join() === "option instruction,option maxNewTokens",
+  );
   // The factory exposes its options schema; it accepts what the factory accepts.
   assert.equal(caption().optionsSchema!.safeParse({ detail: "detailed" }).success, true);
   assert.equal(caption().optionsSchema!.safeParse({ detail: "long" }).success, false);

@@ -170,9 +170,44 @@ Deno.test("abort mid-generation rejects promptly and leaves the model usable", a
     const reader = cancelled.getReader();
     await reader.read();
     await reader.cancel();
-    await assert.rejects(cancelled.result);
+    assert.equal((await cancelled.result).finishReason, "aborted");
     const after = await model.generate({ ...base, maxNewTokens: 3 });
     assert.equal(after.tokenIds.length, 3);
+  });
+});
+
+Deno.test("an aborted stream's result holds exactly the text streamed before the abort", async () => {
+  await withModel(async (model) => {
+    const controller = new AbortController();
+    const stream = model.stream({ ...base, maxNewTokens: 400, signal: controller.signal });
+    const ids: number[] = [];
+    let streamed = "";
+    await assert.rejects(
+      (async () => {
+        for await (const token of stream.tokens()) {
+          ids.push(token.id);
+          streamed += token.text;
+          if (ids.length === 5) controller.abort();
+        }
+      })(),
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    const result = await stream.result;
+    assert.equal(result.finishReason, "aborted");
+    assert.ok(result.tokenIds.length >= 5 && result.tokenIds.length < 400);
+    assert.deepEqual(result.tokenIds, ids);
+    assert.equal(result.text, streamed);
+    assert.ok(result.promptTokens > result.imageTokens);
+    // generate() with the same signal rejects with its reason instead.
+    await assert.rejects(
+      model.generate({ ...base, maxNewTokens: 4, signal: controller.signal }),
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    // A stream aborted before it starts resolves with nothing produced.
+    const early = await model.stream({ ...base, maxNewTokens: 4, signal: controller.signal })
+      .result;
+    assert.equal(early.finishReason, "aborted");
+    assert.deepEqual(early.tokenIds, []);
   });
 });
 
@@ -203,6 +238,32 @@ Deno.test("bad requests get typed errors", async () => {
     await assert.rejects(
       model.generate({ ...base, topP: 2, maxNewTokens: 4 }),
       code("input_invalid"),
+    );
+    // Every problem of a request is reported at once, each with its path and fix.
+    await assert.rejects(
+      model.generate({
+        prompt: "?",
+        messages: [{ role: "user", content: "?" }],
+        maxNewTokens: 0,
+        temperature: -1,
+        topP: 2,
+        stopTokenIds: [1.5],
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof VlmError && e.code === "input_invalid");
+        assert.deepEqual(e.issues.map((i) => i.path), [
+          "maxNewTokens",
+          "temperature",
+          "topP",
+          "stopTokenIds.0",
+          "prompt",
+        ]);
+        assert.ok(e.issues.every((i) => i.fix));
+        for (const path of ["maxNewTokens", "temperature", "topP", "prompt"]) {
+          assert.match(e.message, new RegExp(`- ${path}:`));
+        }
+        return true;
+      },
     );
   });
 });
