@@ -36,8 +36,9 @@
 
 // Running a model.
 export { loadModel, type LoadModelOptions } from "./src/runtime/load_model.ts";
-export type { Backend, BackendName, BackendOptions } from "./src/runtime/backend.ts";
-export { VlmModel } from "./src/runtime/model.ts";
+export type { BackendName, BackendOptions } from "./src/runtime/backend.ts";
+export { type PreparedInputs, VlmModel } from "./src/runtime/model.ts";
+export type { TextTokenizer } from "./src/text/tokenizer.ts";
 export type { DtypeChoice, HfModule, ModularModule } from "./src/runtime/model_spec.ts";
 export type { ModelFolder } from "./src/runtime/model_folder.ts";
 export type {
@@ -55,7 +56,8 @@ export type { ImageSource } from "./src/image/source.ts";
 export type * from "./src/plugins/types.ts";
 
 // Errors.
-export { VlmError, type VlmErrorCode } from "./src/errors/vlm_error.ts";
+export { VlmError, type VlmErrorCode, type VlmErrorJson } from "./src/errors/vlm_error.ts";
+export type { VlmIssue } from "./src/errors/issue.ts";
 export { type SpecIssue, SpecValidationError } from "./src/errors/spec_error.ts";
 
 // Variant specs and exact accounting (no weights needed).
