@@ -5,7 +5,7 @@
  * @module
  */
 import { hasBuiltins } from "./builtin.ts";
-import { type DenoNamespace, denoPlatform } from "./deno.ts";
+import { denoPlatform, isDeno } from "./deno.ts";
 import { nodePlatform } from "./node.ts";
 import type { Platform } from "./types.ts";
 import { webPlatform } from "./web.ts";
@@ -14,8 +14,7 @@ let current: Platform | undefined;
 
 /** The adapter for the running host: Deno, Node (20.16+), or web (no file system). */
 export function detectPlatform(): Platform {
-  const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
-  if (deno && typeof deno.readFile === "function") return denoPlatform(deno);
+  if (isDeno()) return denoPlatform();
   const node = (globalThis as { process?: { versions?: { node?: string } } }).process;
   if (node?.versions?.node && hasBuiltins()) return nodePlatform();
   return webPlatform();

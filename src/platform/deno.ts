@@ -20,7 +20,7 @@ interface DenoFsFile {
 }
 
 /** The part of the `Deno` namespace the adapter uses (typed here so web type checks pass). */
-export interface DenoNamespace {
+interface DenoNamespace {
   cwd(): string;
   env: { get(name: string): string | undefined };
   readFile(path: PlatformPath, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
@@ -68,8 +68,14 @@ function wrapFile(file: DenoFsFile): PlatformFile {
   };
 }
 
-/** A {@linkcode Platform} over the given `Deno` namespace. */
-export function denoPlatform(deno: DenoNamespace): Platform {
+/** Whether this is a Deno process. */
+export function isDeno(): boolean {
+  return typeof (globalThis as { Deno?: { readFile?: unknown } }).Deno?.readFile === "function";
+}
+
+/** The {@linkcode Platform} of a Deno process. */
+export function denoPlatform(): Platform {
+  const deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
   return {
     name: "deno",
     fileSystem: true,

@@ -13,7 +13,7 @@ export type {
   PlatformPath,
 } from "./types.ts";
 export { detectPlatform, platform, setPlatform } from "./current.ts";
-export { type DenoNamespace, denoPlatform } from "./deno.ts";
+export { denoPlatform } from "./deno.ts";
 export { nodePlatform } from "./node.ts";
 export { webPlatform } from "./web.ts";
 export { writeFileAtomically } from "./atomic_write.ts";

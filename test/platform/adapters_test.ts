@@ -19,7 +19,7 @@ import {
 } from "../../src/platform/mod.ts";
 
 const ADAPTERS: [string, () => Platform][] = [
-  ["deno", () => denoPlatform(Deno)],
+  ["deno", () => denoPlatform()],
   ["node", () => nodePlatform()],
 ];
 
@@ -173,7 +173,7 @@ Deno.test("atomic writer: replaces the file whole and leaves no temporary behind
 
     // A failing rename removes the temporary and reports the error.
     const failing: Platform = {
-      ...denoPlatform(Deno),
+      ...denoPlatform(),
       rename: () => Promise.reject(new Error("full")),
     };
     await assert.rejects(writeFileAtomically(path, "lost", failing), /full/);
