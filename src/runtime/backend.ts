@@ -127,7 +127,8 @@ async function loadOrtNode(): Promise<OrtApi> {
       "usage",
       `the native backend (onnxruntime-node) could not be loaded: ${(error as Error).message}`,
       {
-        fix: "run with --allow-ffi --allow-read --allow-env, or use --backend wasm",
+        fix: "on Deno run with --allow-ffi --allow-read --allow-env; on Node install it " +
+          "(ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0); or use the wasm backend",
         cause: error,
       },
     );
