@@ -15,8 +15,9 @@
  *
  * @module
  */
-import { dirname, join, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { VlmError } from "../errors/vlm_error.ts";
+import { platform } from "../platform/current.ts";
 import { readEnv as env } from "./env.ts";
 import { HubError } from "./hub_error.ts";
 
@@ -114,36 +115,14 @@ export class RepoCache {
   }
 }
 
-/** Writes `text` to `path` atomically (random temporary sibling + rename), creating folders. */
-export async function writeTextAtomically(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeTextFile(temporary, text);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
-}
-
 /** Reads a text file, or `undefined` when it does not exist. */
 export async function readTextIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const bytes = await platform().readFile(path);
+  return bytes && new TextDecoder().decode(bytes);
 }
 
 /** The size of a regular file, or `undefined` when there is none. */
 export async function fileSize(path: string): Promise<number | undefined> {
-  try {
-    const info = await Deno.stat(path);
-    return info.isFile ? info.size : undefined;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const info = await platform().stat(path);
+  return info?.isFile ? info.size : undefined;
 }

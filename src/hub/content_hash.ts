@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { platform } from "../platform/current.ts";
+import type { IncrementalHash } from "../platform/types.ts";
 import type { RepoFile } from "./listing.ts";
 
 /** An incremental hash of one file's contents. */
@@ -21,13 +22,13 @@ export interface ContentHash {
 
 /** A hasher for `file`'s contents as the listing describes them. */
 export function contentHash(file: RepoFile): ContentHash {
-  let hash: Hash | undefined;
+  let hash: IncrementalHash | undefined;
   let expected: string | undefined;
   if (file.sha256) {
-    hash = createHash("sha256");
+    hash = platform().createHash("sha256");
     expected = file.sha256;
   } else if (file.gitOid) {
-    hash = createHash("sha1").update(`blob ${file.size}\0`);
+    hash = platform().createHash("sha1").update(new TextEncoder().encode(`blob ${file.size}\0`));
     expected = file.gitOid;
   }
   return {
@@ -36,7 +37,7 @@ export function contentHash(file: RepoFile): ContentHash {
       hash?.update(bytes);
     },
     matches() {
-      return hash === undefined || hash.digest("hex") === expected;
+      return hash === undefined || hash.digest() === expected;
     },
   };
 }
@@ -46,5 +47,6 @@ export function contentKey(file: RepoFile, commit: string): string {
   if (file.sha256) return file.sha256;
   if (file.gitOid) return file.gitOid;
   // Without a hash, only this commit's copy of this path is known to be these bytes.
-  return createHash("sha256").update(`${commit}/${file.path}`).digest("hex");
+  return platform().createHash("sha256").update(new TextEncoder().encode(`${commit}/${file.path}`))
+    .digest();
 }

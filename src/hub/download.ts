@@ -17,6 +17,9 @@
  * @module
  */
 import { dirname } from "node:path";
+import { abortable } from "../platform/abortable.ts";
+import { platform } from "../platform/current.ts";
+import type { PlatformFile } from "../platform/types.ts";
 import { fileSize } from "./cache_layout.ts";
 import { contentHash } from "./content_hash.ts";
 import {
@@ -67,48 +70,27 @@ export function resolveUrl(hubUrl: string, repo: string, commit: string, path: s
   }/${encodedPath}`;
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return abortable(new Promise((resolve) => setTimeout(resolve, ms)), signal);
 }
 
-/** Takes the exclusive lock at `path`; released by closing the returned file. */
-async function lock(path: string, signal: AbortSignal | undefined): Promise<Deno.FsFile> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const file = await Deno.open(path, { create: true, write: true });
-  const locking = file.lock(true);
-  try {
-    await abortable(locking, signal);
-    return file;
-  } catch (error) {
-    // The lock may still be granted later: close the file then, which releases it.
-    locking.then(() => file.close(), () => file.close());
-    throw error;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+/** Takes the exclusive lock at `path`; resolves to its release. */
+async function lock(path: string, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
+  await platform().mkdir(dirname(path));
+  return await platform().lock(path, signal);
 }
 
 /** Feeds the first `length` bytes of `file` to `update`. */
-async function readPrefix(file: Deno.FsFile, length: number, update: (b: Uint8Array) => void) {
-  await file.seek(0, Deno.SeekMode.Start);
+async function readPrefix(file: PlatformFile, length: number, update: (b: Uint8Array) => void) {
   const buffer = new Uint8Array(READ_CHUNK);
-  for (let left = length; left > 0;) {
-    const read = await file.read(buffer.subarray(0, Math.min(left, buffer.length)));
-    if (read === null) break;
+  for (let position = 0; position < length;) {
+    const read = await file.read(
+      buffer.subarray(0, Math.min(length - position, buffer.length)),
+      position,
+    );
+    if (read === 0) break;
     update(buffer.subarray(0, read));
-    left -= read;
+    position += read;
   }
 }
 
@@ -124,10 +106,10 @@ function rangeStart(response: Response): number | undefined {
  */
 async function fillPart(job: DownloadJob): Promise<{ resumed: boolean; matches: boolean }> {
   const { file: listed, signal } = job;
-  await Deno.mkdir(dirname(job.part), { recursive: true });
-  const part = await Deno.open(job.part, { read: true, write: true, create: true });
+  await platform().mkdir(dirname(job.part));
+  const part = await platform().open(job.part);
   try {
-    let offset = (await part.stat()).size;
+    let offset = await part.size();
     if (offset > listed.size) offset = 0;
     let hash = contentHash(listed);
     await readPrefix(part, offset, (bytes) => hash.update(bytes));
@@ -152,7 +134,6 @@ async function fillPart(job: DownloadJob): Promise<{ resumed: boolean; matches: 
         hash = contentHash(listed);
       }
       await part.truncate(offset);
-      await part.seek(offset, Deno.SeekMode.Start);
       job.onBytes(offset);
       for await (const chunk of response.body ?? new ReadableStream<Uint8Array>()) {
         if (offset + chunk.length > listed.size) {
@@ -162,7 +143,7 @@ async function fillPart(job: DownloadJob): Promise<{ resumed: boolean; matches: 
             { fix: "pull again; if it persists, the repo's listing and files disagree" },
           );
         }
-        await writeAll(part, chunk);
+        await part.write(chunk, offset);
         hash.update(chunk);
         offset += chunk.length;
         job.onBytes(offset);
@@ -173,7 +154,7 @@ async function fillPart(job: DownloadJob): Promise<{ resumed: boolean; matches: 
     }
     return { resumed, matches: hash.matches() };
   } finally {
-    part.close();
+    await part.close();
   }
 }
 
@@ -218,30 +199,30 @@ async function fillPartWithRetries(job: DownloadJob) {
 /** Makes sure `job.target` holds the verified file; returns whether it was there already. */
 export async function downloadToCache(job: DownloadJob): Promise<DownloadOutcome> {
   if (await fileSize(job.target) === job.file.size) return "cached";
-  const held = await lock(job.lock, job.signal);
+  const release = await lock(job.lock, job.signal);
   try {
     // Another pull may have finished the file while this one waited for the lock.
     if (await fileSize(job.target) === job.file.size) return "cached";
     let result = await fillPartWithRetries(job);
     if (!result.matches && result.resumed) {
       // The kept part may come from a broken earlier attempt: one fresh download.
-      await Deno.remove(job.part);
+      await platform().remove(job.part);
       result = await fillPartWithRetries(job);
     }
     if (!result.matches) {
-      await Deno.remove(job.part);
+      await platform().remove(job.part);
       throw integrityError(job);
     }
-    await Deno.mkdir(dirname(job.target), { recursive: true });
-    await Deno.rename(job.part, job.target);
+    await platform().mkdir(dirname(job.target));
+    await platform().rename(job.part, job.target);
     return "downloaded";
   } catch (error) {
     // A file longer than listed is as corrupt as one with the wrong hash.
     if (error instanceof HubError && error.reason === "integrity") {
-      await Deno.remove(job.part).catch(() => {});
+      await platform().remove(job.part).catch(() => {});
     }
     throw error;
   } finally {
-    held.close();
+    await release();
   }
 }

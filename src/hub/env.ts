@@ -5,12 +5,9 @@
  *
  * @module
  */
+import { platform } from "../platform/current.ts";
 
 /** The variable's value, or `undefined` when unset, empty or not readable. */
 export function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
+  return platform().env(name);
 }

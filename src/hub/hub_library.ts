@@ -7,4 +7,10 @@
  */
 // Pinned inline so the client works without an import-map entry; with
 // `"@huggingface/hub": "@huggingface/hub"` in deno.json this becomes the bare name.
-export { HUB_URL, HubApiError, type ListFileEntry, listFiles, modelInfo } from "npm:@huggingface/hub@2.17.5";
+export {
+  HUB_URL,
+  HubApiError,
+  type ListFileEntry,
+  listFiles,
+  modelInfo,
+} from "npm:@huggingface/hub@2.17.5";

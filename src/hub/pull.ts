@@ -12,7 +12,7 @@
  */
 import { HUB_URL } from "./hub_library.ts";
 import type { DtypeChoice } from "../runtime/model_spec.ts";
-import { defaultCacheDir, fileSize, RepoCache } from "./cache_layout.ts";
+import { defaultCacheDir, fileSize, readTextIfPresent, RepoCache } from "./cache_layout.ts";
 import { contentKey } from "./content_hash.ts";
 import { readEnv as env } from "./env.ts";
 import { downloadToCache, resolveUrl } from "./download.ts";
@@ -75,7 +75,7 @@ async function completeInCache(
   let manifest: unknown;
   if (isModular(snapshot.files)) {
     try {
-      manifest = JSON.parse(await Deno.readTextFile(at(MANIFEST_FILE)));
+      manifest = JSON.parse((await readTextIfPresent(at(MANIFEST_FILE))) ?? "");
     } catch {
       return undefined;
     }
@@ -193,7 +193,9 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
     const file = snapshot.files.find((f) => f.path === MANIFEST_FILE)!;
     if (await fetchFile(file, () => {}) === "downloaded") downloaded.push(file.path);
     try {
-      manifest = JSON.parse(await Deno.readTextFile(cache.filePath(snapshot.commit, file.path)));
+      manifest = JSON.parse(
+        (await readTextIfPresent(cache.filePath(snapshot.commit, file.path))) ?? "",
+      );
     } catch (error) {
       throw new HubError("incomplete_repo", `${MANIFEST_FILE} in ${repo} is not valid JSON`, {
         fix: "re-create the folder with `vlm synth --layout modular` and upload it again",

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { readTextIfPresent, type RepoCache, writeTextAtomically } from "./cache_layout.ts";
+import { writeFileAtomically } from "../platform/atomic_write.ts";
+import { readTextIfPresent, type RepoCache } from "./cache_layout.ts";
 import { isCommitId } from "./repo_id.ts";
 import { type RepoFile, repoFileFromEntry, type RepoSnapshot } from "./listing.ts";
 
@@ -30,12 +31,12 @@ export async function writeSnapshotRecord(cache: RepoCache, snapshot: RepoSnapsh
     commit: snapshot.commit,
     files: snapshot.files,
   };
-  await writeTextAtomically(cache.manifestPath(snapshot.commit), JSON.stringify(record, null, 1));
+  await writeFileAtomically(cache.manifestPath(snapshot.commit), JSON.stringify(record, null, 1));
 }
 
 /** Notes that `revision` resolved to `commit` in a complete pull. */
 export async function writeRef(cache: RepoCache, revision: string, commit: string): Promise<void> {
-  if (revision !== commit) await writeTextAtomically(cache.refPath(revision), commit);
+  if (revision !== commit) await writeFileAtomically(cache.refPath(revision), commit);
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Where image bytes come from: raw bytes, a Blob, a URL (fetched), or a
- * local path. Core code stays on web APIs; a path is read with `Deno.readFile`
- * when the runtime has it.
+ * local path. Core code stays on web APIs; a path is read through the
+ * platform seam (Deno and Node; other hosts have no file system).
  *
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { platform } from "../platform/current.ts";
 
 /** Anything vlmkit accepts as an image. */
 export type ImageSource = Uint8Array | ArrayBuffer | Blob | URL | string;
@@ -14,10 +15,6 @@ export type ImageSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 export interface ReadImageOptions {
   /** Cancels a pending fetch or read. */
   signal?: AbortSignal;
-}
-
-interface DenoFileReader {
-  readFile(path: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
 }
 
 function isUrlLike(text: string): boolean {
@@ -56,23 +53,27 @@ export async function readImageSource(
   if (source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
   if (source instanceof URL) return await fetchBytes(source, options.signal);
   if (isUrlLike(source)) return await fetchBytes(new URL(source), options.signal);
-  const deno = (globalThis as { Deno?: DenoFileReader }).Deno;
-  if (!deno) {
+  const host = platform();
+  if (!host.fileSystem) {
     throw new VlmError("input_invalid", `cannot read the path "${source}" in this runtime`, {
       fix: "pass the image bytes, a Blob or a URL instead of a path",
     });
   }
+  let bytes: Uint8Array | undefined;
   try {
-    return await deno.readFile(source, { signal: options.signal });
+    bytes = await host.readFile(source, options.signal);
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    const name = (error as Error).name;
     throw new VlmError(
       "input_invalid",
-      name === "NotFound"
-        ? `image file "${source}" does not exist`
-        : `cannot read image file "${source}": ${(error as Error).message}`,
+      `cannot read image file "${source}": ${(error as Error).message}`,
       { fix: "check the path (and that the process may read it: --allow-read)", cause: error },
     );
   }
+  if (!bytes) {
+    throw new VlmError("input_invalid", `image file "${source}" does not exist`, {
+      fix: "check the path",
+    });
+  }
+  return bytes;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { checkBackendOptions } from "./load_options.ts";
 
 /** Backend names. */
 export type BackendName = "wasm" | "native";
@@ -126,7 +127,8 @@ async function loadOrtNode(): Promise<OrtApi> {
       "usage",
       `the native backend (onnxruntime-node) could not be loaded: ${(error as Error).message}`,
       {
-        fix: "run with --allow-ffi --allow-read --allow-env, or use --backend wasm",
+        fix: "on Deno run with --allow-ffi --allow-read --allow-env; on Node install it " +
+          "(ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0); or use the wasm backend",
         cause: error,
       },
     );
@@ -140,14 +142,10 @@ const loaded = new Map<string, Promise<OrtApi>>();
  * global to onnxruntime-web, so the first wasm backend fixes it.
  */
 export async function loadBackend(options: BackendOptions = {}): Promise<Backend> {
+  checkBackendOptions(options);
   const name = options.backend ?? "wasm";
   const cores = (globalThis.navigator?.hardwareConcurrency ?? 1) || 1;
   const threads = options.threads ?? (name === "wasm" ? 1 : cores);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new VlmError("usage", `threads must be a positive integer, got ${threads}`, {
-      fix: "pass threads: 1 or more",
-    });
-  }
   // onnxruntime-web starts its worker threads from blob: URLs, which Deno's module loader refuses.
   if (name === "wasm" && threads > 1 && "Deno" in globalThis) {
     throw new VlmError(

@@ -16,7 +16,8 @@ import { tilesPerRun } from "../modules/tile_chunks.ts";
 import type { Plan } from "../spec/plan.ts";
 import { resolve } from "../spec/resolve.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
-import { type ModelFolder, openModelFolder } from "./model_folder.ts";
+import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
+import { checkLoadOptions } from "./load_options.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
@@ -89,27 +90,31 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
 }
 
 /**
- * Loads a model folder (local path, `file:` or `http(s):` URL, or `hf:owner/name[@revision]`,
- * pulled into the local cache first with only the files the requested dtypes need):
+ * Loads a model folder (local path, `file:` or `http(s):` URL, `hf:owner/name[@revision]`,
+ * pulled into the local cache first with only the files the requested dtypes need, or a
+ * {@linkcode ModelFolder} object through which the host serves the files itself):
  *
  * - hf-idefics3: `config.json`, `preprocessor_config.json`,
  *   `processor_config.json`, `tokenizer.json`, a chat template and
  *   `onnx/{vision_encoder,embed_tokens,decoder_model_merged}<suffix>.onnx`;
  * - modular: `vlmkit.json` (the variant spec), `tokenizer.json`, a chat
  *   template and `onnx/{encoder,projector,embed_tokens,decoder}<suffix>.onnx`.
+ *
+ * Unknown option names and bad option values are refused with a `usage` error.
  */
 export async function loadModel(
-  source: string | URL,
+  source: string | URL | ModelFolder,
   options: LoadModelOptions = {},
 ): Promise<VlmModel> {
   const started = performance.now();
+  checkLoadOptions(options);
   const { signal } = options;
   if (typeof source === "string" && source.startsWith("hf:")) {
     // Loaded on demand: the Hub client is only needed for hf: sources.
     const { resolveHfSource } = await import("../hub/hf_source.ts");
     source = await resolveHfSource(source, { dtype: options.dtype, signal });
   }
-  const folder = openModelFolder(source);
+  const folder = isModelFolder(source) ? source : openModelFolder(source);
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);
   const plan = resolve(spec);
   if ((options.backend ?? "wasm") === "wasm") {
@@ -126,7 +131,7 @@ export async function loadModel(
     }
   }
 
-  const backend = await loadBackend(options);
+  const backend = await loadBackend({ backend: options.backend, threads: options.threads });
   const sessions: Record<string, OrtSession> = {};
   try {
     for (const file of plan.files) {

@@ -36,7 +36,7 @@ export {
 } from "./backend.ts";
 export { argmax, Sampler, type SamplingOptions } from "./sampler.ts";
 export { type HfFiles, specFromHfFiles } from "./hf_config.ts";
-export { type ModelFolder, openModelFolder } from "./model_folder.ts";
+export { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 export {
   contractProblems,
   describeTensors,

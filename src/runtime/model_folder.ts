@@ -6,8 +6,13 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { platform } from "../platform/current.ts";
 
-/** A model folder to read files from. */
+/**
+ * A model folder to read files from. Besides the folders {@linkcode openModelFolder}
+ * opens, a host can pass its own object to `loadModel` to serve the files from
+ * anywhere (a bucket, a database, memory).
+ */
 export interface ModelFolder {
   /** Where the folder is, for messages. */
   readonly location: string;
@@ -20,16 +25,11 @@ export interface ModelFolder {
   localPath?(relativePath: string): Promise<string | undefined>;
 }
 
-interface DenoFs {
-  readFile(path: string | URL, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
-  stat(path: string | URL): Promise<{ isFile: boolean }>;
-}
-
 function localFolder(base: URL): ModelFolder {
-  const deno = (globalThis as { Deno?: DenoFs }).Deno;
-  if (!deno) {
-    throw new VlmError("usage", "reading a local model folder needs Deno's file system API", {
-      fix: "pass an http(s) URL to the model folder instead",
+  const host = platform();
+  if (!host.fileSystem) {
+    throw new VlmError("usage", `reading the local model folder ${base.href} needs a file system`, {
+      fix: "pass an http(s) URL to the model folder, or a ModelFolder object, instead",
     });
   }
   return {
@@ -37,16 +37,15 @@ function localFolder(base: URL): ModelFolder {
     async localPath(relativePath) {
       const url = new URL(relativePath, base);
       try {
-        return (await deno.stat(url)).isFile ? decodeURIComponent(url.pathname) : undefined;
+        return (await host.stat(url))?.isFile ? decodeURIComponent(url.pathname) : undefined;
       } catch {
         return undefined;
       }
     },
     async read(relativePath, signal) {
       try {
-        return await deno.readFile(new URL(relativePath, base), { signal });
+        return await host.readFile(new URL(relativePath, base), signal);
       } catch (error) {
-        if ((error as Error).name === "NotFound") return undefined;
         throw new VlmError(
           "model_invalid",
           `cannot read ${relativePath} in ${base.pathname}: ${(error as Error).message}`,
@@ -79,13 +78,20 @@ function httpFolder(base: URL): ModelFolder {
   };
 }
 
+/** Whether `value` is a {@linkcode ModelFolder} object rather than a path or URL. */
+export function isModelFolder(value: unknown): value is ModelFolder {
+  return typeof value === "object" && value !== null && !(value instanceof URL) &&
+    typeof (value as ModelFolder).read === "function" &&
+    typeof (value as ModelFolder).location === "string";
+}
+
 /** Opens a folder from a path, a `file:` URL or an `http(s):` URL. */
 export function openModelFolder(source: string | URL): ModelFolder {
   let url: URL;
   if (source instanceof URL) url = new URL(source.href);
   else if (/^(https?|file):/i.test(source)) url = new URL(source);
   else {
-    const cwd = (globalThis as { Deno?: { cwd(): string } }).Deno?.cwd() ?? "/";
+    const cwd = platform().cwd() ?? "/";
     const absolute = source.startsWith("/") ? source : `${cwd}/${source}`;
     url = new URL(`file://${absolute.split("/").map(encodeURIComponent).join("/")}`);
   }

@@ -117,7 +117,9 @@ async function hfSpec(
     processor: (processor ?? {}) as Json,
     generation: (generation ?? {}) as Json,
   };
-  const name = folder.location.replace(/\/$/, "").split("/").pop() || "model";
+  // The folder's last segment as a spec name (lower-case kebab), whatever the host called it.
+  const name = (folder.location.replace(/\/$/, "").split(/[/:]/).pop() ?? "").toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+|-+$/g, "") || "model";
   const spec = specFromHfFiles(files, tokenizer, name, dtypesFor(options.dtype));
   const seqLen = files.processor.image_seq_len;
   const plan = resolve(spec);

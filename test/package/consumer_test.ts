@@ -1,0 +1,209 @@
+// vlmkit used as a stranger's project uses it, outside the checkout: (a) a Deno project that maps
+// `vlmkit` to the checkout's mod.ts; (b) the npm tarball installed into a fresh Node project,
+// on onnxruntime-node and on wasm; (c) a Deno project running the installed package from
+// node_modules; (d) `tsc --noEmit` of a TypeScript consumer against the package's .d.ts.
+// Each answers an example of the shipped model and is checked against its label.
+// Skipped, with the reason printed, only when the npm registry cannot be reached.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import ts from "typescript";
+import { buildNpmPackage } from "../../tools/npm_package.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const MODEL = join(ROOT, "models/tiny-smolvlm");
+const EXAMPLE: { image: string; prompt: string; answer: string } = JSON.parse(
+  Deno.readTextFileSync(join(MODEL, "examples/labels.jsonl")).split("\n")[1],
+);
+const IMAGE = join(MODEL, "examples", EXAMPLE.image);
+const ORT_NODE = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).imports[
+  "onnxruntime-node"
+].replace(/^npm:onnxruntime-node@/, "");
+
+/** The consumer's program: answers the example on each backend it is given, one JSON line each. */
+const program = (specifier: string, backends: string[]) =>
+  `import { loadModel } from "${specifier}";
+for (const backend of ${JSON.stringify(backends)}) {
+  const model = await loadModel(${JSON.stringify(MODEL)}, { backend });
+  const result = await model.generate({
+    prompt: ${JSON.stringify(EXAMPLE.prompt)},
+    images: [${JSON.stringify(IMAGE)}],
+    maxNewTokens: 8,
+  });
+  await model.dispose();
+  console.log(JSON.stringify({ backend, text: result.text.trim() }));
+}
+`;
+
+interface Ran {
+  stdout: string;
+  ms: number;
+}
+
+async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<Ran> {
+  const started = performance.now();
+  const output = await new Deno.Command(command, {
+    args,
+    cwd,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.ok(
+    output.success,
+    `${command} ${args.join(" ")} failed in ${cwd}:\n${decode(output.stderr)}${
+      decode(output.stdout)
+    }`,
+  );
+  return { stdout: decode(output.stdout), ms: performance.now() - started };
+}
+
+function answers(stdout: string): Record<string, string> {
+  const lines = stdout.trim().split("\n").map((line) => JSON.parse(line));
+  return Object.fromEntries(
+    lines.map((l: { backend: string; text: string }) => [l.backend, l.text]),
+  );
+}
+
+async function registryReachable(): Promise<string | undefined> {
+  const ping = await new Deno.Command("npm", {
+    args: ["ping", "--fetch-timeout=10000", "--fetch-retries=0"],
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch((error) => ({
+    success: false,
+    stderr: new TextEncoder().encode(String(error)),
+  }));
+  return ping.success ? undefined : new TextDecoder().decode(ping.stderr).trim().split("\n").pop();
+}
+
+const unreachable = await registryReachable();
+if (unreachable) {
+  console.warn(`package consumer test skipped: npm registry unreachable (${unreachable})`);
+}
+
+Deno.test({
+  name: "package: Deno and Node projects outside the checkout run the shipped model",
+  ignore: unreachable !== undefined,
+  async fn(t) {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-consumer-" });
+    const deno = Deno.execPath();
+    const timings: Record<string, number> = {};
+    try {
+      await t.step(
+        "(a) a Deno project mapping vlmkit to the checkout, --allow-read only",
+        async () => {
+          const dir = join(work, "deno-source");
+          await Deno.mkdir(dir);
+          await Deno.writeTextFile(
+            join(dir, "deno.json"),
+            JSON.stringify({
+              imports: {
+                "vlmkit": join(ROOT, "mod.ts"),
+                "vlmkit/plugin": join(ROOT, "src/plugins/mod.ts"),
+              },
+            }),
+          );
+          await Deno.writeTextFile(join(dir, "main.ts"), program("vlmkit", ["wasm"]));
+          const ran = await run(deno, ["run", "--allow-read", "main.ts"], dir);
+          timings.denoSource = ran.ms;
+          assert.deepEqual(answers(ran.stdout), { wasm: EXAMPLE.answer });
+        },
+      );
+
+      const built = performance.now();
+      const pkg = await buildNpmPackage(join(work, "artifacts"));
+      timings.build = performance.now() - built;
+      const name = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).name;
+      const node = join(work, "node");
+      await Deno.mkdir(node);
+      await Deno.writeTextFile(
+        join(node, "package.json"),
+        JSON.stringify({ name: "consumer", private: true, type: "module" }),
+      );
+
+      await t.step(
+        "(b) npm installs the tarball; Node runs it on onnxruntime-node and wasm",
+        async () => {
+          const install = await run(
+            "npm",
+            ["install", "--no-audit", "--no-fund", pkg.tarball, `onnxruntime-node@${ORT_NODE}`],
+            node,
+            { ONNXRUNTIME_NODE_INSTALL: "skip" },
+          );
+          timings.install = install.ms;
+          await Deno.writeTextFile(join(node, "main.mjs"), program(name, ["native", "wasm"]));
+          const ran = await run("node", ["main.mjs"], node);
+          timings.node = ran.ms;
+          assert.deepEqual(answers(ran.stdout), { native: EXAMPLE.answer, wasm: EXAMPLE.answer });
+        },
+      );
+
+      await t.step("(c) a Deno project runs the installed package from node_modules", async () => {
+        // `file:` tarballs resolve only with a node_modules folder that npm manages ("manual").
+        await Deno.writeTextFile(
+          join(node, "deno.json"),
+          JSON.stringify({ nodeModulesDir: "manual" }),
+        );
+        await Deno.writeTextFile(join(node, "main.ts"), program(name, ["wasm"]));
+        const ran = await run(deno, ["run", "--allow-read", "main.ts"], node);
+        timings.denoNodeModules = ran.ms;
+        assert.deepEqual(answers(ran.stdout), { wasm: EXAMPLE.answer });
+      });
+
+      await t.step("(d) a TypeScript consumer type-checks against the .d.ts files", () => {
+        const file = join(node, "consumer.ts");
+        Deno.writeTextFileSync(
+          file,
+          `import { loadModel, type VlmModel } from "${name}";
+import type { TaskPlugin } from "${name}/plugin";
+import { parseDocTags } from "${name}/doctags";
+export async function answer(dir: string, image: Uint8Array): Promise<string> {
+  const model: VlmModel = await loadModel(dir, { backend: "native", dtype: "q4" });
+  const result = await model.generate({ prompt: "What is this?", images: [image], maxNewTokens: 8 });
+  return result.text;
+}
+export const plugins: TaskPlugin<unknown>[] = [];
+export const parse: typeof parseDocTags = parseDocTags;
+// @ts-expect-error: the package's types refuse a backend that does not exist
+loadModel("m", { backend: "gpu" });
+`,
+        );
+        const started = performance.now();
+        const tsProgram = ts.createProgram([file], {
+          module: ts.ModuleKind.NodeNext,
+          moduleResolution: ts.ModuleResolutionKind.NodeNext,
+          target: ts.ScriptTarget.ES2022,
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+          types: [],
+        });
+        const diagnostics = ts.getPreEmitDiagnostics(tsProgram).filter((d) =>
+          // Dependencies' own declarations are theirs to keep clean; vlmkit's and the consumer's count.
+          !d.file || !d.file.fileName.includes("/node_modules/") ||
+          d.file.fileName.includes(`/node_modules/${name}/`)
+        );
+        timings.tsc = performance.now() - started;
+        assert.deepEqual(
+          diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+          [],
+        );
+      });
+    } finally {
+      await Deno.remove(work, { recursive: true });
+      console.log(
+        `package consumer timings (s): ${
+          Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(", ")
+        }`,
+      );
+    }
+  },
+});
