@@ -197,7 +197,11 @@ Node 20.16 or newer. Deno projects can use the package from \`node_modules\`
 import { loadModel } from "${name}";
 
 const model = await loadModel("./models/tiny-smolvlm", { backend: "native" });
-const result = await model.generate({ prompt: "What color is the shape?", images: ["shape.png"] });
+const result = await model.generate({
+  prompt: "What color is the shape?",
+  images: ["shape.png"],
+  maxNewTokens: 16,
+});
 console.log(result.text);
 await model.dispose();
 \`\`\`
