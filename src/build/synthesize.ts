@@ -1,13 +1,15 @@
 /**
  * `synthesize`: a variant spec → the files of a runnable model folder with
- * seeded weights, in the hf-idefics3 layout (what transformers.js and the
- * runtime load) or the modular layout (separate encoder/projector/embed/decoder
+ * seeded weights, in a family's published layout such as hf-idefics3 (what
+ * transformers.js and the runtime load) or the modular layout (separate encoder/projector/embed/decoder
  * files described by `vlmkit.json`). Pure: returns bytes; writing them is the
  * caller's job.
  *
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { modularLayout } from "../families/modular_layout.ts";
+import { layoutNamed, layoutOf } from "../families/registry.ts";
 import type { Plan } from "../spec/plan.ts";
 import { resolve } from "../spec/resolve.ts";
 import type { ArtifactLayout, VariantSpec } from "../spec/types.ts";
@@ -67,31 +69,22 @@ export interface Synthesis {
   parameters: Record<string, number>;
 }
 
-const HF_MODULES = {
-  vision_encoder: "onnx/vision_encoder",
-  embed_tokens: "onnx/embed_tokens",
-  decoder_model_merged: "onnx/decoder_model_merged",
-};
-
-const MODULAR_MODULES = {
-  encoder: "onnx/encoder",
-  projector: "onnx/projector",
-  embed_tokens: "onnx/embed_tokens",
-  decoder: "onnx/decoder",
-};
-
 /** The spec with the requested layout and one dtype for every module. */
 function specForBuild(spec: VariantSpec, layout: ArtifactLayout, dtype: WeightFormat): VariantSpec {
-  if (layout === "hf-idefics3" && spec.projector.kind !== "pixel-shuffle-linear") {
+  const target = layoutNamed(layout);
+  if (target.projectorKinds !== null && !target.projectorKinds.includes(spec.projector.kind)) {
     throw new VlmError(
       "usage",
-      `${spec.name} has a ${spec.projector.kind} projector; the hf-idefics3 layout only fuses pixel-shuffle connectors`,
-      { fix: "use --layout modular" },
+      `${spec.name} has a ${spec.projector.kind} projector; the ${layout} layout only ${
+        target.roles.projector === null ? "fuses" : "holds"
+      } ${target.projectorKinds.join(" or ")} ${
+        target.roles.projector === null ? "connectors" : "projectors"
+      }`,
+      { fix: `use --layout ${modularLayout.cliName}` },
     );
   }
-  const names = layout === "hf-idefics3" ? HF_MODULES : MODULAR_MODULES;
   const modules = Object.fromEntries(
-    Object.entries(names).map(([module, file]) => [module, { file, dtype }]),
+    Object.entries(target.files).map(([module, file]) => [module, { file, dtype }]),
   );
   return { ...spec, artifacts: { ...spec.artifacts, layout, modules } };
 }
@@ -102,21 +95,16 @@ function json(value: unknown): Uint8Array {
 
 /** The module graphs of the plan's layout, keyed by module name. */
 function moduleGraphs(plan: Plan, settings: BuildSettings): Record<string, ModuleGraph> {
-  if (plan.spec.artifacts.layout === "hf-idefics3") {
-    const language = languageGraphs(plan, settings, "decoder_model_merged");
-    return {
-      vision_encoder: hfVisionEncoderGraph(plan, settings),
-      embed_tokens: language.embed,
-      decoder_model_merged: language.decoder,
+  const roles = layoutOf(plan.spec).roles;
+  const language = languageGraphs(plan, settings, roles.decoder);
+  // A layout without a projector module fuses the connector into its vision module.
+  const vision = roles.projector === null
+    ? { [roles.vision]: hfVisionEncoderGraph(plan, settings) }
+    : {
+      [roles.vision]: encoderGraph(plan, settings),
+      [roles.projector]: projectorGraph(plan, settings),
     };
-  }
-  const language = languageGraphs(plan, settings, "decoder");
-  return {
-    encoder: encoderGraph(plan, settings),
-    projector: projectorGraph(plan, settings),
-    embed_tokens: language.embed,
-    decoder: language.decoder,
-  };
+  return { ...vision, [roles.embed]: language.embed, [roles.decoder]: language.decoder };
 }
 
 /** Builds every file of a synthesized model folder for `spec`. */
@@ -151,7 +139,7 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
     weights[planned.module] = graphs[planned.module].weights;
     parameters[planned.module] = graphs[planned.module].graph.parameters;
   });
-  if (layout === "hf-idefics3") {
+  if (layout !== modularLayout.name) {
     for (const [path, value] of Object.entries(hfConfigFiles(plan, external))) {
       files.push({ path, bytes: json(value) });
     }

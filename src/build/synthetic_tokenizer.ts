@@ -8,6 +8,7 @@
  */
 import type { VariantSpec } from "../spec/types.ts";
 import { rowColText } from "../tokens/prompt.ts";
+import { familyOfTokens } from "../families/registry.ts";
 import { tokenizerAddsBos } from "../tokens/conversation.ts";
 
 /** GPT-2's printable stand-ins for the 256 byte values. */
@@ -32,7 +33,7 @@ export function specialTokens(spec: VariantSpec): Map<number, string> {
     }
     named.set(id, text);
   };
-  const llamaStyle = t.chatTemplate === "mobilevlm-v1";
+  const filler = familyOfTokens(t).prompt.fillerTokens;
   add(t.bos?.id, t.bos?.text ?? "");
   add(t.endOfUtterance.id, t.endOfUtterance.text);
   add(t.image.id, t.image.text);
@@ -46,8 +47,8 @@ export function specialTokens(spec: VariantSpec): Map<number, string> {
     }
   }
   for (const id of t.eosIds) if (!named.has(id)) add(id, `<|eos_${id}|>`);
-  if (t.padId !== null && !named.has(t.padId)) add(t.padId, llamaStyle ? "<unk>" : "<|im_end|>");
-  if (!named.has(0)) add(0, llamaStyle ? "<unk>" : "<|endoftext|>");
+  if (t.padId !== null && !named.has(t.padId)) add(t.padId, filler.pad);
+  if (!named.has(0)) add(0, filler.unknown);
   return named;
 }
 

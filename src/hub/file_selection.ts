@@ -9,13 +9,15 @@
 import { VlmError } from "../errors/vlm_error.ts";
 import type { DtypeChoice } from "../runtime/model_spec.ts";
 import { DTYPE_SUFFIX, resolve } from "../spec/resolve.ts";
-import { LAYOUT_MODULES } from "../spec/rules.ts";
+import { LAYOUTS } from "../families/registry.ts";
+import { MODULAR_MANIFEST_FILE, modularLayout } from "../families/modular_layout.ts";
+import type { ModuleLayout } from "../families/types.ts";
 import type { Dtype, VariantSpec } from "../spec/types.ts";
 import { HubError } from "./hub_error.ts";
 import type { RepoFile } from "./listing.ts";
 
 /** The manifest that marks a modular folder (same as the runtime's). */
-export const MANIFEST_FILE = "vlmkit.json";
+export const MANIFEST_FILE: string = MODULAR_MANIFEST_FILE;
 
 /** Config files pulled when the repo has them. */
 export const CONFIG_FILES: readonly string[] = [
@@ -30,11 +32,6 @@ export const CONFIG_FILES: readonly string[] = [
   MANIFEST_FILE,
 ];
 
-const REQUIRED = {
-  "hf-idefics3": ["config.json", "preprocessor_config.json", "tokenizer.json"],
-  modular: [MANIFEST_FILE, "tokenizer.json"],
-};
-
 /** Where each module's ONNX file lives, without the dtype suffix. */
 type ModuleFiles = Record<string, { file: string; dtype: Dtype }>;
 
@@ -43,11 +40,19 @@ export function isModular(files: readonly RepoFile[]): boolean {
   return files.some((file) => file.path === MANIFEST_FILE);
 }
 
-function hfModules(): ModuleFiles {
+/** The published (family) layout whose module files the listing has; the first one if none fits. */
+function publishedLayout(byPath: Map<string, RepoFile>): ModuleLayout {
+  const published = LAYOUTS.filter((layout) => layout !== modularLayout);
+  const complete = published.find((layout) =>
+    Object.values(layout.files).every((base) => availableDtypes(byPath, base).length > 0)
+  );
+  return complete ?? published[0];
+}
+
+/** A published layout's module files, fp32 by default like `loadModel`. */
+function publishedModules(layout: ModuleLayout): ModuleFiles {
   return Object.fromEntries(
-    LAYOUT_MODULES["hf-idefics3"].map((
-      module,
-    ) => [module, { file: `onnx/${module}`, dtype: "fp32" }]),
+    layout.modules.map((module) => [module, { file: layout.files[module], dtype: "fp32" }]),
   );
 }
 
@@ -101,7 +106,7 @@ function availableDtypes(byPath: Map<string, RepoFile>, base: string): Dtype[] {
 /**
  * The files to pull from `files` for `dtype`. `manifest` is the parsed
  * `vlmkit.json` of a modular repo (it names the module files and their
- * default dtypes); hf-idefics3 repos default to fp32 like `loadModel`.
+ * default dtypes); published (e.g. hf-idefics3) repos default to fp32 like `loadModel`.
  */
 export function selectFiles(
   files: readonly RepoFile[],
@@ -109,8 +114,8 @@ export function selectFiles(
   manifest?: unknown,
 ): RepoFile[] {
   const byPath = new Map(files.map((file) => [file.path, file]));
-  const layout = isModular(files) ? "modular" : "hf-idefics3";
-  const missing = REQUIRED[layout].filter((path) => !byPath.has(path));
+  const layout = isModular(files) ? modularLayout : publishedLayout(byPath);
+  const missing = layout.requiredFiles.filter((path) => !byPath.has(path));
   if (missing.length > 0) {
     throw new HubError("incomplete_repo", `the repo has no ${missing.join(", ")}`, {
       fix: "pull a repo in the Hugging Face ONNX layout (config.json, onnx/, tokenizer.json) " +
@@ -118,7 +123,7 @@ export function selectFiles(
     });
   }
   const modules = applyDtypes(
-    layout === "modular" ? manifestModules(manifest) : hfModules(),
+    layout === modularLayout ? manifestModules(manifest) : publishedModules(layout),
     dtype,
   );
   const selected = CONFIG_FILES.flatMap((path) => byPath.get(path) ?? []);

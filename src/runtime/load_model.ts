@@ -15,6 +15,7 @@ import { OnnxVisionEncoder } from "../modules/onnx_vision_encoder.ts";
 import { tilesPerRun } from "../modules/tile_chunks.ts";
 import type { Plan } from "../spec/plan.ts";
 import { resolve } from "../spec/resolve.ts";
+import { layoutOf } from "../families/registry.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { checkLoadOptions } from "./load_options.ts";
@@ -66,26 +67,26 @@ async function openSession(
   return await backend.createSession({ name: path, bytes, externalData });
 }
 
-/** The pipeline modules over the opened sessions of either layout. */
+/** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
 function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backend: Backend) {
-  const hf = plan.spec.artifacts.layout === "hf-idefics3";
-  const visionModule = hf ? "vision_encoder" : "encoder";
-  const visionDtype = plan.files.find((f) => f.module === visionModule)?.dtype ?? "fp32";
+  const roles = layoutOf(plan.spec).roles;
+  const visionDtype = plan.files.find((f) => f.module === roles.vision)?.dtype ?? "fp32";
   // 8-bit exports quantize activations with one scale per call: the features of a tile then
   // depend on the other tiles of the call, so those run every tile at once, as the reference does.
   const perCallScale = visionDtype === "int8" || visionDtype === "uint8" || visionDtype === "q8";
   const chunk = perCallScale ? Number.MAX_SAFE_INTEGER : tilesPerRun(plan.encoder.patchesPerTile);
-  const encoder: Encoder = hf
-    ? new OnnxVisionEncoder(sessions.vision_encoder, backend.ort, chunk)
-    : new OnnxTileEncoder(sessions.encoder, backend.ort, chunk);
-  const projector: Projector = hf
+  // A layout without a projector session fuses it into the vision session.
+  const encoder: Encoder = roles.projector === null
+    ? new OnnxVisionEncoder(sessions[roles.vision], backend.ort, chunk)
+    : new OnnxTileEncoder(sessions[roles.vision], backend.ort, chunk);
+  const projector: Projector = roles.projector === null
     ? FUSED_PROJECTOR
-    : new OnnxProjector(sessions.projector, backend.ort, plan.encoder.patchesPerTile);
+    : new OnnxProjector(sessions[roles.projector], backend.ort, plan.encoder.patchesPerTile);
   return {
     encoder,
     projector,
-    embedder: new OnnxEmbedder(sessions.embed_tokens, backend.ort),
-    decoderSession: hf ? sessions.decoder_model_merged : sessions.decoder,
+    embedder: new OnnxEmbedder(sessions[roles.embed], backend.ort),
+    decoderSession: sessions[roles.decoder],
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * What a model folder describes, before any session is opened: its variant
- * spec (from the Hugging Face configs of an hf-idefics3 export, or from the
- * `vlmkit.json` manifest of a modular folder), tokenizer and chat template.
+ * spec (from the Hugging Face configs of a published export, read by its
+ * family's codec, or from the `vlmkit.json` manifest of a modular folder),
+ * tokenizer and chat template.
  *
  * @module
  */
@@ -11,6 +12,8 @@ import type { Dtype, VariantSpec } from "../spec/types.ts";
 import { parseSpec } from "../spec/validate.ts";
 import { ChatTemplate } from "../text/chat_template.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
+import { hfConfigCodecFor, layoutNamed } from "../families/registry.ts";
+import { MODULAR_MANIFEST_FILE } from "../families/modular_layout.ts";
 import { type HfFiles, specFromHfFiles } from "./hf_config.ts";
 import { type ModelFolder, readJson, requireJson } from "./model_folder.ts";
 
@@ -23,8 +26,7 @@ export type ModularModule = "encoder" | "projector" | "embed_tokens" | "decoder"
 /** Weight format for every module, or per module. */
 export type DtypeChoice = Dtype | Partial<Record<HfModule | ModularModule, Dtype>>;
 
-/** The manifest file that marks a modular folder. */
-export const MODULAR_MANIFEST_FILE = "vlmkit.json";
+export { MODULAR_MANIFEST_FILE };
 
 type Json = Record<string, unknown>;
 
@@ -64,14 +66,14 @@ function specFromManifest(manifest: Json, option: DtypeChoice | undefined): Vari
   return { ...spec, artifacts: { ...spec.artifacts, modules } };
 }
 
-function dtypesFor(option: DtypeChoice | undefined): Record<HfModule, Dtype> {
+/** The dtype of each of `modules`: the option's, else fp32. */
+function dtypesFor(
+  modules: readonly string[],
+  option: DtypeChoice | undefined,
+): Record<string, Dtype> {
   const base: Dtype = typeof option === "string" ? option : "fp32";
-  const perModule = typeof option === "object" ? option : {};
-  return {
-    vision_encoder: perModule.vision_encoder ?? base,
-    embed_tokens: perModule.embed_tokens ?? base,
-    decoder_model_merged: perModule.decoder_model_merged ?? base,
-  };
+  const perModule: Partial<Record<string, Dtype>> = typeof option === "object" ? option : {};
+  return Object.fromEntries(modules.map((module) => [module, perModule[module] ?? base]));
 }
 
 /** Reads the tokenizer and chat template every layout has. */
@@ -98,21 +100,22 @@ async function readTextFiles(folder: ModelFolder, signal?: AbortSignal) {
   return { tokenizer, template: new ChatTemplate(templateSource, specialTokens) };
 }
 
-/** The spec of an hf-idefics3 folder, from its Hugging Face config files. */
+/** The spec of a published Hugging Face folder, read by its family's config codec. */
 async function hfSpec(
   folder: ModelFolder,
   tokenizer: TextTokenizer,
+  config: Json,
   options: { dtype?: DtypeChoice; signal?: AbortSignal },
 ): Promise<VariantSpec> {
   const { signal } = options;
-  const [config, preprocessor, processor, generation] = await Promise.all([
-    requireJson(folder, "config.json", signal),
+  const codec = hfConfigCodecFor(config);
+  const [preprocessor, processor, generation] = await Promise.all([
     requireJson(folder, "preprocessor_config.json", signal),
     readJson(folder, "processor_config.json", signal),
     readJson(folder, "generation_config.json", signal),
   ]);
   const files: HfFiles = {
-    config: config as Json,
+    config,
     preprocessor: preprocessor as Json,
     processor: (processor ?? {}) as Json,
     generation: (generation ?? {}) as Json,
@@ -120,21 +123,15 @@ async function hfSpec(
   // The folder's last segment as a spec name (lower-case kebab), whatever the host called it.
   const name = (folder.location.replace(/\/$/, "").split(/[/:]/).pop() ?? "").toLowerCase()
     .replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+|-+$/g, "") || "model";
-  const spec = specFromHfFiles(files, tokenizer, name, dtypesFor(options.dtype));
-  const seqLen = files.processor.image_seq_len;
-  const plan = resolve(spec);
-  if (seqLen !== undefined && seqLen !== plan.tokensPerTile) {
-    throw new VlmError(
-      "model_mismatch",
-      `processor_config.json says image_seq_len ${seqLen}, but the encoder geometry gives ${plan.tokensPerTile} tokens per tile`,
-      { fix: "restore processor_config.json or config.json from the same model" },
-    );
-  }
-  if (plan.spec.tokens.image.id === null) {
-    throw new VlmError("model_invalid", "config.json has no image_token_id", {
-      fix: "restore config.json from the model's published copy",
-    });
-  }
+  const modules = layoutNamed(codec.layout).modules;
+  const spec = specFromHfFiles(
+    files,
+    tokenizer,
+    name,
+    dtypesFor(modules, options.dtype),
+    folder.location,
+  );
+  codec.check(files, resolve(spec));
   return spec;
 }
 
@@ -160,6 +157,6 @@ export async function describeModelFolder(
   const text = await readTextFiles(folder, options.signal);
   const spec = manifest
     ? specFromManifest(manifest as Json, options.dtype)
-    : await hfSpec(folder, text.tokenizer, options);
+    : await hfSpec(folder, text.tokenizer, config as Json, options);
   return { spec, ...text, modular: manifest !== undefined };
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { layoutOf } from "../families/registry.ts";
 import type { Plan } from "../spec/plan.ts";
 import type { Dtype } from "../spec/types.ts";
 import { weightBytes } from "../tokens/memory.ts";
@@ -31,12 +32,14 @@ export interface WasmMemoryEstimate {
 
 /** Estimates the wasm backend's peak memory for the plan's files and dtypes. */
 export function wasmMemoryEstimate(plan: Plan): WasmMemoryEstimate {
-  const dtypeOf = (modules: string[]): Dtype =>
-    plan.files.find((f) => modules.includes(f.module))?.dtype ?? "fp32";
+  const roles = layoutOf(plan.spec).roles;
+  const dtypeOf = (module: string): Dtype =>
+    plan.files.find((f) => f.module === module)?.dtype ?? "fp32";
   const bytes = weightBytes(plan.params, {
-    encoder: dtypeOf(["vision_encoder", "encoder"]),
-    projector: dtypeOf(["vision_encoder", "projector"]),
-    decoder: dtypeOf(["decoder_model_merged", "decoder"]),
+    encoder: dtypeOf(roles.vision),
+    // A fused projector is stored in the vision file, at its dtype.
+    projector: dtypeOf(roles.projector ?? roles.vision),
+    decoder: dtypeOf(roles.decoder),
   }).total;
   const peakBytes = 2 * bytes + HEADROOM;
   return {

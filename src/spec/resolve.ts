@@ -14,7 +14,7 @@ import {
 } from "../tokens/tile_tokens.ts";
 import { maxGridSide, maxTilesPerImage } from "../tokens/tiles.ts";
 import type { Plan, PlannedFile } from "./plan.ts";
-import { LAYOUT_MODULES } from "./rules.ts";
+import { layoutOf } from "../families/registry.ts";
 import type { Dtype, VariantSpec } from "./types.ts";
 import { parseSpec } from "./validate.ts";
 
@@ -30,11 +30,6 @@ export const DTYPE_SUFFIX: Readonly<Record<Dtype, string>> = {
   bnb4: "_bnb4",
 };
 
-/** Module whose dtype decides the KV-cache element type. */
-function decoderModule(spec: VariantSpec): string {
-  return spec.artifacts.layout === "hf-idefics3" ? "decoder_model_merged" : "decoder";
-}
-
 /**
  * Validates `input` (throws `SpecValidationError` with every issue) and derives
  * shapes, token counts per tile, worst cases, parameters, KV bytes and files.
@@ -45,8 +40,10 @@ export function resolve(input: VariantSpec | unknown): Plan {
   const downsample = projectorDownsample(projector);
   const perTile = tokensPerTile(encoder, projector);
   const maxTiles = maxTilesPerImage(image);
-  const cacheDtype = kvCacheDtype(artifacts.modules[decoderModule(spec)].dtype);
-  const files: PlannedFile[] = LAYOUT_MODULES[artifacts.layout].map((module) => {
+  const layout = layoutOf(spec);
+  // The decoder's dtype decides the KV-cache element type.
+  const cacheDtype = kvCacheDtype(artifacts.modules[layout.roles.decoder].dtype);
+  const files: PlannedFile[] = layout.modules.map((module) => {
     const { file, dtype } = artifacts.modules[module];
     return { module, path: `${file}${DTYPE_SUFFIX[dtype]}.onnx`, dtype };
   });

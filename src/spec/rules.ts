@@ -13,15 +13,16 @@ import {
   validScaleFactors,
 } from "../tokens/tile_tokens.ts";
 import { maxGridSide, maxTilesPerImage } from "../tokens/tiles.ts";
+import { familyOf, layoutNamed, LAYOUTS } from "../families/registry.ts";
 import type { VariantSpec } from "./types.ts";
 
-/** Module names each layout requires, in load order. */
+/** Module names each layout requires, in load order (from the layouts in `src/families/`). */
 export const LAYOUT_MODULES: Readonly<
   Record<VariantSpec["artifacts"]["layout"], readonly string[]>
-> = {
-  "hf-idefics3": ["vision_encoder", "embed_tokens", "decoder_model_merged"],
-  modular: ["encoder", "projector", "embed_tokens", "decoder"],
-};
+> = Object.fromEntries(LAYOUTS.map((layout) => [layout.name, layout.modules])) as Record<
+  VariantSpec["artifacts"]["layout"],
+  readonly string[]
+>;
 
 /** A cross-field rule: returns the issues it finds (empty when the spec passes). */
 export type CrossFieldRule = (spec: VariantSpec) => SpecIssue[];
@@ -166,23 +167,10 @@ const imageTiles: CrossFieldRule = ({ encoder, image }) => {
   return issues;
 };
 
-const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
-  const issues: SpecIssue[] = [];
-  const idefics = tokens.chatTemplate !== "mobilevlm-v1";
-  if (idefics && (!tokens.fakeTokenAroundImage || !tokens.globalImage)) {
-    issues.push({
-      path: tokens.fakeTokenAroundImage ? "tokens.globalImage" : "tokens.fakeTokenAroundImage",
-      message: `the ${tokens.chatTemplate} layout wraps images in boundary tokens`,
-      fix: "set tokens.fakeTokenAroundImage and tokens.globalImage",
-    });
-  }
-  if (idefics && image.splitting && !tokens.rowCol) {
-    issues.push({
-      path: "tokens.rowCol",
-      message: "splitting needs <row_r_col_c> tile markers",
-      fix: "set tokens.rowCol or image.splitting to false",
-    });
-  }
+const imageTokens: CrossFieldRule = (spec) => {
+  const { image, tokens, decoder } = spec;
+  const format = familyOf(spec).prompt;
+  const issues: SpecIssue[] = format.tokenIssues(spec);
   if (image.splitting && tokens.rowCol?.firstId != null) {
     const side = maxGridSide(image);
     if (side > tokens.rowCol.maxRows || side > tokens.rowCol.maxCols) {
@@ -196,13 +184,6 @@ const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
       });
     }
   }
-  if (!idefics && (image.splitting || !image.padToSquare)) {
-    issues.push({
-      path: "tokens.chatTemplate",
-      message: "mobilevlm-v1 conversations take one pad-to-square image",
-      fix: "set image.splitting false and image.padToSquare true",
-    });
-  }
   const ids: [string, number | null | undefined][] = [
     ["tokens.fakeTokenAroundImage.id", tokens.fakeTokenAroundImage?.id],
     ["tokens.globalImage.id", tokens.globalImage?.id],
@@ -211,8 +192,8 @@ const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
     ["tokens.padId", tokens.padId],
     ...tokens.eosIds.map((id, i): [string, number] => [`tokens.eosIds.${i}`, id]),
   ];
-  // MobileVLM's placeholder is a negative sentinel, replaced before embedding.
-  if (idefics) ids.push(["tokens.image.id", tokens.image.id]);
+  // A sentinel placeholder (MobileVLM's −200) is replaced before embedding.
+  if (format.placeholderInVocabulary) ids.push(["tokens.image.id", tokens.image.id]);
   if (tokens.rowCol?.firstId != null) {
     ids.push([
       "tokens.rowCol",
@@ -228,7 +209,7 @@ const imageTokens: CrossFieldRule = ({ image, tokens, decoder }) => {
       });
     }
   }
-  if (idefics && tokens.image.id === null) {
+  if (format.placeholderInVocabulary && tokens.image.id === null) {
     issues.push({
       path: "tokens.image.id",
       message: "the image placeholder must be an added token with an id",
@@ -305,10 +286,14 @@ const artifactModules: CrossFieldRule = ({ artifacts, projector }) => {
       fix: `declare exactly the modules ${required.join(", ")}`,
     });
   }
-  if (artifacts.layout === "hf-idefics3" && projector.kind !== "pixel-shuffle-linear") {
+  const layout = layoutNamed(artifacts.layout);
+  if (layout.projectorKinds !== null && !layout.projectorKinds.includes(projector.kind)) {
+    const fused = layout.roles.projector === null
+      ? ` fuses a ${layout.projectorKinds.join(" or ")} connector into ${layout.roles.vision}`
+      : ` holds only ${layout.projectorKinds.join(" or ")} projectors`;
     issues.push({
       path: "artifacts.layout",
-      message: "the hf-idefics3 layout fuses a pixel-shuffle connector into vision_encoder",
+      message: `the ${layout.name} layout${fused}`,
       fix: "use the modular layout for this projector",
     });
   }

@@ -6,8 +6,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import type { Plan } from "../spec/plan.ts";
-import { renderUserTurn, tokenizerAddsBos } from "./conversation.ts";
-import { expandImagePrompt } from "./prompt.ts";
+import { familyOf } from "../families/registry.ts";
 import { estimatedTextCounter, segmentPrompt, type TextTokenCounter } from "./text_counter.ts";
 import { planTiles, type Size, type TilePlan } from "./tiles.ts";
 
@@ -65,34 +64,32 @@ export function countImageTokens(
  * Counts the tokens of one user turn with images and a question, laid out by
  * the spec's chat template, plus the generation prompt.
  *
- * Idefics3/SmolVLM: every `<image>` in the expanded prompt is one feature row.
- * MobileVLM: the single `<image>` placeholder is replaced by `tokensPerTile`
- * feature rows, and the tokenizer adds the BOS.
+ * The spec's family lays out the turn and says how many feature rows each
+ * placeholder takes: Idefics3/SmolVLM expand every image into `<image>` rows;
+ * MobileVLM's single `<image>` placeholder becomes `tokensPerTile` rows, and
+ * its tokenizer adds the BOS.
  */
 export function countSequence(plan: Plan, request: SequenceRequest): SequenceCount {
   const { tokens } = plan.spec;
   const counter = request.counter ?? estimatedTextCounter;
-  const isMobileVlm = tokens.chatTemplate === "mobilevlm-v1";
-  if (isMobileVlm && request.images.length > 1) {
+  const format = familyOf(plan.spec).prompt;
+  if (format.maxImages !== null && request.images.length > format.maxImages) {
     throw new VlmError(
       "input_invalid",
-      `${plan.spec.name} takes at most one image per conversation, got ${request.images.length}`,
-      { fix: "pass a single --image" },
+      `${plan.spec.name} takes at most ${
+        format.maxImages === 1 ? "one image" : `${format.maxImages} images`
+      } per conversation, got ${request.images.length}`,
+      { fix: format.maxImages === 1 ? "pass a single --image" : "pass fewer images" },
     );
   }
   const images = countImageTokens(plan, request.images, request.split);
-  const imageBlocks = images.map((image) =>
-    isMobileVlm
-      ? tokens.image.text
-      : expandImagePrompt(image.rows, image.cols, plan.tokensPerTile, tokens)
-  );
-  const rendered = renderUserTurn({ imageBlocks, text: request.prompt ?? "" }, tokens);
+  const imageBlocks = images.map((image) => format.imageBlock(image, plan.tokensPerTile, tokens));
+  const rendered = format.renderUserTurn({ imageBlocks, text: request.prompt ?? "" }, tokens);
   const segments = segmentPrompt(rendered, tokens);
 
   const placeholders = segments.special.filter((text) => text === tokens.image.text).length;
-  const featuresPerPlaceholder = isMobileVlm ? plan.tokensPerTile : 1;
-  const imageTokens = placeholders * featuresPerPlaceholder;
-  const bos = tokenizerAddsBos(tokens) ? 1 : 0;
+  const imageTokens = placeholders * format.featureRowsPerPlaceholder(plan.tokensPerTile);
+  const bos = format.tokenizerAddsBos(tokens) ? 1 : 0;
   const textTokens = bos + segments.special.length - placeholders +
     segments.text.reduce((sum, run) => sum + counter.count(run), 0);
   const totalTokens = imageTokens + textTokens;

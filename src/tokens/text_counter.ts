@@ -8,6 +8,7 @@
  * @module
  */
 import type { TokensSpec } from "../spec/types.ts";
+import { tokenizerAddsBos } from "./conversation.ts";
 import { rowColText } from "./prompt.ts";
 
 /** Counts the tokens of plain text (no special tokens in it). */
@@ -50,7 +51,8 @@ export function specialTokenTexts(tokens: TokensSpec): string[] {
   for (const ref of [tokens.fakeTokenAroundImage, tokens.globalImage, tokens.endOfUtterance]) {
     if (ref && ref.id !== null) texts.add(ref.text);
   }
-  if (tokens.bos && tokens.bos.id !== null && tokens.chatTemplate !== "mobilevlm-v1") {
+  // A BOS the template writes as text is one added token; one the tokenizer adds is not in the text.
+  if (tokens.bos && tokens.bos.id !== null && !tokenizerAddsBos(tokens)) {
     texts.add(tokens.bos.text);
   }
   if (tokens.rowCol && tokens.rowCol.firstId !== null) {

@@ -10,6 +10,7 @@ import { join, relative } from "node:path";
 import { inspectOnnx, type OnnxInterface } from "../../src/build/inspect_onnx.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { moduleContracts } from "../../src/runtime/module_contracts.ts";
+import { layoutOf } from "../../src/families/registry.ts";
 import { describeModelFolder } from "../../src/runtime/model_spec.ts";
 import { openModelFolder } from "../../src/runtime/model_folder.ts";
 import { contractProblems } from "../../src/runtime/session_contract.ts";
@@ -90,9 +91,8 @@ export const inspectCommand: Command = {
       spec = (await describeModelFolder(openModelFolder(dir), { dtype })).spec;
     }
     const plan = resolve(spec);
-    const decoderFile = plan.files.find((f) =>
-      f.module === "decoder" || f.module === "decoder_model_merged"
-    );
+    const decoderModule = layoutOf(plan.spec).roles.decoder;
+    const decoderFile = plan.files.find((f) => f.module === decoderModule);
     const decoder = sessions.find((s) => s.file === decoderFile?.path);
     const cacheType = decoder?.inputs.find((t) => t.name === "past_key_values.0.key")?.type ??
       "float32";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
 import { synthesize } from "../../src/build/synthesize.ts";
 import type { WeightFormat } from "../../src/build/layers/ops.ts";
 import type { BuildScale } from "../../src/build/test_scale.ts";
@@ -39,7 +40,10 @@ whose weights need more than the wasm backend's 4 GiB address space (about
 twice the weight bytes while loading) run on the native backend only.`;
 
 const DTYPES: readonly WeightFormat[] = ["fp32", "int8", "q4"];
-const LAYOUTS: Record<string, ArtifactLayout> = { hf: "hf-idefics3", modular: "modular" };
+/** `--layout` names: each registered layout's short CLI name. */
+const LAYOUTS: Record<string, ArtifactLayout> = Object.fromEntries(
+  REGISTERED_LAYOUTS.map((layout) => [layout.cliName, layout.name]),
+);
 const SCALES: readonly BuildScale[] = ["full", "test"];
 
 function choice<T extends string>(

@@ -1,0 +1,178 @@
+/**
+ * The MobileVLM family (V1 and V2): CLIP-L/14@336 penultimate features, LDP or
+ * LDPv2 projector, MobileLLaMA decoder, the `v1` conversation with one
+ * `<image>` placeholder that becomes the sentinel id −200 and is replaced by
+ * 144 feature rows. No ONNX export is published, so it runs in the modular
+ * layout and has no Hugging Face config codec yet.
+ *
+ * @module
+ */
+import type { SpecIssue } from "../errors/spec_error.ts";
+import type { TokensSpec, VariantSpec } from "../spec/types.ts";
+import { spliceAsSentinels } from "./splicing.ts";
+import type {
+  CheckpointModule,
+  CheckpointNames,
+  ModelFamily,
+  PromptFormat,
+  UserTurn,
+} from "./types.ts";
+
+/** MobileVLM's `v1` conversation system prompt. */
+export const MOBILEVLM_SYSTEM_PROMPT: string =
+  "A chat between a curious user and an artificial intelligence assistant. " +
+  "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+/** `{system} USER: <image>\n{text} ASSISTANT:`; the tokenizer adds the BOS id itself. */
+function renderUserTurn(turn: UserTurn, _tokens: TokensSpec): string {
+  const images = turn.imageBlocks.join("");
+  const imageLine = turn.imageBlocks.length > 0 ? `${images}\n` : "";
+  return `${MOBILEVLM_SYSTEM_PROMPT} USER: ${imageLine}${turn.text} ASSISTANT:`;
+}
+
+/** System prompt, ` USER: <image>\n{text}`, ` ASSISTANT: {text}</s>`. */
+function chatTemplate(tokens: TokensSpec): string {
+  const endOfUtterance = tokens.endOfUtterance.text;
+  return `${MOBILEVLM_SYSTEM_PROMPT}{% for message in messages %}` +
+    "{% if message['role'] == 'user' %} USER: " +
+    "{% for line in message['content'] %}{% if line['type'] == 'image' %}<image>\n{% endif %}{% endfor %}" +
+    "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% endif %}{% endfor %}" +
+    "{% else %} ASSISTANT: {% for line in message['content'] %}{% if line['type'] == 'text' %}" +
+    `{{line['text']}}{% endif %}{% endfor %}${endOfUtterance}{% endif %}{% endfor %}` +
+    "{% if add_generation_prompt %} ASSISTANT:{% endif %}";
+}
+
+function tokenIssues({ image }: VariantSpec): SpecIssue[] {
+  if (!image.splitting && image.padToSquare) return [];
+  return [{
+    path: "tokens.chatTemplate",
+    message: "mobilevlm-v1 conversations take one pad-to-square image",
+    fix: "set image.splitting false and image.padToSquare true",
+  }];
+}
+
+const prompt: PromptFormat = {
+  maxImages: 1,
+  tokenizerAddsBos: (tokens) => tokens.bos !== null,
+  // The placeholder is the sentinel −200, replaced before embedding.
+  placeholderInVocabulary: false,
+  renderUserTurn,
+  imageBlock: (_grid, _tokensPerTile, tokens) => tokens.image.text,
+  featureRowsPerPlaceholder: (tokensPerTile) => tokensPerTile,
+  splice: spliceAsSentinels,
+  chatTemplate,
+  fillerTokens: { unknown: "<unk>", pad: "<unk>" },
+  tokenIssues,
+};
+
+const TOWER = "model.vision_tower.vision_tower.vision_model";
+const LDP = "model.mm_projector.model";
+
+/** The LDP MobileNetV3 block `mb_block.{n}` (no expansion conv, SE, two channel LayerNorms). */
+function ldpBlock(n: number): string[] {
+  const b = `${LDP}.mb_block.${n}.block`;
+  return [
+    `${b}.0.0.weight`,
+    `${b}.0.1.weight`,
+    `${b}.0.1.bias`,
+    `${b}.1.fc1.weight`,
+    `${b}.1.fc1.bias`,
+    `${b}.1.fc2.weight`,
+    `${b}.1.fc2.bias`,
+    `${b}.2.0.weight`,
+    `${b}.2.1.weight`,
+    `${b}.2.1.bias`,
+  ];
+}
+
+const ldp: CheckpointModule = {
+  prefix: `${LDP}.`,
+  parameters: [
+    `${LDP}.mlp.1.weight`,
+    `${LDP}.mlp.1.bias`,
+    `${LDP}.mlp.3.weight`,
+    `${LDP}.mlp.3.bias`,
+    ...ldpBlock(1),
+    ...ldpBlock(2),
+  ],
+  verified: true,
+  note: "module paths and prefix from MobileVLM vision_projector.py (reference/variants.md §3.2)",
+};
+
+const ldpv2: CheckpointModule = {
+  prefix: "model.mm_projector.",
+  parameters: [
+    "model.mm_projector.mlp.mlp.0.weight",
+    "model.mm_projector.mlp.mlp.0.bias",
+    "model.mm_projector.mlp.mlp.2.weight",
+    "model.mm_projector.mlp.mlp.2.bias",
+    "model.mm_projector.peg.peg.0.weight",
+    "model.mm_projector.peg.peg.0.bias",
+  ],
+  verified: true,
+  note:
+    "module paths and prefix from MobileVLM vision_projector.py (reference/variants.md §3.3); " +
+    "dwn (average pool) has no parameters",
+};
+
+/** MobileVLM checkpoint names; the vision and text names follow the LLaVA convention. */
+const checkpoint: CheckpointNames = {
+  vision: {
+    prefix: `${TOWER}.`,
+    parameters: [
+      `${TOWER}.embeddings.class_embedding`,
+      `${TOWER}.embeddings.patch_embedding.weight`,
+      `${TOWER}.embeddings.position_embedding.weight`,
+      `${TOWER}.pre_layrnorm.weight`,
+      `${TOWER}.pre_layrnorm.bias`,
+      ...["layer_norm1", "layer_norm2", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"]
+        .concat(["self_attn.out_proj", "mlp.fc1", "mlp.fc2"])
+        .flatMap((m) => [
+          `${TOWER}.encoder.layers.{i}.${m}.weight`,
+          `${TOWER}.encoder.layers.{i}.${m}.bias`,
+        ]),
+      `${TOWER}.post_layernorm.weight`,
+      `${TOWER}.post_layernorm.bias`,
+    ],
+    verified: false,
+    note: "UNVERIFIED: LLaVA-style wrapper (CLIPVisionTower.vision_tower = CLIPVisionModel) over " +
+      "transformers' CLIP names (`pre_layrnorm` is CLIP's spelling); not read from a published " +
+      "MobileVLM index. Released checkpoints may omit the tower (loaded from " +
+      "openai/clip-vit-large-patch14-336). post_layernorm is unused: features are hidden_states[-2]",
+  },
+  projector: { ldp, ldpv2 },
+  text: {
+    prefix: "model.",
+    parameters: [
+      "model.embed_tokens.weight",
+      "model.layers.{i}.input_layernorm.weight",
+      "model.layers.{i}.post_attention_layernorm.weight",
+      ...["q_proj", "k_proj", "v_proj", "o_proj"].map((p) =>
+        `model.layers.{i}.self_attn.${p}.weight`
+      ),
+      ...["gate_proj", "up_proj", "down_proj"].map((p) => `model.layers.{i}.mlp.${p}.weight`),
+      "model.norm.weight",
+    ],
+    verified: false,
+    note:
+      "UNVERIFIED: MobileLLaMA is a transformers LlamaModel under `model.` (LLaVA convention); " +
+      "not read from a published index",
+  },
+  head: {
+    prefix: "lm_head.",
+    parameters: ["lm_head.weight"],
+    verified: false,
+    note: "UNVERIFIED: LlamaForCausalLM head; MobileLLaMA is untied, so it is present",
+  },
+};
+
+/** The MobileVLM family. */
+export const mobileVlmFamily: ModelFamily = {
+  id: "mobilevlm",
+  description: "MobileVLM and MobileVLM V2",
+  chatTemplates: ["mobilevlm-v1"],
+  layouts: [],
+  hfConfig: null,
+  prompt,
+  checkpoint,
+};
