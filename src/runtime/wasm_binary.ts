@@ -5,7 +5,9 @@
  *
  * @module
  */
-import wasmBinary from "npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm" with { type: "bytes" };
+import wasmBinary from "npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm" with {
+  type: "bytes",
+};
 
 /** The bytes of `ort-wasm-simd-threaded.wasm` from the pinned onnxruntime-web. */
 export const ORT_WASM_BINARY: Uint8Array = wasmBinary;
