@@ -23,3 +23,24 @@ Deno.test("mod.ts: exports the error classes and validators", () => {
   assert.equal(vlmkit.validateSpec({}).valid, false);
   assert.equal(vlmkit.presetNames().length, 12 + 9);
 });
+
+Deno.test("mod.ts: the public surface is the curated list, not every module's exports", () => {
+  // Values only (types leave no trace at run time). A new export is a deliberate API decision:
+  // add it here; internals (UsageError, the ONNX writer, test helpers) belong to no entry point.
+  assert.deepEqual(Object.keys(vlmkit).sort(), [
+    "DEFAULT_PRESET",
+    "GenerationStream",
+    "SpecValidationError",
+    "VlmError",
+    "VlmModel",
+    "countSequence",
+    "createServerHandler",
+    "getPreset",
+    "loadModel",
+    "parseSpec",
+    "planBudget",
+    "presetNames",
+    "resolve",
+    "validateSpec",
+  ]);
+});

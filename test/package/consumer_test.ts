@@ -117,6 +117,28 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "(a') a Deno workspace with vlmkit as a member imports it by its package name",
+        async () => {
+          const dir = join(work, "deno-workspace");
+          const member = join(dir, "vendor", "vlmkit");
+          await Deno.mkdir(member, { recursive: true });
+          // What a submodule or a vendored copy holds of the package (models stay in the checkout).
+          for (const entry of ["deno.json", "mod.ts", "src", "plugins", "variants"]) {
+            await run("cp", ["-R", join(ROOT, entry), member], ROOT);
+          }
+          await Deno.writeTextFile(
+            join(dir, "deno.json"),
+            JSON.stringify({ workspace: ["./vendor/vlmkit"] }),
+          );
+          const name = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).name;
+          await Deno.writeTextFile(join(dir, "main.ts"), program(name, ["wasm"]));
+          const ran = await run(deno, ["run", "--allow-read", "main.ts"], dir);
+          timings.denoWorkspace = ran.ms;
+          assert.deepEqual(answers(ran.stdout), { wasm: EXAMPLE.answer });
+        },
+      );
+
       const built = performance.now();
       const pkg = await buildNpmPackage(join(work, "artifacts"));
       timings.build = performance.now() - built;
