@@ -36,9 +36,9 @@ export const pluginCommand: Command = {
       );
     }
     const out = requireString("plugin", parsed, "out");
-    const bytes = await bundleModule(entry, out);
-    if (parsed.values.json) printJson({ entry, out, bytes });
-    else console.log(`${entry} → ${out} (${humanBytes(bytes)})`);
+    const { bytes, inputs } = await bundleModule(entry, out);
+    if (parsed.values.json) printJson({ entry, out, bytes, inputs });
+    else console.log(`${entry} → ${out} (${humanBytes(bytes)}, ${inputs.length} files inlined)`);
     return 0;
   },
 };
