@@ -193,7 +193,9 @@ export function denoResolver(graph: DenoGraph, work: string): esbuild.Plugin {
           specifier = args.path;
         } else {
           const module = graph.modules.get(pathToFileURL(args.importer).href);
-          const resolved = module?.get(args.path);
+          // A full npm: specifier the graph did not see (a rewritten import) names its package itself.
+          const resolved = module?.get(args.path) ??
+            (args.path.startsWith("npm:") ? { specifier: args.path } : undefined);
           if (!resolved) return undefined;
           if (resolved.error || !resolved.specifier) {
             return { errors: [{ text: resolved.error ?? `cannot resolve ${args.path}` }] };

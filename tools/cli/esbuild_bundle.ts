@@ -3,7 +3,8 @@
  * `vlm plugin bundle` (a plugin). Imports resolve as Deno resolves them for
  * the entry (its own `deno.json`, see `deno_resolver.ts`), npm code is inlined
  * from Deno's npm cache, and the WebAssembly binaries the sources leave to
- * their npm packages are embedded (`wasm_embed.ts`).
+ * their npm packages are embedded (`wasm_embed.ts`); `z` from `vlmkit/plugin`
+ * is imported as a namespace so zod is trimmed (`zod_namespace.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { VlmError } from "../../src/errors/vlm_error.ts";
 import { writeFileAtomically } from "./atomic_file.ts";
 import { type DenoGraph, denoResolver, readDenoGraph } from "./deno_resolver.ts";
 import { wasmEmbedding, type WasmEmbeddingOptions } from "./wasm_embed.ts";
+import { zodNamespace } from "./zod_namespace.ts";
 
 /** Options of {@linkcode bundleModule}. */
 export interface BundleOptions {
@@ -63,6 +65,7 @@ export async function bundleModule(
       plugins: [
         ...(options.plugins?.(graph) ?? []),
         wasmEmbedding(graph, { ort: options.ortWasm }),
+        zodNamespace(graph),
         denoResolver(graph, work),
       ],
       write: false,
