@@ -475,11 +475,20 @@ export class VlmModel {
     const { signal } = request;
     const { ids, features } = input;
     const context = this.plan.decoder.contextLength;
-    if (ids.length + request.maxNewTokens > context) {
+    const room = context - ids.length;
+    const maxNewTokens = request.fitContext
+      ? Math.min(request.maxNewTokens, room)
+      : request.maxNewTokens;
+    if (maxNewTokens < 1 || ids.length + maxNewTokens > context) {
       throw new VlmError(
         "budget_unsatisfiable",
         `the prompt (${ids.length} tokens, ${input.imageTokens} of them image tokens) plus maxNewTokens ${request.maxNewTokens} exceeds the context of ${context}`,
-        { fix: "lower maxNewTokens, pass split: false, or use fewer/smaller images" },
+        {
+          fix: room >= 1
+            ? `lower maxNewTokens to ${room} or less, pass split: false, or use fewer/smaller images`
+            : "the prompt alone fills the context: pass split: false, use fewer/smaller images, " +
+              "or a shorter prompt",
+        },
       );
     }
 
@@ -541,7 +550,7 @@ export class VlmModel {
         finishReason = "stop_string";
         break;
       }
-      if (generated.length >= request.maxNewTokens) break;
+      if (generated.length >= maxNewTokens) break;
       const next = await this.#parts.embedder.embed([id]);
       step = await this.#parts.decoder.step(next, step.cache);
     }

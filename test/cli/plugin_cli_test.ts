@@ -314,3 +314,38 @@ Deno.test("cli: a plugin file that does not export a valid plugin is refused, na
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: vlm task ocr fits the shipped model's context with its defaults", async () => {
+  // 512 new tokens by default, a 512-token context: the limit shrinks to the room left.
+  const defaults = await runVlm(ALL, [
+    "task",
+    "ocr",
+    "--model",
+    SHIPPED_MODEL,
+    "--image",
+    EXAMPLE_IMAGE,
+    "--json",
+  ]);
+  assert.equal(defaults.code, 0, defaults.stderr);
+  const result = JSON.parse(defaults.stdout);
+  assert.ok(Array.isArray(result.output.lines));
+  assert.ok(result.tokenIds.length >= 1);
+  // An explicit limit that cannot fit fails, with fixes a task caller can apply (ocr forces split).
+  const tooMany = await runVlm(ALL, [
+    "task",
+    "ocr",
+    "--model",
+    SHIPPED_MODEL,
+    "--image",
+    EXAMPLE_IMAGE,
+    "--max-new-tokens",
+    "500",
+    "--json",
+  ]);
+  assert.equal(tooMany.code, 1);
+  const error = JSON.parse(tooMany.stdout).error;
+  assert.equal(error.code, "budget_unsatisfiable");
+  assert.match(error.message, /^task "ocr": /);
+  assert.doesNotMatch(error.fix, /split/);
+  assert.match(error.fix, /lower maxNewTokens, or leave it out/);
+});
