@@ -65,8 +65,22 @@ export interface VlmErrorJson {
   error: { code: VlmErrorCode; message: string; fix?: string; issues?: readonly VlmIssue[] };
 }
 
-/** Base class of every error vlmkit raises deliberately. */
+/** Marks VlmErrors across copies of vlmkit (a bundled plugin carries its own copy of this class). */
+const BRAND = Symbol.for("vlmkit.VlmError");
+
+/**
+ * Base class of every error vlmkit raises deliberately. `instanceof VlmError`
+ * also holds for errors made by another copy of vlmkit, e.g. the one inlined
+ * in a plugin bundle, so their codes and fixes reach the caller intact.
+ */
 export class VlmError extends Error {
+  /** Brand-based for VlmError itself; subclasses keep ordinary prototype checks. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== VlmError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   /** Stable machine-readable code. */
   readonly code: VlmErrorCode;
   /** A short instruction on how to fix the problem, when one is known. */
@@ -81,6 +95,7 @@ export class VlmError extends Error {
     this.code = code;
     this.fix = options.fix;
     this.issues = options.issues ?? [];
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /**

@@ -6,10 +6,9 @@
  * await), so {@linkcode decodeJpegWasm} and `decodeImage` stay synchronous.
  *
  * Where the wasm bytes come from:
- * - Deno with `raw-imports` (set in this project's deno.json) and esbuild
- *   bundles (which inline the bytes): a `{ type: "bytes" }` module import; no
- *   permission, no fetch.
- * - Deno without `raw-imports`: read from the npm cache next to the package,
+ * - bundles made by `vlm bundle`: embedded in the bundle
+ *   (`jpeg_wasm_binary.ts` is substituted); no permission, no fetch.
+ * - Deno (and anything that runs the sources): read from the npm package,
  *   which needs read permission. At load the file is read only if that
  *   permission is already granted (no prompt); otherwise the first JPEG decode
  *   fails with `image_unsupported` until {@linkcode initJpegDecoder} succeeds.
@@ -18,9 +17,8 @@
  */
 import createMozJpegModule from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
 import { VlmError } from "../errors/vlm_error.ts";
+import { JPEG_WASM_BINARY } from "./jpeg_wasm_binary.ts";
 import type { RgbImage } from "./raster.ts";
-
-const WASM_SPECIFIER = "@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
 
 /**
  * After a decode leaves the wasm heap larger than this, the instance is dropped
@@ -44,26 +42,24 @@ let instance: MozJpegModule | undefined;
 /** libjpeg's warnings and errors of the current decode (its stderr). */
 const messages: string[] = [];
 
+/** Where the npm package keeps the binary (a `file:` URL under Deno). */
+function wasmUrl(): URL {
+  // A literal specifier, so publishing can analyze it; it names the package the decoder came from.
+  return new URL(import.meta.resolve("npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.wasm"));
+}
+
 async function wasmBytes(prompt: boolean): Promise<Uint8Array> {
-  try {
-    return (await import("npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.wasm", {
-      with: { type: "bytes" },
-    })).default;
-  } catch (importError) {
-    const url = new URL(import.meta.resolve(WASM_SPECIFIER));
-    if (
-      !prompt && url.protocol === "file:" && "Deno" in globalThis &&
-      Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
-    ) {
-      throw new Error(
-        `the "bytes" import of ${WASM_SPECIFIER} failed (${importError}) and reading ${url.pathname} needs --allow-read`,
-        { cause: importError },
-      );
-    }
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+  if (JPEG_WASM_BINARY) return JPEG_WASM_BINARY;
+  const url = wasmUrl();
+  if (
+    !prompt && url.protocol === "file:" && "Deno" in globalThis &&
+    Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
+  ) {
+    throw new Error(`reading ${url.pathname} needs read permission (--allow-read)`);
   }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 function load(prompt: boolean): Promise<void> {
@@ -131,8 +127,8 @@ export function decodeJpegWasm(bytes: Uint8Array): RgbImage {
         loadError instanceof Error ? loadError.message : String(loadError)
       }`,
       {
-        fix:
-          'run Deno with --unstable-raw-imports ("unstable": ["raw-imports"] in deno.json) or --allow-read, or await initJpegDecoder() before decoding',
+        fix: "run Deno with --allow-read (the decoder is read from the @jsquash/jpeg package), " +
+          "or await initJpegDecoder() before decoding, or use a `vlm bundle` build, which embeds it",
         cause: loadError,
       },
     );

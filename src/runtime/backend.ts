@@ -108,13 +108,8 @@ interface OrtEnvWasm {
 async function loadOrtWeb(threads: number): Promise<OrtApi> {
   const ort = await import("npm:onnxruntime-web@1.30.0/wasm");
   const env = (ort as unknown as OrtEnvWasm).env.wasm;
-  if (!env.wasmBinary) {
-    try {
-      env.wasmBinary = (await import("./wasm_binary.ts")).ORT_WASM_BINARY;
-    } catch {
-      // Without raw imports ONNX Runtime locates the binary itself (read permission needed).
-    }
-  }
+  // Bundles embed the binary; otherwise ONNX Runtime reads it from its npm package.
+  env.wasmBinary ??= (await import("./wasm_binary.ts")).ORT_WASM_BINARY;
   env.numThreads = threads;
   return ort as unknown as OrtApi;
 }
@@ -175,6 +170,19 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
           ...(file.externalData?.length ? { externalData: file.externalData } : {}),
         });
       } catch (error) {
+        if (name === "wasm" && /Requires read access/.test(String((error as Error).message))) {
+          throw new VlmError(
+            "usage",
+            `ONNX Runtime (wasm) could not read its WebAssembly binary: ${
+              (error as Error).message
+            }`,
+            {
+              fix: "allow reading the onnxruntime-web npm package (deno run --allow-read), " +
+                "or use a `vlm bundle` build, which embeds the binary",
+              cause: error,
+            },
+          );
+        }
         throw new VlmError(
           "model_invalid",
           `ONNX Runtime (${name}) could not load ${file.name}: ${(error as Error).message}`,

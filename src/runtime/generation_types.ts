@@ -17,6 +17,12 @@ export interface GenerateRequest extends SamplingOptions {
   images?: ImageSource[];
   /** Upper bound on new tokens. Required: there is no silent default. */
   maxNewTokens: number;
+  /**
+   * Lower `maxNewTokens` to the room the prompt leaves in the context instead
+   * of failing with `budget_unsatisfiable` (default false). Tasks set it when
+   * the caller gave no limit, so a plugin's default limit always fits.
+   */
+  fitContext?: boolean;
   /** Override the model's image splitting. */
   split?: boolean;
   /** Token ids that end generation (default: the model's EOS ids). */

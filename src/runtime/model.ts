@@ -35,7 +35,7 @@ import {
 import { encodeImages, encodeTiles, tilePending, type VisionModules } from "./request/encode.ts";
 import { readImages } from "./request/images.ts";
 import type { PreviousRequest } from "./request/prefix_reuse.ts";
-import { checkBudget, preparePrompt, type PromptContext, promptIds } from "./request/prepare.ts";
+import { budgetedTokens, preparePrompt, type PromptContext, promptIds } from "./request/prepare.ts";
 import { validateConversation, validateRequest, validateSettings } from "./request/validate.ts";
 
 /** Everything a model is assembled from (see `loadModel`). */
@@ -241,13 +241,14 @@ export class VlmModel {
         ids: inputs.inputIds,
         imageTokens: inputs.inputIds.filter((id) => id === imageId).length,
       };
-      checkBudget(this.plan, prompt, request.maxNewTokens);
+      const maxNewTokens = budgetedTokens(this.plan, prompt, request);
       const t0 = performance.now();
       const features = inputs.tiles === 0
         ? { rows: 0, cols: this.plan.spec.decoder.hidden, data: new Float32Array(0) }
         : await encodeTiles(this.#vision, inputs.tiles, inputs.pixelValues);
       const input = {
         prompt,
+        maxNewTokens,
         features,
         images: undefined,
         cachedImages: 0,
@@ -306,10 +307,11 @@ export class VlmModel {
       cache: this.#features,
       signal: request.signal,
     });
-    const prompt = preparePrompt(this.#prompt, messages, images.plans, request.maxNewTokens);
+    const prompt = preparePrompt(this.#prompt, messages, images.plans, request);
     const vision = await encodeImages(images, this.#vision, this.#features, request.signal);
     const input = {
       prompt,
+      maxNewTokens: prompt.maxNewTokens,
       features: vision.features,
       images: vision.identities,
       cachedImages: images.cachedImages,

@@ -3,7 +3,8 @@
  * it runs under `Deno.serve`, Deno Deploy or any fetch-style host:
  *
  * - `POST /v1/chat/completions` — OpenAI-compatible, `stream: true` sends SSE;
- * - `POST /v1/tasks/{name}` — a registered task plugin, typed JSON result;
+ * - `POST /v1/tasks/{name}` — a task plugin (the model's, or one given in
+ *   `options.plugins`), typed JSON result;
  * - `GET /v1/models`, `GET /healthz`.
  *
  * Limits: request body bytes, max new tokens, a bounded queue (429 when
@@ -13,6 +14,9 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { runTask } from "../plugins/run_task.ts";
+import type { TaskPlugin } from "../plugins/types.ts";
+import { pluginProblems } from "../plugins/validate_plugin.ts";
 import type { VlmModel } from "../runtime/model.ts";
 import { errorResponse, responseForError } from "./http_error.ts";
 import { imageUrlBytes } from "./image_urls.ts";
@@ -39,6 +43,11 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Fetch `http(s)` image URLs (default false: only `data:` URLs). */
   allowRemoteImages?: boolean;
+  /**
+   * Task plugins served at `POST /v1/tasks/{name}` besides those registered on
+   * the model (e.g. loaded from a bundle); a name may not be served twice.
+   */
+  plugins?: readonly TaskPlugin<unknown>[];
 }
 
 /** A request handler and its live counters. */
@@ -92,6 +101,29 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/** `plugins` by name, checked: each well-formed, no name twice or also on the model. */
+function servedPlugins(
+  model: VlmModel,
+  plugins: readonly TaskPlugin<unknown>[],
+): Map<string, TaskPlugin<unknown>> {
+  const byName = new Map<string, TaskPlugin<unknown>>();
+  const problems: string[] = [];
+  plugins.forEach((plugin, i) => {
+    const issues = pluginProblems(plugin);
+    if (issues.length) problems.push(`plugins[${i}]: ${issues.join("; ")}`);
+    else if (byName.has(plugin.name) || model.tasks.includes(plugin.name)) {
+      problems.push(`plugins[${i}]: task "${plugin.name}" is already served`);
+    } else byName.set(plugin.name, plugin);
+  });
+  if (problems.length) {
+    throw new VlmError("usage", `createServerHandler: ${problems.join("; ")}`, {
+      fix: "pass well-formed plugins (see TaskPlugin), each task name once, " +
+        "either on the model (loadModel plugins) or here",
+    });
+  }
+  return byName;
+}
+
 /** Builds the handler for `model`. */
 export function createServerHandler(model: VlmModel, options: ServerOptions = {}): ServerHandler {
   const name = options.modelName ?? "vlmkit";
@@ -101,6 +133,8 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   const queue = new RequestQueue(options.maxQueue ?? 8);
   let aborted = 0;
   let counter = 0;
+  const plugins = servedPlugins(model, options.plugins ?? []);
+  const taskNames = [...model.tasks, ...plugins.keys()];
 
   const imageOptions = (signal: AbortSignal) => ({
     allowRemote: options.allowRemoteImages ?? false,
@@ -189,10 +223,10 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   }
 
   async function task(request: Request, taskName: string, signal: AbortSignal): Promise<Response> {
-    if (!model.tasks.includes(taskName)) {
+    if (!taskNames.includes(taskName)) {
       return errorResponse(
         new VlmError("not_found", `no task "${taskName}"`, {
-          fix: `available: ${model.tasks.join(", ") || "none"}`,
+          fix: `available: ${taskNames.join(", ") || "none"}`,
         }),
       );
     }
@@ -222,12 +256,14 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }
     const result = await admitted(signal, async (release) => {
       try {
-        return await model.task(taskName, {
+        const input = {
           images,
           prompt: typeof body.prompt === "string" ? body.prompt : undefined,
           maxNewTokens: requested,
           signal,
-        });
+        };
+        const plugin = plugins.get(taskName);
+        return plugin ? await runTask(model, plugin, input) : await model.task(taskName, input);
       } finally {
         release();
       }
@@ -247,7 +283,7 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]);
     try {
       if (request.method === "GET" && url.pathname === "/healthz") {
-        return Response.json({ status: "ok", model: name, queue: queue.stats, tasks: model.tasks });
+        return Response.json({ status: "ok", model: name, queue: queue.stats, tasks: taskNames });
       }
       if (request.method === "GET" && url.pathname === "/v1/models") {
         return Response.json({

@@ -110,3 +110,31 @@ Deno.test("image sources: bytes, ArrayBuffer, Blob, file URL and path give the s
     (e: unknown) => e instanceof VlmError && /does not exist/.test(e.message),
   );
 });
+
+Deno.test("without read access to the npm package the JPEG decoder fails typed, naming --allow-read", async () => {
+  // The sources read mozjpeg_dec.wasm from @jsquash/jpeg (no raw imports); loading must not prompt.
+  const jpeg = new URL("../fixtures/images/sources/photo_baseline.jpg", import.meta.url).pathname;
+  const script = `import { decodeImage } from ${
+    JSON.stringify(new URL("../../src/image/decode.ts", import.meta.url).href)
+  };
+try { decodeImage(await Deno.readFile(${JSON.stringify(jpeg)})); console.log("decoded"); }
+catch (error) { console.log(JSON.stringify({ code: error.code, fix: error.fix })); }`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, script);
+  // `deno run`, not `deno eval`: eval grants every permission.
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      "--no-prompt",
+      `--allow-read=${jpeg},${file}`,
+      file,
+    ],
+  }).output().finally(() => Deno.remove(file));
+  const stdout = new TextDecoder().decode(output.stdout).trim();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const error = JSON.parse(stdout);
+  assert.equal(error.code, "image_unsupported");
+  assert.match(error.fix, /--allow-read/);
+});

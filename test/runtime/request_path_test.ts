@@ -73,7 +73,7 @@ Deno.test("prepare: a prompt is refused exactly when it and maxNewTokens exceed 
       const length = promptIds(context, messages, plans).ids.length;
       const fits = length + maxNewTokens <= plan.decoder.contextLength;
       try {
-        const prompt = preparePrompt(context, messages, plans, maxNewTokens);
+        const prompt = preparePrompt(context, messages, plans, { maxNewTokens });
         assert.ok(fits, `accepted ${length} + ${maxNewTokens}`);
         assert.equal(prompt.ids.length, length);
       } catch (error) {
@@ -81,6 +81,24 @@ Deno.test("prepare: a prompt is refused exactly when it and maxNewTokens exceed 
         assert.ok(!fits, `refused ${length} + ${maxNewTokens}`);
         const room = plan.decoder.contextLength - length;
         if (room > 0) assert.match(error.fix!, new RegExp(`maxNewTokens to ${room} or less`));
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("prepare: with fitContext the limit shrinks to the room the prompt leaves", () => {
+  fc.assert(
+    fc.property(sizes, words, fc.integer({ min: 1, max: 700 }), (images, text, maxNewTokens) => {
+      const plans = images.map((s) => planTiles(s.width, s.height, plan.spec.image));
+      const messages = userTurn(images.length, text);
+      const room = plan.decoder.contextLength - promptIds(context, messages, plans).ids.length;
+      try {
+        const prompt = preparePrompt(context, messages, plans, { maxNewTokens, fitContext: true });
+        assert.equal(prompt.maxNewTokens, Math.min(maxNewTokens, room));
+      } catch (error) {
+        assert.ok(error instanceof VlmError && error.code === "budget_unsatisfiable", `${error}`);
+        assert.ok(room < 1, `refused with room ${room}`);
       }
     }),
     { numRuns: 200 },

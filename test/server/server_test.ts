@@ -215,3 +215,38 @@ Deno.test("server: POST /v1/tasks/{name} runs a registered plugin and returns it
     assert.ok(body.usage.completion_tokens <= 6);
   });
 });
+
+Deno.test("server: createServerHandler serves the plugins it is given beside the model's", async () => {
+  const { choice } = await import("../../plugins/examples/choice/mod.ts");
+  await withServer(
+    { plugins: [choice({ choices: ["red", "blue"], question: "Which color?" })] },
+    async (url) => {
+      const health = await (await fetch(`${url}/healthz`)).json();
+      assert.deepEqual(health.tasks, ["ocr", "choice"]);
+      const response = await post(`${url}/v1/tasks/choice`, { images: [DATA_URL] });
+      assert.equal(response.status, 200);
+      const body = await response.json();
+      assert.ok(["red", "blue"].includes(body.output.choice), body.text);
+      // The model's own plugins still answer.
+      assert.equal(
+        (await post(`${url}/v1/tasks/ocr`, { images: [DATA_URL], max_tokens: 2 })).status,
+        200,
+      );
+    },
+  );
+  const model = await loadModel(TINY_MODEL, { plugins: [ocr()] });
+  try {
+    assert.throws(
+      () =>
+        createServerHandler(model, {
+          plugins: [ocr(), { name: "Bad Name", hooks: {} } as never],
+        }),
+      (error) =>
+        error instanceof Error && "code" in error && error.code === "usage" &&
+        /plugins\[0\]: task "ocr" is already served/.test(error.message) &&
+        /plugins\[1\]: name "Bad Name" is not lower-case kebab.*maxNewTokens/.test(error.message),
+    );
+  } finally {
+    await model.dispose();
+  }
+});

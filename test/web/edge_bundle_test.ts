@@ -10,6 +10,7 @@ import { bundleCommand } from "../../tools/cli/bundle_command.ts";
 const ROOT = new URL("../../", import.meta.url);
 const MODEL = new URL("test/fixtures/tiny-idefics3/", ROOT).pathname;
 const IMAGE = new URL("test/fixtures/images/sources/tiny.png", ROOT).pathname;
+const JPEG = new URL("test/fixtures/images/sources/photo_baseline.jpg", ROOT).pathname;
 const REQUEST = { prompt: "What is in this image?", maxNewTokens: 6 };
 
 interface Output {
@@ -139,6 +140,36 @@ console.log(JSON.stringify({ deltas, text: result.text, ids: result.tokenIds, ti
         await model.dispose();
       }
     });
+
+    await t.step(
+      "decodes JPEGs with the embedded decoder, reading only the model folder",
+      async () => {
+        // The sources read mozjpeg_dec.wasm from the npm package; the bundle must not need to.
+        const image = `data:image/jpeg;base64,${
+          btoa(String.fromCharCode(...await Deno.readFile(JPEG)))
+        }`;
+        const run = await runStandalone(
+          join(dir, "out"),
+          `import { loadModel } from "./vlmkit.edge.js";
+const model = await loadModel(${JSON.stringify(MODEL)});
+const result = await model.generate({ ...${JSON.stringify(REQUEST)}, images: [${
+            JSON.stringify(image)
+          }] });
+await model.dispose();
+console.log(JSON.stringify(result.tokenIds));
+`,
+          [`--allow-read=${MODEL}`],
+        );
+        assert.equal(run.code, 0, run.stderr);
+        const model = await loadModel(MODEL);
+        try {
+          const expected = await model.generate({ ...REQUEST, images: [JPEG] });
+          assert.deepEqual(JSON.parse(run.stdout), expected.tokenIds);
+        } finally {
+          await model.dispose();
+        }
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,7 @@
 /**
  * `vlm plugin bundle PATH --out FILE`: bundles a task plugin (and what it
- * imports: the SDK's plugin helpers, zod) into one ESM file that a Deno edge
- * function can import.
+ * imports: `vlmkit/plugin`, the parts of zod it uses) into one ESM file that
+ * `vlm task --plugin`, `vlm serve --plugin` or an edge function imports.
  *
  * @module
  */
@@ -12,15 +12,19 @@ import { bundleModule } from "./esbuild_bundle.ts";
 
 const usage = `Usage: vlm plugin bundle PATH --out FILE [--json]
 
-Bundles the plugin module at PATH with esbuild into one ES module (its npm
-dependencies inlined), for import from a Deno edge function:
+Bundles the plugin module at PATH with esbuild into one self-contained ES module.
+Imports resolve as Deno resolves them for PATH: through the deno.json next to it
+(or above), e.g. "vlmkit/plugin" mapped to the package; npm code is inlined, and
+\`z\` from vlmkit/plugin is trimmed to the parts of zod the plugin uses.
+
+Use the bundle with vlm task --plugin FILE NAME, vlm serve --plugin FILE, or in code:
 
   import { choice } from "./choice.js";
   const model = await loadModel(url, { plugins: [choice({ choices: ["yes", "no"] })] });
 
 Options:
   --out FILE   the bundle to write (atomically)
-  --json       print {entry, out, bytes}`;
+  --json       print {entry, out, bytes, inputs} (inputs: the files inlined)`;
 
 export const pluginCommand: Command = {
   name: "plugin",
@@ -36,9 +40,9 @@ export const pluginCommand: Command = {
       );
     }
     const out = requireString("plugin", parsed, "out");
-    const bytes = await bundleModule(entry, out);
-    if (parsed.values.json) printJson({ entry, out, bytes });
-    else console.log(`${entry} → ${out} (${humanBytes(bytes)})`);
+    const { bytes, inputs } = await bundleModule(entry, out);
+    if (parsed.values.json) printJson({ entry, out, bytes, inputs });
+    else console.log(`${entry} → ${out} (${humanBytes(bytes)}, ${inputs.length} files inlined)`);
     return 0;
   },
 };

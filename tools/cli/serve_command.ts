@@ -1,6 +1,6 @@
 /**
- * `vlm serve --model DIR [--port N]`: the edge server under `Deno.serve`,
- * with the model loaded once at start.
+ * `vlm serve --model DIR [--port N] [--task NAME ...] [--plugin FILE ...]`:
+ * the edge server under `Deno.serve`, with the model loaded once at start.
  *
  * @module
  */
@@ -22,6 +22,7 @@ import {
 } from "./args.ts";
 import type { Command } from "./command.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
+import { loadPluginFile, pluginsOfFile } from "./plugin_file.ts";
 
 const TASKS: Record<string, () => TaskPlugin<unknown>> = {
   caption: () => caption() as TaskPlugin<unknown>,
@@ -43,6 +44,9 @@ Options:
   --host H                 interface (default 127.0.0.1)
   --backend B, --dtype D   as for vlm run
   --task NAME              register a built-in task (${Object.keys(TASKS).join(", ")}); repeatable
+  --plugin FILE            serve the plugins of a plugin file (a .ts module or a bundle from
+                           \`vlm plugin bundle\`): its exported plugins, and each exported
+                           factory called without options; repeatable
   --max-new-tokens N       upper bound on max_tokens (default 512)
   --max-queue N            requests waiting behind the running one before 429 (default 8)
   --timeout-ms N           per-request time limit (default 120000)
@@ -62,6 +66,7 @@ export const serveCommand: Command = {
       backend: { type: "string" },
       dtype: { type: "string" },
       task: { type: "string", multiple: true },
+      plugin: { type: "string", multiple: true },
       "max-new-tokens": { type: "string" },
       "max-queue": { type: "string" },
       "timeout-ms": { type: "string" },
@@ -80,32 +85,47 @@ export const serveCommand: Command = {
       }
       return factory();
     });
+    const plugins = [];
+    for (const path of (parsed.values.plugin as string[] | undefined) ?? []) {
+      plugins.push(...pluginsOfFile(await loadPluginFile(path)));
+    }
     const model = await loadModel(dir, {
       backend: parseBackend("serve", parsed),
       dtype: parseDtype("serve", parsed),
       maxPixels: parseMaxPixels("serve", parsed),
       plugins: tasks,
     });
-    const handler = createServerHandler(model, {
-      modelName: dir.replace(/\/$/, "").split("/").pop(),
-      maxNewTokens: optionalNumber("serve", parsed, "max-new-tokens", {
-        min: 1,
-        max: 65536,
-        integer: true,
-      }),
-      maxQueue: optionalNumber("serve", parsed, "max-queue", { min: 0, max: 10000, integer: true }),
-      timeoutMs: optionalNumber("serve", parsed, "timeout-ms", {
-        min: 1,
-        max: 86_400_000,
-        integer: true,
-      }),
-      maxBodyBytes: optionalNumber("serve", parsed, "max-body-bytes", {
-        min: 1,
-        max: 2 ** 31,
-        integer: true,
-      }),
-      allowRemoteImages: parsed.values["allow-remote-images"] === true,
-    });
+    let handler;
+    try {
+      handler = createServerHandler(model, {
+        modelName: dir.replace(/\/$/, "").split("/").pop(),
+        maxNewTokens: optionalNumber("serve", parsed, "max-new-tokens", {
+          min: 1,
+          max: 65536,
+          integer: true,
+        }),
+        maxQueue: optionalNumber("serve", parsed, "max-queue", {
+          min: 0,
+          max: 10000,
+          integer: true,
+        }),
+        timeoutMs: optionalNumber("serve", parsed, "timeout-ms", {
+          min: 1,
+          max: 86_400_000,
+          integer: true,
+        }),
+        maxBodyBytes: optionalNumber("serve", parsed, "max-body-bytes", {
+          min: 1,
+          max: 2 ** 31,
+          integer: true,
+        }),
+        allowRemoteImages: parsed.values["allow-remote-images"] === true,
+        plugins,
+      });
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
     const port = optionalNumber("serve", parsed, "port", { min: 0, max: 65535, integer: true }) ??
       8080;
     const hostname = (parsed.values.host as string | undefined) ?? "127.0.0.1";

@@ -1,6 +1,7 @@
 /**
  * `vlm task NAME --model DIR [--image PATH ...] [--prompt T] [--option K=V ...]
- * --json`: runs a built-in task plugin and prints its typed result.
+ * [--plugin FILE ...] --json`: runs a built-in task plugin, or one from a
+ * plugin file, and prints its typed result.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import {
   requireString,
 } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
+import { factoryName, loadPluginFile, type PluginFile, pluginForTask } from "./plugin_file.ts";
 import { type DecodedVideo, decodeVideo } from "./video_frames.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 
@@ -34,11 +36,18 @@ const TASKS: Record<string, (options: Record<string, unknown>) => TaskPlugin<unk
 
 const usage =
   `Usage: vlm task NAME --model DIR [--image PATH ...] [--prompt TEXT] [--option KEY=VALUE ...]
-                [--max-new-tokens N] [--backend wasm|native] [--dtype D] [--max-pixels N] [--json]
+                [--plugin FILE ...] [--max-new-tokens N] [--backend wasm|native] [--dtype D]
+                [--max-pixels N] [--json]
 
-Runs a built-in task plugin (${Object.keys(TASKS).join(", ")}) and prints its typed result.
+Runs a built-in task plugin (${Object.keys(TASKS).join(", ")}), or task NAME from a plugin file,
+and prints its typed result.
+--plugin FILE loads a plugin module (a .ts file, or a bundle from \`vlm plugin bundle\`); NAME is
+an exported plugin of that name, else the factory exported as NAME in camelCase (or the default
+export), called with the --option values.
 --option passes plugin options; values are read as JSON when they parse (numbers, true/false),
 as text otherwise, e.g. --option detail=detailed --option maxSentences=2.
+Without --max-new-tokens the plugin's limit applies, lowered to the room the prompt leaves in the
+model's context.
 video: --video FILE is decoded with ffmpeg (when installed) at the plugin's fps (default 1);
 or pass frames as --image files, --frame-interval seconds apart (default 1).
 --json prints {task, output, text, tokenIds, finishReason, timings}.
@@ -66,10 +75,36 @@ function parseOptions(values: string[]): Record<string, unknown> {
   return options;
 }
 
+/** Whether `file` offers task `task` by name (an exported plugin, or a factory named after it). */
+function offers(file: PluginFile, task: string): boolean {
+  return factoryName(task) in file.exports ||
+    Object.values(file.exports).some((value) =>
+      typeof value === "object" && value !== null && (value as { name?: unknown }).name === task
+    );
+}
+
+/** The plugin for `name`: from the plugin files first, then the built-ins. */
+function choosePlugin(
+  name: string | undefined,
+  files: PluginFile[],
+  options: Record<string, unknown>,
+): TaskPlugin<unknown> {
+  if (name) {
+    const file = files.find((f) => offers(f, name)) ??
+      (files.length === 1 && !TASKS[name] ? files[0] : undefined);
+    if (file) return pluginForTask(file, name, options);
+    if (TASKS[name]) return TASKS[name](options);
+  }
+  throw new UsageError(
+    `vlm task: unknown task "${name ?? ""}"`,
+    `use one of ${Object.keys(TASKS).join(", ")}, or load it with --plugin FILE`,
+  );
+}
+
 export const taskCommand: Command = {
   name: "task",
   summary:
-    "run a built-in task plugin (caption, vqa, ocr, doctags, video) and print its typed result",
+    "run a task plugin (caption, vqa, ocr, doctags, video, or --plugin FILE) and print its result",
   usage,
   async run(args) {
     const parsed = parseCommandArgs("task", args, {
@@ -83,17 +118,15 @@ export const taskCommand: Command = {
       video: { type: "string" },
       "frame-interval": { type: "string" },
       ...MAX_PIXELS_OPTION,
+      plugin: { type: "string", multiple: true },
     });
     const name = parsed.positionals[0];
-    const factory = name ? TASKS[name] : undefined;
-    if (!factory) {
-      throw new UsageError(
-        `vlm task: unknown task "${name ?? ""}"`,
-        `use one of ${Object.keys(TASKS).join(", ")}`,
-      );
-    }
     const options = parseOptions((parsed.values.option as string[] | undefined) ?? []);
-    const plugin = factory(options);
+    const files: PluginFile[] = [];
+    for (const path of (parsed.values.plugin as string[] | undefined) ?? []) {
+      files.push(await loadPluginFile(path));
+    }
+    const plugin = choosePlugin(name, files, options);
     const model = await loadModel(requireString("task", parsed, "model"), {
       backend: parseBackend("task", parsed),
       dtype: parseDtype("task", parsed),

@@ -4,15 +4,19 @@
  * logits processor walks a trie of the choices' token sequences and allows
  * only tokens that continue one of them (and EOS once one is complete).
  *
- * Bundle it for an edge function with
- * `deno task vlm plugin bundle plugins/examples/choice/mod.ts --out choice.js`.
+ * It lives in its own folder as a plugin outside vlmkit would: its deno.json
+ * maps `vlmkit/plugin` to the package, and it imports nothing else. Bundle it
+ * for an edge function with `vlm plugin bundle mod.ts --out choice.js`.
  *
  * @module
  */
-import { z } from "npm:zod@4.6.7";
-import { parsePluginOptions } from "../../../src/plugins/plugin_options.ts";
-import type { PluginContext, TaskPlugin } from "../../../src/plugins/types.ts";
-import { userTurn } from "../../../src/plugins/user_turn.ts";
+import {
+  parsePluginOptions,
+  type PluginContext,
+  type TaskPlugin,
+  userTurn,
+  z,
+} from "vlmkit/plugin";
 
 /** Options of {@linkcode choice}. */
 export interface ChoiceOptions {

@@ -38,6 +38,8 @@ export interface LanguageModules {
 export interface DecodeInput {
   /** The prepared prompt. */
   prompt: PreparedPrompt;
+  /** New tokens to generate at most (the request's limit, fitted to the context). */
+  maxNewTokens: number;
   /** Features for the prompt's image tokens, in order. */
   features: FeatureMatrix;
   /** The images behind those features; unknown for raw inputs. */
@@ -128,7 +130,7 @@ export async function decode(
       finishReason = "stop_string";
       break;
     }
-    if (generated.length >= request.maxNewTokens) break;
+    if (generated.length >= input.maxNewTokens) break;
     const next = await embedder.embed([id]);
     step = await decoder.step(next, step.cache);
   }

@@ -50,32 +50,46 @@ export function promptIds(
 }
 
 /**
- * The prompt of `messages` with one tile plan per image, refused with
- * `budget_unsatisfiable` when it plus `maxNewTokens` exceeds the context.
+ * The prompt of `messages` with one tile plan per image, and the new-token
+ * limit it leaves room for (see {@linkcode budgetedTokens}).
  */
 export function preparePrompt(
   context: PromptContext,
   messages: readonly ChatMessage[],
   plans: readonly TilePlan[],
-  maxNewTokens: number,
-): PreparedPrompt {
+  limit: TokenLimit,
+): PreparedPrompt & { maxNewTokens: number } {
   const prompt = promptIds(context, messages, plans);
-  checkBudget(context.plan, prompt, maxNewTokens);
-  return prompt;
+  return { ...prompt, maxNewTokens: budgetedTokens(context.plan, prompt, limit) };
 }
 
-/** Throws `budget_unsatisfiable` when the prompt plus `maxNewTokens` exceeds the context. */
-export function checkBudget(plan: Plan, prompt: PreparedPrompt, maxNewTokens: number): void {
+/** A request's new-token limit. */
+export interface TokenLimit {
+  /** Upper bound on new tokens. */
+  maxNewTokens: number;
+  /** Lower the bound to the room the prompt leaves instead of refusing the request. */
+  fitContext?: boolean;
+}
+
+/**
+ * The number of new tokens the request may generate: `maxNewTokens`, or with
+ * `fitContext` at most the room the prompt leaves. Throws
+ * `budget_unsatisfiable` when the prompt plus that limit exceeds the context
+ * (with `fitContext`: when the prompt alone fills it).
+ */
+export function budgetedTokens(plan: Plan, prompt: PreparedPrompt, limit: TokenLimit): number {
   const context = plan.decoder.contextLength;
-  if (prompt.ids.length + maxNewTokens <= context) return;
   const room = context - prompt.ids.length;
+  const wanted = limit.fitContext ? Math.min(limit.maxNewTokens, room) : limit.maxNewTokens;
+  if (wanted >= 1 && prompt.ids.length + wanted <= context) return wanted;
   throw new VlmError(
     "budget_unsatisfiable",
-    `the prompt (${prompt.ids.length} tokens, ${prompt.imageTokens} of them image tokens) plus maxNewTokens ${maxNewTokens} exceeds the context of ${context}`,
+    `the prompt (${prompt.ids.length} tokens, ${prompt.imageTokens} of them image tokens) plus maxNewTokens ${limit.maxNewTokens} exceeds the context of ${context}`,
     {
       fix: room > 0
         ? `lower maxNewTokens to ${room} or less, pass split: false, or use fewer/smaller images`
-        : "the prompt alone fills the context: pass split: false, or use fewer/smaller images",
+        : "the prompt alone fills the context: pass split: false, use fewer/smaller images, " +
+          "or a shorter prompt",
     },
   );
 }

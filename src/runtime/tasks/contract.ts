@@ -61,7 +61,7 @@ export interface TaskInput {
   frames?: TimedFrame[];
   /** A whole conversation, for tasks that accept one. */
   messages?: ChatMessage[];
-  /** Upper bound on new tokens (default: the plugin's). */
+  /** Upper bound on new tokens (default: the plugin's, lowered to the room the prompt leaves). */
   maxNewTokens?: number;
   /** Cancels the task. */
   signal?: AbortSignal;

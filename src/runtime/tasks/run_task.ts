@@ -47,6 +47,22 @@ function defaultPrompt(input: TaskInput): TaskPrompt {
   return userTurn(input.images ?? [], input.prompt ?? "");
 }
 
+/**
+ * A budget error of the model restated for a task, whose caller controls the
+ * limit and the images but not the request the plugin builds (e.g. `split`).
+ */
+function taskBudgetError(name: string, input: TaskInput, error: unknown): unknown {
+  if (!(error instanceof VlmError) || error.code !== "budget_unsatisfiable") return error;
+  const fix = input.maxNewTokens !== undefined
+    ? "lower maxNewTokens, or leave it out (the task's limit then shrinks to the room the " +
+      "prompt leaves); or use fewer or smaller images"
+    : "use fewer or smaller images, or a shorter prompt: the prompt alone fills the model's context";
+  return new VlmError("budget_unsatisfiable", `task "${name}": ${error.message}`, {
+    fix,
+    cause: error,
+  });
+}
+
 /** Runs `plugin` on `model` with `input`. */
 export async function runTask<Output>(
   model: TaskModel,
@@ -63,6 +79,8 @@ export async function runTask<Output>(
     messages: prompt.messages,
     images: prompt.images,
     maxNewTokens: input.maxNewTokens ?? plugin.maxNewTokens,
+    // The plugin's default is a cap, not a demand: it shrinks to what the prompt leaves.
+    fitContext: input.maxNewTokens === undefined,
     signal: input.signal,
     stopStrings: stop.strings,
     stopTokenIds: stop.ids ? [...model.plan.spec.tokens.eosIds, ...stop.ids] : undefined,
@@ -91,7 +109,9 @@ export async function runTask<Output>(
       },
     };
   }
-  const result = await model.generate(request);
+  const result = await model.generate(request).catch((error) => {
+    throw taskBudgetError(name, input, error);
+  });
   const raw = hooks.postprocess
     ? callHook(name, "postprocess", () => hooks.postprocess!(result.text, context, prompt))
     : result.text;
