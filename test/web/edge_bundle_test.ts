@@ -2,6 +2,7 @@
 // plain Deno process (no deno.json, no npm resolution) with no permission beyond reading
 // the model folder, and generates exactly what the SDK generates.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { basename, join } from "node:path";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
@@ -34,6 +35,17 @@ async function deno(args: string[], cwd: string): Promise<Output> {
 }
 
 /** Runs `script` next to the bundle as a standalone program: no config, no lock, `permissions` only. */
+/** Every file under `dir`, as paths relative to it. */
+async function listFiles(dir: string, prefix = ""): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const entry of Deno.readDir(join(dir, prefix))) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory) paths.push(...await listFiles(dir, path));
+    else paths.push(path);
+  }
+  return paths;
+}
+
 async function runStandalone(dir: string, script: string, permissions: string[]): Promise<Output> {
   await Deno.writeTextFile(join(dir, "main.js"), script);
   return await deno(
@@ -87,25 +99,50 @@ Deno.test("web: vlm bundle --target edge writes one self-contained ESM file", as
     assert.ok(!text.includes("onnxruntime_binding"), "the native addon loader is in the bundle");
     await Deno.remove(cli);
 
-    await t.step("imports and starts the wasm backend with no permissions at all", async () => {
+    await t.step("runs a model served from memory with no permissions at all", async () => {
+      // Every file of the model folder rides inside the script: with no --allow-read and no
+      // --allow-net, only the bundle's embedded WebAssembly can start ONNX Runtime.
+      const files: Record<string, string> = {};
+      for (const path of await listFiles(MODEL)) {
+        if (path.startsWith("reference/")) continue; // PyTorch fixtures, not part of the model
+        files[path] = Buffer.from(await Deno.readFile(join(MODEL, path))).toString("base64");
+      }
+      const image = btoa(String.fromCharCode(...await Deno.readFile(IMAGE)));
       const run = await runStandalone(
         join(dir, "out"),
         `import * as vlm from "./vlmkit.edge.js";
-const backend = await vlm.loadBackend();
+const files = ${JSON.stringify(files)};
+const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const folder = {
+  location: "memory:tiny-idefics3",
+  read: (path) => Promise.resolve(files[path] === undefined ? undefined : bytes(files[path])),
+};
+const model = await vlm.loadModel(folder);
+const result = await model.generate({ ...${JSON.stringify(REQUEST)}, images: [bytes(${
+          JSON.stringify(image)
+        })] });
+await model.dispose();
 let native;
-try { await vlm.loadBackend({ backend: "native" }); } catch (error) { native = error.code; }
-console.log(JSON.stringify({ name: backend.name, threads: backend.threads, native,
+try { await vlm.loadModel(folder, { backend: "native" }); } catch (error) { native = error.code; }
+console.log(JSON.stringify({ backend: model.backend, ids: result.tokenIds, native,
   exports: ["loadModel", "createServerHandler", "countSequence"].filter((n) => n in vlm) }));
 `,
         [],
       );
       assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(JSON.parse(run.stdout), {
-        name: "wasm",
-        threads: 1,
-        native: "usage",
-        exports: ["loadModel", "createServerHandler", "countSequence"],
-      });
+      const out = JSON.parse(run.stdout);
+      const model = await loadModel(MODEL);
+      try {
+        const expected = await model.generate({ ...REQUEST, images: [IMAGE] });
+        assert.deepEqual(out, {
+          backend: "wasm",
+          ids: expected.tokenIds,
+          native: "usage",
+          exports: ["loadModel", "createServerHandler", "countSequence"],
+        });
+      } finally {
+        await model.dispose();
+      }
     });
 
     await t.step("streams the same tokens as the SDK, reading only the model folder", async () => {
