@@ -17,6 +17,7 @@
  */
 import createMozJpegModule from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
 import { VlmError } from "../errors/vlm_error.ts";
+import { platform } from "../platform/current.ts";
 import { JPEG_WASM_BINARY } from "./jpeg_wasm_binary.ts";
 import type { RgbImage } from "./raster.ts";
 
@@ -42,7 +43,7 @@ let instance: MozJpegModule | undefined;
 /** libjpeg's warnings and errors of the current decode (its stderr). */
 const messages: string[] = [];
 
-/** Where the npm package keeps the binary (a `file:` URL under Deno). */
+/** Where the npm package keeps the binary (a `file:` URL under Deno and Node). */
 function wasmUrl(): URL {
   // A literal specifier, so publishing can analyze it; it names the package the decoder came from.
   return new URL(import.meta.resolve("npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.wasm"));
@@ -51,11 +52,15 @@ function wasmUrl(): URL {
 async function wasmBytes(prompt: boolean): Promise<Uint8Array> {
   if (JPEG_WASM_BINARY) return JPEG_WASM_BINARY;
   const url = wasmUrl();
-  if (
-    !prompt && url.protocol === "file:" && "Deno" in globalThis &&
-    Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
-  ) {
-    throw new Error(`reading ${url.pathname} needs read permission (--allow-read)`);
+  const host = platform();
+  if (url.protocol === "file:" && host.fileSystem) {
+    // Without permission Deno would prompt: only when the caller may be asked.
+    if (!prompt && !host.mayRead(url)) {
+      throw new Error(`reading ${url.pathname} needs read permission (--allow-read)`);
+    }
+    const bytes = await host.readFile(url);
+    if (!bytes) throw new Error(`${url.pathname} is missing from the installed package`);
+    return bytes;
   }
   const response = await fetch(url);
   if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);

@@ -22,6 +22,9 @@ interface DenoFsFile {
 /** The part of the `Deno` namespace the adapter uses (typed here so web type checks pass). */
 interface DenoNamespace {
   cwd(): string;
+  permissions: {
+    querySync(descriptor: { name: "read"; path: PlatformPath }): { state: string };
+  };
   env: { get(name: string): string | undefined };
   readFile(path: PlatformPath, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   writeFile(path: PlatformPath, data: Uint8Array): Promise<void>;
@@ -88,6 +91,7 @@ export function denoPlatform(): Platform {
       }
     },
     readFile: (path, signal) => ignoreMissing(deno.readFile(path, { signal })),
+    mayRead: (path) => deno.permissions.querySync({ name: "read", path }).state === "granted",
     async stat(path): Promise<FileInfo | undefined> {
       const info = await ignoreMissing(deno.stat(path));
       return info && { isFile: info.isFile, size: info.size };

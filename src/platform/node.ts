@@ -139,6 +139,7 @@ export function nodePlatform(): Platform {
     fileSystem: true,
     cwd: () => nodeProcess().cwd(),
     env: (name) => nodeProcess().env[name] || undefined,
+    mayRead: () => true,
     async readFile(path, signal) {
       const bytes = await ignoreMissing(fs().readFile(path, { signal }));
       // A plain Uint8Array view, not a Buffer: callers compare and slice it as web code does.

@@ -58,6 +58,11 @@ export interface Platform {
   env(name: string): string | undefined;
   /** A file's bytes, or `undefined` when it does not exist. */
   readFile(path: PlatformPath, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+  /**
+   * Whether the process may read `path` without asking (Deno's permission
+   * prompt); `true` on hosts without a permission model.
+   */
+  mayRead(path: PlatformPath): boolean;
   /** Facts about an entry, or `undefined` when it does not exist. */
   stat(path: PlatformPath): Promise<FileInfo | undefined>;
   /** Writes (creates or replaces) a file; the parent folder must exist. */

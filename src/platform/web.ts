@@ -24,6 +24,7 @@ export function webPlatform(): Platform {
     cwd: () => undefined,
     env: () => undefined,
     readFile: (path) => refuse(`reading ${String(path)}`),
+    mayRead: () => false,
     stat: (path) => refuse(`inspecting ${String(path)}`),
     writeFile: (path) => refuse(`writing ${String(path)}`),
     mkdir: (path) => refuse(`creating ${String(path)}`),

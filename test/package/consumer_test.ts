@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import ts from "typescript";
+import { loadModel } from "../../src/runtime/load_model.ts";
 import { buildNpmPackage } from "../../tools/npm_package.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -15,6 +16,8 @@ const EXAMPLE: { image: string; prompt: string; answer: string } = JSON.parse(
   Deno.readTextFileSync(join(MODEL, "examples/labels.jsonl")).split("\n")[1],
 );
 const IMAGE = join(MODEL, "examples", EXAMPLE.image);
+// A JPEG too: its decoder's WebAssembly must be found from the installed package on every host.
+const JPEG = join(ROOT, "test/fixtures/images/sources/photo_baseline.jpg");
 const ORT_NODE = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).imports[
   "onnxruntime-node"
 ].replace(/^npm:onnxruntime-node@/, "");
@@ -29,8 +32,11 @@ for (const backend of ${JSON.stringify(backends)}) {
     images: [${JSON.stringify(IMAGE)}],
     maxNewTokens: 8,
   });
+  const photo = await model.generate({ prompt: "What is this?", images: [${
+    JSON.stringify(JPEG)
+  }], maxNewTokens: 4 });
   await model.dispose();
-  console.log(JSON.stringify({ backend, text: result.text.trim() }));
+  console.log(JSON.stringify({ backend, text: result.text.trim(), jpeg: photo.tokenIds }));
 }
 `;
 
@@ -62,6 +68,33 @@ async function run(
     }`,
   );
   return { stdout: decode(output.stdout), ms: performance.now() - started };
+}
+
+/** Each backend's greedy ids for the JPEG, as this process computes them. */
+const expectedJpegIds: Record<string, number[]> = {};
+async function jpegIdsHere(backend: "wasm" | "native"): Promise<number[]> {
+  if (!expectedJpegIds[backend]) {
+    const model = await loadModel(MODEL, { backend });
+    try {
+      const result = await model.generate({
+        prompt: "What is this?",
+        images: [JPEG],
+        maxNewTokens: 4,
+      });
+      expectedJpegIds[backend] = result.tokenIds;
+    } finally {
+      await model.dispose();
+    }
+  }
+  return expectedJpegIds[backend];
+}
+
+/** Asserts that every backend's JPEG ids in `stdout` match this process's. */
+async function assertJpegIds(stdout: string): Promise<void> {
+  for (const line of stdout.trim().split("\n")) {
+    const { backend, jpeg } = JSON.parse(line);
+    assert.deepEqual(jpeg, await jpegIdsHere(backend), `${backend}: JPEG ids`);
+  }
 }
 
 function answers(stdout: string): Record<string, string> {
@@ -164,6 +197,7 @@ Deno.test({
           const ran = await run("node", ["main.mjs"], node);
           timings.node = ran.ms;
           assert.deepEqual(answers(ran.stdout), { native: EXAMPLE.answer, wasm: EXAMPLE.answer });
+          await assertJpegIds(ran.stdout);
         },
       );
 
@@ -177,6 +211,7 @@ Deno.test({
         const ran = await run(deno, ["run", "--allow-read", "main.ts"], node);
         timings.denoNodeModules = ran.ms;
         assert.deepEqual(answers(ran.stdout), { wasm: EXAMPLE.answer });
+        await assertJpegIds(ran.stdout);
       });
 
       await t.step("(d) a TypeScript consumer type-checks against the .d.ts files", () => {
