@@ -5,8 +5,7 @@
  * @module
  */
 import type { Plan } from "../spec/plan.ts";
-import type { ExpectedTensor } from "../runtime/session_contract.ts";
-import type { ModuleContract } from "./types.ts";
+import type { ExpectedTensor, ModuleContract } from "./types.ts";
 
 /** Element types a float tensor may have (fp16 exports use float16 at the boundaries). */
 export const FLOATS: readonly string[] = ["float32", "float16"];

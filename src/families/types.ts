@@ -18,7 +18,16 @@ import type {
   VariantSpec,
 } from "../spec/types.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
-import type { ExpectedTensor } from "../runtime/session_contract.ts";
+
+/** One expected tensor: a fixed size, or `null` for a dynamic axis. */
+export interface ExpectedTensor {
+  /** Tensor name. */
+  name: string;
+  /** Allowed element types. */
+  types: readonly string[];
+  /** Expected dims; `null` = any (symbolic) size. */
+  dims: readonly (number | null)[];
+}
 
 /** Expected inputs and outputs of one session. */
 export interface ModuleContract {

@@ -6,10 +6,9 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
-import { checkBackendOptions } from "./load_options.ts";
+import { type BackendName, checkBackendOptions } from "./load_options.ts";
 
-/** Backend names. */
-export type BackendName = "wasm" | "native";
+export type { BackendName } from "./load_options.ts";
 
 /** Options for {@linkcode loadBackend}. */
 export interface BackendOptions {

@@ -7,10 +7,12 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import type { Dtype } from "../spec/types.ts";
-import type { BackendName } from "./backend.ts";
 import type { HfModule, ModularModule } from "./model_spec.ts";
 
 // Records keyed by the union types, so a new dtype or module fails type checking until listed.
+/** Backend names. */
+export type BackendName = "wasm" | "native";
+
 const BACKENDS: Record<BackendName, true> = { wasm: true, native: true };
 const DTYPES: Record<Dtype, true> = {
   fp32: true,

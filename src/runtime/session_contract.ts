@@ -7,17 +7,10 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import type { ExpectedTensor } from "../families/types.ts";
 import type { OrtValueMetadata } from "./backend.ts";
 
-/** One expected tensor: a fixed size, or `null` for a dynamic axis. */
-export interface ExpectedTensor {
-  /** Tensor name. */
-  name: string;
-  /** Allowed element types. */
-  types: readonly string[];
-  /** Expected dims; `null` = any (symbolic) size. */
-  dims: readonly (number | null)[];
-}
+export type { ExpectedTensor };
 
 /** The metadata of one tensor, as ONNX Runtime reports it. */
 export interface TensorInfo {

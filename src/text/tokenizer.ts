@@ -7,7 +7,7 @@
  */
 import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { VlmError } from "../errors/vlm_error.ts";
-import type { TextTokenCounter } from "../tokens/text_counter.ts";
+import type { TextTokenCounter } from "./token_counter.ts";
 
 /** A loaded tokenizer. */
 export class TextTokenizer implements TextTokenCounter {

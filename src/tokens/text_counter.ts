@@ -8,16 +8,11 @@
  * @module
  */
 import type { TokensSpec } from "../spec/types.ts";
+import type { TextTokenCounter } from "../text/token_counter.ts";
 import { tokenizerAddsBos } from "./conversation.ts";
 import { rowColText } from "./prompt.ts";
 
-/** Counts the tokens of plain text (no special tokens in it). */
-export interface TextTokenCounter {
-  /** `true` when counts come from the model's real tokenizer. */
-  readonly exact: boolean;
-  /** Number of tokens `text` encodes to. */
-  count(text: string): number;
-}
+export type { TextTokenCounter };
 
 // Pre-tokenizer pieces in the style of byte-level BPE: words with their
 // leading space, single digits (SmolLM2 and Llama split digits), punctuation
