@@ -25,6 +25,7 @@ import type {
 } from "./document.ts";
 import { tableGrid } from "./document.ts";
 import { pyLen } from "./python.ts";
+import { VlmError } from "../../src/errors/vlm_error.ts";
 
 /** Options of {@link toJson}. */
 export interface JsonOptions {
@@ -47,8 +48,12 @@ type Obj = { [key: string]: Json };
 
 /** Python's `repr(float)`: shortest round-trip digits, exponent below 1e-4 and from 1e16. */
 function pyFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
+  if (!Number.isFinite(v)) {
+    // Python would write NaN or Infinity, which is not JSON.
+    throw new VlmError("input_invalid", `the document holds the number ${v}, which JSON cannot`, {
+      fix: "give finite page sizes and boxes (parseDocTags never produces others)",
+    });
+  }
   const abs = Math.abs(v);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
     const [mantissa, exp] = v.toExponential().split("e");
@@ -63,7 +68,7 @@ function pyFloat(v: number): string {
 function dump(value: Json, indent = ""): string {
   if (value === null) return "null";
   if (value instanceof Float) return pyFloat(value.value);
-  if (typeof value === "number") return String(value);
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : pyFloat(value);
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return JSON.stringify(value);
   const inner = indent + "  ";

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { checkGridSize } from "./table_bound.ts";
 
 /** A rectangle on the page: left, top, right, bottom, origin at the top-left corner. */
 export interface BoundingBox {
@@ -286,8 +287,13 @@ export interface DocTagsDocument {
   body: BlockNode[];
 }
 
-/** Rows × columns grid of a table: every position holds the cell covering it. */
+/**
+ * Rows × columns grid of a table: every position holds the cell covering it.
+ * Throws a `VlmError` (`input_invalid`) for a grid beyond a million positions
+ * (parsed tables are clipped well below that).
+ */
 export function tableGrid(data: TableData): TableCell[][] {
+  checkGridSize(data);
   const grid: TableCell[][] = [];
   for (let r = 0; r < data.numRows; r++) {
     const row: TableCell[] = [];

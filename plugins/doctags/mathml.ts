@@ -358,8 +358,17 @@ function tokenize(latex: string): string[] {
   return out;
 }
 
+/**
+ * Deepest group nesting converted. latex2mathml recurses too and fails past
+ * Python's recursion limit; here the limit keeps the walk, the conversion and
+ * the serialization (all recursive) far from the JavaScript stack's end.
+ */
+const MAX_NESTING = 200;
+
 class Tokens {
   #i = 0;
+  /** Nesting of the walk in progress. */
+  depth = 0;
   constructor(readonly list: string[]) {}
   next(): string | undefined {
     return this.#i < this.list.length ? this.list[this.#i++] : undefined;
@@ -368,6 +377,16 @@ class Tokens {
 
 /** latex2mathml's walker (subset): tokens → nodes. */
 function walk(tokens: Tokens, block: boolean, terminator?: string, limit = 0): Node[] {
+  if (tokens.depth >= MAX_NESTING) fail();
+  tokens.depth++;
+  try {
+    return walkGroup(tokens, block, terminator, limit);
+  } finally {
+    tokens.depth--;
+  }
+}
+
+function walkGroup(tokens: Tokens, block: boolean, terminator?: string, limit = 0): Node[] {
   const group: Node[] = [];
   let any = false;
   for (let token = tokens.next(); token !== undefined; token = tokens.next()) {
@@ -449,16 +468,19 @@ function entity(code: string): string {
   return `&#x${code};`;
 }
 
-function convertGroup(nodes: readonly Node[], parent: El): void {
+function convertGroup(nodes: readonly Node[], parent: El, depth = 0): void {
+  // Sub/superscript chains nest without nesting the walk: bounded here too.
+  if (depth > 2 * MAX_NESTING) fail();
+  const inner = depth + 1;
   for (const node of nodes) {
     const t = node.token;
     if (t === "_" || t === "^" || t === "_^") {
       const tag = t === "_" ? "msub" : t === "^" ? "msup" : "msubsup";
-      convertGroup(node.children!, parent.add(tag));
+      convertGroup(node.children!, parent.add(tag), inner);
     } else if (t === "\\frac") {
-      convertGroup(node.children!, parent.add("mfrac"));
+      convertGroup(node.children!, parent.add("mfrac"), inner);
     } else if (t === "\\sqrt") {
-      convertGroup(node.children!, parent.add("msqrt"));
+      convertGroup(node.children!, parent.add("msqrt"), inner);
     } else if (t === "\\left" || t === "\\right") {
       const row = t === "\\left" ? parent.add("mrow") : parent;
       const form = t === "\\left" ? "prefix" : "postfix";
@@ -467,7 +489,7 @@ function convertGroup(nodes: readonly Node[], parent: El): void {
         const code = SYMBOLS[node.delimiter!];
         mo.text = code ? entity(code) : node.delimiter;
       }
-      if (node.children) convertGroup(node.children, row);
+      if (node.children) convertGroup(node.children, row, inner);
     } else if (t in SPACES) {
       parent.add("mspace", [["width", SPACES[t]]]);
     } else if (t === "\\\\") {
@@ -477,7 +499,7 @@ function convertGroup(nodes: readonly Node[], parent: El): void {
     } else if (t === "\\text") {
       parent.add("mtext").text = (node.text ?? "").replace(/ /g, "&#x000A0;");
     } else if (node.children) {
-      convertGroup(node.children, parent.add("mrow"));
+      convertGroup(node.children, parent.add("mrow"), inner);
     } else {
       convertSymbol(t, parent);
     }

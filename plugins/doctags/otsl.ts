@@ -15,6 +15,7 @@
 import type { TableCell, TableData } from "./document.ts";
 import { OTSL_ANCHORS, OTSL_TOKENS } from "./vocabulary.ts";
 import { isBlank, pyStrip } from "./python.ts";
+import { clippedMessage, clipTableData, columnsWithin, gridLimit } from "./table_bound.ts";
 
 /** A cell as read from OTSL: its token and the text after it. */
 export interface OtslCell {
@@ -31,9 +32,10 @@ export interface OtslCell {
  * cells and reported through `report`.
  */
 export function buildTable(
-  rows: readonly OtslCell[][],
+  input: readonly OtslCell[][],
   report?: (message: string) => void,
 ): TableData {
+  const rows = boundRows(input, report);
   const numRows = rows.length;
   const numCols = rows.reduce((max, row) => Math.max(max, row.length), 0);
   const token = (r: number, c: number) => r < numRows ? rows[r][c]?.token : undefined;
@@ -92,6 +94,21 @@ export function buildTable(
   return { numRows, numCols, cells };
 }
 
+/** Rows cut to the columns that fit the grid bound (see `table_bound.ts`). */
+function boundRows(
+  rows: readonly OtslCell[][],
+  report?: (message: string) => void,
+): readonly OtslCell[][] {
+  const numCols = rows.reduce((max, row) => Math.max(max, row.length), 0);
+  // Every cell and every row end (`<nl>`) was a token of the input.
+  const tokens = rows.reduce((sum, row) => sum + row.length + 1, 0);
+  const limit = gridLimit(tokens);
+  if (rows.length * numCols <= limit) return rows;
+  const cols = columnsWithin(rows.length, limit);
+  report?.(clippedMessage(rows.length, numCols, cols));
+  return rows.map((row) => row.length > cols ? row.slice(0, cols) : row);
+}
+
 const ANCHOR_TAGS = new Set([...OTSL_ANCHORS].map((t) => `<${t}>`));
 const STRUCTURE_TAGS = new Set([...OTSL_TOKENS].map((t) => `<${t}>`));
 const SPAN_RIGHT = new Set(["<lcel>", "<xcel>"]);
@@ -105,9 +122,14 @@ function dropped(piece: string): boolean {
 /**
  * docling-core's reading of an OTSL element (`chunk` is the whole element,
  * tags included). `report` receives a message wherever docling-core would
- * raise instead of returning a table.
+ * raise instead of returning a table; `clipped` when the grid had to be cut
+ * to its bound (docling-core would pad it without limit).
  */
-export function referenceOtslTable(chunk: string, report: (message: string) => void): TableData {
+export function referenceOtslTable(
+  chunk: string,
+  report: (message: string) => void,
+  clipped: (message: string) => void = report,
+): TableData {
   // Every "<...>" is a token, even text such as "< 0.05 ... >".
   const tokens = (chunk.match(/<[^>]+>/g) ?? []).filter((t) => !dropped(t));
   const texts = chunk.split(/(<[^>]+>)/).filter((t) => !dropped(t) && !isBlank(t));
@@ -199,9 +221,10 @@ export function referenceOtslTable(chunk: string, report: (message: string) => v
       c = 0;
     }
   }
-  return {
+  const data = {
     numRows: rows.length,
     numCols: rows.reduce((max, row) => Math.max(max, row.length), 0),
     cells,
   };
+  return clipTableData(data, gridLimit(tokens.length), clipped);
 }

@@ -1,6 +1,7 @@
 /**
  * `parseDocTags`: DocTags text in, typed document and issues out. Never
- * throws.
+ * throws on any text; only options outside their documented values are
+ * refused (a `VlmError` with code `usage`).
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { ParseIssue } from "./issues.ts";
 import { parseReference } from "./reference_parser.ts";
 import { parseTolerant } from "./tolerant_parser.ts";
 import { pyStrip } from "./python.ts";
+import { checkParseOptions } from "./parse_options.ts";
 
 /** Options of {@link parseDocTags}. */
 export interface ParseOptions {
@@ -38,7 +40,7 @@ export interface ParseOptions {
    * Tolerant mode: a run of at least this many identical consecutive elements
    * that reaches the end of a page, list or unclosed table (a generation
    * loop) is collapsed to one copy and reported. `false` keeps everything.
-   * Default 3.
+   * An integer of at least 2; default 3.
    */
   collapseRepeats?: number | false;
 }
@@ -62,8 +64,10 @@ export function splitPages(text: string, mode: ParseOptions["pages"] = "auto"): 
 
 /**
  * Parses DocTags (raw model output is fine: a leading `Assistant:` and
- * trailing stop tokens are ignored) into a typed document. Never throws;
- * problems are listed in `issues`.
+ * trailing stop tokens are ignored) into a typed document. Never throws on
+ * any text: problems are listed in `issues`. Options outside their documented
+ * values (a `collapseRepeats` below 2, a page size that is not a positive
+ * finite number, ...) throw a `VlmError` with code `usage`.
  *
  * @example
  * ```ts
@@ -74,6 +78,7 @@ export function parseDocTags(
   input: string | readonly string[],
   options: ParseOptions = {},
 ): ParseResult {
+  checkParseOptions(input, options);
   const pages = typeof input === "string" ? splitPages(input, options.pages) : [...input];
   const given = options.pageSize;
   const sizes: PageSize[] = pages.map((_, i) =>

@@ -86,14 +86,23 @@ function firstBox(chunk: string): [number, number, number, number] | undefined {
   return undefined;
 }
 
-/** Scales a fractional box to the page (docling's `resize_by_scale`). */
+/**
+ * Scales a fractional box to the page (docling's `resize_by_scale`). A
+ * location of hundreds of digits (docling-core raises OverflowError on it)
+ * would give Infinity, which JSON cannot hold: it is clamped to the largest
+ * finite number.
+ */
 function scaled(box: [number, number, number, number], size: PageSize): BoundingBox {
   return {
-    l: box[0] * size.width,
-    t: box[1] * size.height,
-    r: box[2] * size.width,
-    b: box[3] * size.height,
+    l: finite(box[0] * size.width),
+    t: finite(box[1] * size.height),
+    r: finite(box[2] * size.width),
+    b: finite(box[3] * size.height),
   };
+}
+
+function finite(value: number): number {
+  return Number.isNaN(value) ? 0 : Math.min(Math.max(value, -Number.MAX_VALUE), Number.MAX_VALUE);
 }
 
 /** Text with every `<tag>` removed (a `<` not followed by a letter or `/` stays). */
@@ -203,7 +212,11 @@ export function parseReference(
       }
 
       if (tag === "otsl") {
-        const data = referenceOtslTable(chunk, (m) => issue("reference_error", m, tag, offset));
+        const data = referenceOtslTable(
+          chunk,
+          (m) => issue("reference_error", m, tag, offset),
+          (m) => issue("irregular_table", m, tag, offset),
+        );
         const table: TableNode = { kind: "table", data, page, bbox, layer: "body" };
         const cap = caption(chunk);
         if (cap) table.caption = cap;
@@ -233,7 +246,11 @@ export function parseReference(
         const picture: PictureNode = { kind: "picture", page, bbox, layer: "body" };
         if (classification) picture.classification = classification;
         if (tag === "chart") {
-          const data = referenceOtslTable(chunk, (m) => issue("reference_error", m, tag, offset));
+          const data = referenceOtslTable(
+            chunk,
+            (m) => issue("reference_error", m, tag, offset),
+            (m) => issue("irregular_table", m, tag, offset),
+          );
           picture.chart = { title: classification ?? "other", data };
         }
         // The caption is attached only when it has a location of its own.
