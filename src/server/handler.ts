@@ -230,11 +230,13 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         }),
       );
     }
-    const body = (await readJsonBody(request, maxBody)) as {
-      images?: unknown;
-      prompt?: unknown;
-      max_tokens?: unknown;
-    };
+    const json = await readJsonBody(request, maxBody);
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw new VlmError("input_invalid", "the task request body must be a JSON object", {
+        fix: 'send e.g. {"images": ["data:image/png;base64,..."], "prompt": "..."}',
+      });
+    }
+    const body = json as { images?: unknown; prompt?: unknown; max_tokens?: unknown };
     const urls = Array.isArray(body.images) ? body.images : [];
     if (!urls.every((u) => typeof u === "string")) {
       throw new VlmError("input_invalid", "images must be a list of image URLs", {
