@@ -7,6 +7,7 @@
  */
 import type { z } from "npm:zod@4.6.7";
 import { type SpecIssue, SpecValidationError } from "../errors/spec_error.ts";
+import { specShapeIssue } from "./input_shape.ts";
 import { checkCrossFieldRules } from "./rules.ts";
 import { variantSpecSchema } from "./schema.ts";
 import type { VariantSpec } from "./types.ts";
@@ -31,6 +32,8 @@ function zodIssueToSpecIssue(issue: z.core.$ZodIssue): SpecIssue {
 
 /** Validates `input` as a variant spec and returns every issue found. */
 export function validateSpec(input: unknown): SpecValidation {
+  const shape = specShapeIssue(input);
+  if (shape) return { valid: false, issues: [shape] };
   const parsed = variantSpecSchema.safeParse(input);
   if (!parsed.success) {
     return { valid: false, issues: parsed.error.issues.map(zodIssueToSpecIssue) };
@@ -45,8 +48,11 @@ export function validateSpec(input: unknown): SpecValidation {
 export function parseSpec(input: unknown): VariantSpec {
   const result = validateSpec(input);
   if (result.valid) return result.spec;
-  const name = typeof input === "object" && input !== null && "name" in input
-    ? String((input as { name: unknown }).name)
+  // Only a string name is shown: any other value is untrusted data (an object
+  // with a `toString` key, an array nested thousands deep) that String() would run.
+  const name = typeof input === "object" && input !== null && Object.hasOwn(input, "name") &&
+      typeof (input as { name: unknown }).name === "string"
+    ? (input as { name: string }).name.slice(0, 100)
     : "(unnamed)";
   throw new SpecValidationError(name, result.issues);
 }
