@@ -55,12 +55,19 @@ function insideAfterJoin(path: string): boolean {
 
 /**
  * Refuses a repo path that could escape the folder it is joined onto:
- * absolute paths, drive letters, backslashes, `.`/`..`/empty segments and
- * control characters.
+ * absolute paths, drive letters, backslashes, `.`/`..`/empty segments,
+ * control characters and lone surrogates (which `encodeURIComponent` rejects).
  */
 export function checkRepoPath(path: string): string {
+  if (typeof path !== "string") {
+    throw new HubError("listing_invalid", `the listing names a path that is a ${typeof path}`, {
+      fix: "check --hub-url: it must point at a Hugging Face Hub compatible server",
+    });
+  }
   const segments = path.split("/");
-  const unsafe = !insideAfterJoin(path) || path.length === 0 || path.length > 1024 ||
+  // A lone surrogate has no UTF-8 form: no file system or URL can hold it.
+  const unsafe = !path.isWellFormed() || !insideAfterJoin(path) || path.length === 0 ||
+    path.length > 1024 ||
     UNSAFE_CHAR.test(path) || /^[A-Za-z]:/.test(path) ||
     segments.some((segment) => segment === "" || segment === "." || segment === "..");
   if (unsafe) {

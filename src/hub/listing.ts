@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { type ListFileEntry, listFiles, modelInfo } from "./hub_library.ts";
+import { HubApiError, type ListFileEntry, listFiles, modelInfo } from "./hub_library.ts";
 import { checkRepoPath } from "./cache_layout.ts";
-import { HubError, type RequestContext, toHubError } from "./hub_error.ts";
+import { VlmError } from "../errors/vlm_error.ts";
+import { HubError, isNetworkError, type RequestContext, toHubError } from "./hub_error.ts";
 
 /** One file of a repo. */
 export interface RepoFile {
@@ -42,9 +43,55 @@ export interface HubAccess {
   signal?: AbortSignal;
 }
 
-/** A `fetch` that carries the caller's AbortSignal into every request the library makes. */
+/** A failure to connect or to read an answer, kept apart from failures to understand it. */
+class NetworkFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("network failure", { cause });
+  }
+}
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `fetch` that carries the caller's AbortSignal into every request the
+ * library makes and reads each answer in full: a dropped connection is then a
+ * `NetworkFailure` (the hub is unreachable), while whatever the library
+ * throws later comes from the answer's content (the listing is malformed).
+ */
 export function fetchWithSignal(signal: AbortSignal | undefined): typeof fetch {
-  return (input, init) => fetch(input, { ...init, signal });
+  return async (input, init) => {
+    let response: Response;
+    let body: ArrayBuffer;
+    try {
+      response = await fetch(input, { ...init, signal });
+      body = await response.arrayBuffer();
+    } catch (error) {
+      throw isNetworkError(error) ? new NetworkFailure(error) : error;
+    }
+    return new Response(NULL_BODY_STATUS.has(response.status) ? null : body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+/**
+ * What a failed listing means: unreachable (network), an HTTP status, a bad
+ * token, an abort, or else an answer that is not a Hub listing (invalid JSON,
+ * wrong shapes), which must not pass for "the hub is down".
+ */
+function listingFailure(error: unknown, repo: string, context: RequestContext): unknown {
+  if (error instanceof NetworkFailure) return toHubError(error.cause, context);
+  if (
+    error instanceof VlmError || error instanceof HubApiError ||
+    (error instanceof DOMException && error.name === "AbortError") ||
+    (error instanceof TypeError && /access token/i.test(error.message))
+  ) {
+    return toHubError(error, context);
+  }
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
+  return invalid(repo, `its answer cannot be read (${detail.slice(0, 200)})`);
 }
 
 function invalid(repo: string, detail: string): HubError {
@@ -53,28 +100,43 @@ function invalid(repo: string, detail: string): HubError {
   });
 }
 
-/** Checks one listing entry and keeps what the pull needs. */
-export function repoFileFromEntry(repo: string, entry: ListFileEntry): RepoFile | undefined {
-  if (typeof entry.path !== "string") throw invalid(repo, "an entry has no path");
-  checkRepoPath(entry.path);
-  if (entry.type !== "file") return undefined;
-  if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
-    throw invalid(repo, `${entry.path} has size ${JSON.stringify(entry.size)}`);
+/** A listing value for a message: short, and never run (no `toString`, no deep `JSON.stringify`). */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 80));
+  if (typeof value === "number" || typeof value === "boolean" || value === null) {
+    return String(value);
   }
-  const file: RepoFile = { path: entry.path, size: entry.size };
-  if (entry.lfs) {
-    if (!/^[0-9a-f]{64}$/.test(String(entry.lfs.oid))) {
-      throw invalid(repo, `${entry.path} has LFS oid ${JSON.stringify(entry.lfs.oid)}`);
+  if (value === undefined) return "nothing";
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}
+
+/** Checks one listing entry (untrusted JSON) and keeps what the pull needs. */
+export function repoFileFromEntry(repo: string, entry: unknown): RepoFile | undefined {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    throw invalid(repo, `an entry is ${describeValue(entry)}, not an object`);
+  }
+  const { path, type, size, lfs, oid } = entry as Partial<Record<keyof ListFileEntry, unknown>>;
+  if (typeof path !== "string") throw invalid(repo, "an entry has no path");
+  checkRepoPath(path);
+  if (type !== "file") return undefined;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+    throw invalid(repo, `${path} has size ${describeValue(size)}`);
+  }
+  const file: RepoFile = { path, size };
+  if (lfs !== undefined && lfs !== null) {
+    if (typeof lfs !== "object" || Array.isArray(lfs)) {
+      throw invalid(repo, `${path} has LFS details ${describeValue(lfs)}`);
     }
-    if (entry.lfs.size !== entry.size) {
-      throw invalid(
-        repo,
-        `${entry.path} is ${entry.size} bytes but its LFS object ${entry.lfs.size}`,
-      );
+    const { oid: lfsOid, size: lfsSize } = lfs as Record<string, unknown>;
+    if (typeof lfsOid !== "string" || !/^[0-9a-f]{64}$/.test(lfsOid)) {
+      throw invalid(repo, `${path} has LFS oid ${describeValue(lfsOid)}`);
     }
-    file.sha256 = entry.lfs.oid;
-  } else if (typeof entry.oid === "string" && /^[0-9a-f]{40}$/.test(entry.oid)) {
-    file.gitOid = entry.oid;
+    if (lfsSize !== size) {
+      throw invalid(repo, `${path} is ${size} bytes but its LFS object ${describeValue(lfsSize)}`);
+    }
+    file.sha256 = lfsOid;
+  } else if (typeof oid === "string" && /^[0-9a-f]{40}$/.test(oid)) {
+    file.gitOid = oid;
   }
   return file;
 }
@@ -110,6 +172,6 @@ export async function listSnapshot(
     }
     return { repo, commit, files };
   } catch (error) {
-    throw toHubError(error, context);
+    throw listingFailure(error, repo, context);
   }
 }

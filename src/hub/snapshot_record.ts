@@ -60,7 +60,11 @@ export async function readSnapshotRecord(
   } catch {
     return undefined; // an unreadable record is the same as none: the hub has the truth
   }
-  if (record.format !== FORMAT || record.commit !== commit || !Array.isArray(record.files)) {
+  if (
+    typeof record !== "object" || record === null || record.format !== FORMAT ||
+    record.commit !== commit || !Array.isArray(record.files) ||
+    !record.files.every((file) => typeof file === "object" && file !== null)
+  ) {
     return undefined;
   }
   // Checked again like a fresh listing: the cache folder may have been edited.
@@ -70,7 +74,9 @@ export async function readSnapshotRecord(
       path: file.path,
       size: file.size,
       oid: file.gitOid,
-      lfs: file.sha256 ? { oid: file.sha256, size: file.size, pointerSize: 0 } : undefined,
+      lfs: file.sha256 !== undefined
+        ? { oid: file.sha256, size: file.size, pointerSize: 0 }
+        : undefined,
     })!
   );
   return { repo, commit, files };

@@ -25,7 +25,9 @@ export interface Faults {
   /** Serve these paths with one byte flipped (the listing keeps the true hash). */
   corrupt?: string[];
   /** Entries appended to every listing (e.g. paths escaping the folder). */
-  extraEntries?: Record<string, unknown>[];
+  extraEntries?: unknown[];
+  /** Answer listings with this raw body instead (a malformed listing). */
+  treeBody?: string;
   /** Stream `path` in `chunkBytes` pieces every `delayMs`. */
   slow?: { path: string; chunkBytes: number; delayMs: number };
   /** Answer Range requests with the whole file (200), like a server without range support. */
@@ -242,6 +244,11 @@ export class HubServer {
   }
 
   #tree(url: URL, files: ServedFile[]): Response {
+    if (this.faults.treeBody !== undefined) {
+      return new Response(this.faults.treeBody, {
+        headers: { "content-type": "application/json" },
+      });
+    }
     const entries = [...listing(files), ...(this.faults.extraEntries ?? [])];
     const pageSize = this.#options.pageSize ?? entries.length;
     const cursor = Number(url.searchParams.get("cursor") ?? 0);
