@@ -83,7 +83,7 @@ function notFound(code: string, message: string): Response {
   return json({ error: message }, 404, { "x-error-code": code });
 }
 
-function listing(files: ServedFile[]): Record<string, unknown>[] {
+export function listing(files: ServedFile[]): Record<string, unknown>[] {
   const dirs = new Set<string>();
   for (const file of files) {
     const parts = file.path.split("/");
