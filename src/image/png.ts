@@ -18,6 +18,9 @@ import { createRgbImage, type RgbImage } from "./raster.ts";
 /** Compressed bytes inflated per step: deflate expands at most ~1032×, so ≤ ~2 MB at once. */
 const SLICE_BYTES = 2048;
 
+/** The most deflate can expand: 258-byte matches coded in ~2 bits, plus block overhead. */
+const MAX_DEFLATE_RATIO = 1033;
+
 /** Adam7 passes: first column and row, then column and row steps. */
 const ADAM7 = [
   [0, 0, 8, 8],
@@ -64,9 +67,16 @@ export function inflatedSize(png: PngStructure): number {
  * not zlib, or uses an unknown row filter.
  */
 export function decodePng(png: PngStructure): RgbImage {
-  const out = createRgbImage(png.width, png.height);
   const passes = passesOf(png);
   const expected = inflatedSize(png);
+  // Deflate expands at most 1032:1: less compressed data cannot hold the image, so it is
+  // refused before the output is allocated.
+  if (png.dataBytes * MAX_DEFLATE_RATIO < expected) {
+    throw corruptPng(
+      `${png.dataBytes} bytes of image data cannot inflate to the ${expected} bytes a ${png.width}x${png.height} image needs`,
+    );
+  }
+  const out = createRgbImage(png.width, png.height);
   const maxRow = Math.max(...passes.map((p) => p.rowBytes));
   let current = new Uint8Array(1 + maxRow);
   let previous = new Uint8Array(1 + maxRow);
