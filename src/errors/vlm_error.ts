@@ -46,6 +46,8 @@ export type VlmErrorCode =
   | "queue_full"
   /** HTTP: the request ran past the server's time limit. */
   | "timeout"
+  /** HTTP: reading a request's images ran past the server's image time budget. */
+  | "image_timeout"
   /** HTTP: an unexpected failure inside the server. */
   | "internal";
 

@@ -152,7 +152,10 @@ export function decodeJpegWasm(bytes: Uint8Array): RgbImage {
   if (decoder.HEAPU8.length > RETAINED_HEAP_BYTES) instance = undefined;
   if (!decoded) throw new Error(`libjpeg returned no image ${messages.join("; ")}`);
   // Pillow refuses data that ends early; libjpeg only warns and pads with grey.
-  const premature = messages.find((m) => m.startsWith("Premature end of JPEG file"));
+  // "premature end of data segment": a scan hit a marker early and the rest is grey padding.
+  const premature = messages.find((m) =>
+    m.startsWith("Premature end of JPEG file") || m.includes("premature end of data segment")
+  );
   if (premature) throw new Error(`libjpeg: ${premature} (truncated file)`);
   const { width, height, data } = decoded;
   const pixels = width * height;

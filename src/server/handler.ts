@@ -19,7 +19,9 @@ import type { TaskPlugin } from "../plugins/types.ts";
 import { pluginProblems } from "../plugins/validate_plugin.ts";
 import type { VlmModel } from "../runtime/model.ts";
 import { errorResponse, responseForError } from "./http_error.ts";
-import { imageUrlBytes } from "./image_urls.ts";
+import { DEFAULT_MAX_PIXELS } from "../image/decode.ts";
+import { ImageBudget } from "./image_budget.ts";
+import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
 import {
   chunkBody,
   completionBody,
@@ -43,6 +45,14 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Fetch `http(s)` image URLs (default false: only `data:` URLs). */
   allowRemoteImages?: boolean;
+  /**
+   * Total pixels of one request's images (default 50 000 000). Each image is
+   * validated and counted as it arrives, before the request queues: over the
+   * budget is 413, a malformed image 400.
+   */
+  maxImagePixels?: number;
+  /** Time for fetching and checking one request's images, in ms (default 10 000; past it: 408). */
+  imageTimeMs?: number;
   /**
    * Task plugins served at `POST /v1/tasks/{name}` besides those registered on
    * the model (e.g. loaded from a bundle); a name may not be served twice.
@@ -136,10 +146,15 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   const plugins = servedPlugins(model, options.plugins ?? []);
   const taskNames = [...model.tasks, ...plugins.keys()];
 
-  const imageOptions = (signal: AbortSignal) => ({
+  // One budget per request: every image of the request counts against it.
+  const imageOptions = (signal: AbortSignal): ImageUrlOptions => ({
     allowRemote: options.allowRemoteImages ?? false,
     maxBytes: maxBody,
     signal,
+    budget: new ImageBudget({
+      maxPixels: options.maxImagePixels ?? DEFAULT_MAX_PIXELS,
+      timeMs: options.imageTimeMs ?? 10_000,
+    }),
   });
 
   async function admitted<T>(
@@ -243,9 +258,8 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         fix: "send data: URLs",
       });
     }
-    const images = await Promise.all(
-      (urls as string[]).map((u) => imageUrlBytes(u, imageOptions(signal))),
-    );
+    const limits = imageOptions(signal);
+    const images = await Promise.all((urls as string[]).map((u) => imageUrlBytes(u, limits)));
     const requested = typeof body.max_tokens === "number" ? body.max_tokens : undefined;
     if (requested !== undefined && requested > maxNewTokens) {
       throw new VlmError(

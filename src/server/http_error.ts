@@ -21,6 +21,7 @@ export const HTTP_STATUS: Readonly<Record<VlmErrorCode, number>> = {
   queue_full: 429,
   aborted: 499,
   timeout: 504,
+  image_timeout: 408,
   // The server's own model, spec or plugin is at fault, not the request.
   spec_invalid: 500,
   spec_not_found: 500,

@@ -6,6 +6,7 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import type { ImageBudget } from "./image_budget.ts";
 
 /** Limits for remote images. */
 export interface ImageUrlOptions {
@@ -15,6 +16,8 @@ export interface ImageUrlOptions {
   maxBytes: number;
   /** Cancels fetching. */
   signal?: AbortSignal;
+  /** The request's pixel and time budget: each image is checked against it as it arrives. */
+  budget?: ImageBudget;
 }
 
 function decodeBase64(text: string): Uint8Array {
@@ -24,8 +27,14 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-/** The bytes of one `image_url`. */
+/** The bytes of one `image_url`, checked against the request's budget when one is given. */
 export async function imageUrlBytes(url: string, options: ImageUrlOptions): Promise<Uint8Array> {
+  const bytes = await fetchImageUrl(url, options);
+  options.budget?.admit(bytes);
+  return bytes;
+}
+
+async function fetchImageUrl(url: string, options: ImageUrlOptions): Promise<Uint8Array> {
   if (url.startsWith("data:")) {
     const comma = url.indexOf(",");
     if (comma < 0 || !url.slice(0, comma).endsWith(";base64")) {
@@ -78,7 +87,25 @@ export async function imageUrlBytes(url: string, options: ImageUrlOptions): Prom
       fix: "send the image inline as a data: URL",
     });
   }
-  const response = await fetch(parsed, { signal: options.signal });
+  const budget = options.budget;
+  const signal = budget
+    ? AbortSignal.any([budget.signal, ...(options.signal ? [options.signal] : [])])
+    : options.signal;
+  try {
+    return await fetchRemote(parsed, options.maxBytes, signal);
+  } catch (error) {
+    // The budget's clock ran out (not the client's or the request's): 408.
+    if (budget?.signal.aborted && !options.signal?.aborted) throw budget.timeout();
+    throw error;
+  }
+}
+
+async function fetchRemote(
+  parsed: URL,
+  maxBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  const response = await fetch(parsed, { signal });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     throw new VlmError("input_invalid", `fetching ${parsed.href} failed: HTTP ${response.status}`, {
@@ -89,10 +116,10 @@ export async function imageUrlBytes(url: string, options: ImageUrlOptions): Prom
   let total = 0;
   for await (const chunk of response.body) {
     total += chunk.length;
-    if (total > options.maxBytes) {
+    if (total > maxBytes) {
       throw new VlmError(
         "image_too_large",
-        `image at ${parsed.href} exceeds ${options.maxBytes} bytes`,
+        `image at ${parsed.href} exceeds ${maxBytes} bytes`,
         {
           fix: "send a smaller image",
         },

@@ -33,26 +33,52 @@ async function headerTruncatedJpeg(): Promise<Uint8Array> {
   return new Uint8Array([...whole.subarray(0, 300), 0xff, 0xd9]);
 }
 
-Deno.test("a JPEG truncated inside its header is refused by libjpeg as image_invalid", async () => {
-  // The end-of-image marker gets it past the cheap truncation check, so libjpeg sees it.
+/**
+ * `photo_baseline.jpg` with a Huffman table whose code counts add up to more than
+ * 256: every segment length is right, so only libjpeg itself can refuse it.
+ */
+async function bogusHuffmanJpeg(): Promise<Uint8Array> {
+  const bytes = (await fixtureBytes("sources/photo_baseline.jpg")).slice();
+  let offset = 2;
+  while (bytes[offset + 1] !== 0xc4) offset += 2 + ((bytes[offset + 2] << 8) | bytes[offset + 3]);
+  bytes.fill(0xff, offset + 5, offset + 5 + 16); // the 16 code counts of the first table
+  return bytes;
+}
+
+Deno.test("a JPEG truncated inside its header is refused before decoding, naming the segment", async () => {
+  // The end-of-image marker used to get it past the cheap truncation check, to libjpeg.
   const bytes = await headerTruncatedJpeg();
   assert.throws(
     () => decodeImage(bytes),
     (error: unknown) =>
       error instanceof VlmError && error.code === "image_invalid" &&
-      /libjpeg: Premature end of JPEG file/.test(error.message),
+      /marker 0xc4 at byte \d+ declares \d+ bytes, but \d+ remain/.test(error.message),
+  );
+});
+
+const bogusHuffmanJpegBytes = await bogusHuffmanJpeg();
+
+Deno.test("a JPEG only libjpeg can refuse (bogus Huffman table) is image_invalid from libjpeg", () => {
+  assert.throws(
+    () => decodeImage(bogusHuffmanJpegBytes),
+    (error: unknown) =>
+      error instanceof VlmError && error.code === "image_invalid" && /libjpeg/.test(error.message),
   );
 });
 
 Deno.test("the JPEG decoder keeps working after libjpeg errors", async () => {
   // Each libjpeg error exits through an exception that leaves the wasm stack pointer and
   // allocations behind; a reused instance breaks after ~96 of them, so a fresh one is made.
-  const bad = await headerTruncatedJpeg();
+  const bad = bogusHuffmanJpegBytes;
   const source = manifest.sources.find((s) => s.file === "sources/photo_baseline.jpg")!;
   const good = await fixtureBytes(source.file);
   const expected = await fixtureImage(source.decoded);
   for (let i = 0; i < 150; i++) {
-    assert.throws(() => decodeImage(bad), (e: unknown) => e instanceof VlmError, `error ${i}`);
+    assert.throws(
+      () => decodeImage(bad),
+      (e: unknown) => e instanceof VlmError && /libjpeg/.test(e.message),
+      `error ${i}`,
+    );
     assert.equal(difference(decodeImage(good), expected).max, 0, `decode after error ${i}`);
   }
 });
