@@ -9,6 +9,7 @@
 import { type ListFileEntry, listFiles, modelInfo } from "./hub_library.ts";
 import { checkRepoPath } from "./cache_layout.ts";
 import { HubError, type RequestContext, toHubError } from "./hub_error.ts";
+import { type HubTimeouts, timedFetch } from "./timed_fetch.ts";
 
 /** One file of a repo. */
 export interface RepoFile {
@@ -33,18 +34,13 @@ export interface RepoSnapshot {
 }
 
 /** Where and how to reach the hub. */
-export interface HubAccess {
+export interface HubAccess extends HubTimeouts {
   /** Base URL of the hub or mirror (`https://huggingface.co` by default). */
   hubUrl?: string;
   /** Access token, sent as `Authorization: Bearer`. */
   token?: string;
   /** Cancels the requests. */
   signal?: AbortSignal;
-}
-
-/** A `fetch` that carries the caller's AbortSignal into every request the library makes. */
-export function fetchWithSignal(signal: AbortSignal | undefined): typeof fetch {
-  return (input, init) => fetch(input, { ...init, signal });
 }
 
 function invalid(repo: string, detail: string): HubError {
@@ -89,7 +85,7 @@ export async function listSnapshot(
   const common = {
     hubUrl: access.hubUrl,
     accessToken: access.token,
-    fetch: fetchWithSignal(access.signal),
+    fetch: timedFetch(access.signal, access),
   };
   try {
     const info = await modelInfo({ ...common, name: repo, revision, additionalFields: ["sha"] });
