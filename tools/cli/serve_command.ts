@@ -129,12 +129,30 @@ export const serveCommand: Command = {
     const port = optionalNumber("serve", parsed, "port", { min: 0, max: 65535, integer: true }) ??
       8080;
     const hostname = (parsed.values.host as string | undefined) ?? "127.0.0.1";
-    const server = Deno.serve({
-      port,
-      hostname,
-      onListen: ({ hostname, port }) =>
-        console.error(`vlm serve: http://${hostname}:${port} (model ${dir})`),
-    }, handler.handle);
+    let server;
+    try {
+      server = Deno.serve({
+        port,
+        hostname,
+        onListen: ({ hostname, port }) =>
+          console.error(`vlm serve: http://${hostname}:${port} (model ${dir})`),
+      }, handler.handle);
+    } catch (error) {
+      await model.dispose();
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new UsageError(
+          `vlm serve: port ${port} is in use`,
+          "pass --port N (another free port, or 0 to pick one)",
+        );
+      }
+      if (error instanceof Deno.errors.AddrNotAvailable) {
+        throw new UsageError(
+          `vlm serve: cannot listen on ${hostname}: no such local address`,
+          "pass --host with an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)",
+        );
+      }
+      throw error;
+    }
     await server.finished;
     await model.dispose();
     return 0;
