@@ -30,3 +30,27 @@ Deno.test("token logprobs: the chosen id's value is read before the sampler edit
   assert.deepEqual(record.top.map((t) => t.id), [1, 0]);
   assert.ok(Math.abs(record.top[0].logprob - Math.log(3 / 4)) < 1e-6);
 });
+
+Deno.test("token logprobs: generate records them only when asked, one per generated token", async () => {
+  const { loadModel } = await import("../../src/runtime/load_model.ts");
+  const model = await loadModel(new URL("../../models/tiny-smolvlm/", import.meta.url));
+  try {
+    const request = { prompt: "Say something.", maxNewTokens: 5 };
+    const plain = await model.generate(request);
+    assert.equal(plain.logprobs, undefined);
+    const asked = await model.generate({ ...request, logprobs: 2 });
+    assert.deepEqual(asked.tokenIds, plain.tokenIds, "recording does not change the answer");
+    assert.deepEqual(asked.logprobs!.map((l) => l.id), asked.tokenIds);
+    for (const step of asked.logprobs!) {
+      assert.equal(step.top.length, 2);
+      // Greedy: the chosen id is the step's most likely one.
+      assert.equal(step.top[0].id, step.id);
+    }
+    await assert.rejects(
+      model.generate({ ...request, logprobs: 21 }),
+      /logprobs: must be an integer from 0 to 20/,
+    );
+  } finally {
+    await model.dispose();
+  }
+});

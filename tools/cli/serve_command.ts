@@ -35,7 +35,8 @@ const TASKS: Record<string, () => TaskPlugin<unknown>> = {
 const usage = `Usage: vlm serve --model DIR [--port N] [--host H] [options]
 
 Serves the model over HTTP (loaded once at start):
-  POST /v1/chat/completions   OpenAI-compatible; image_url data: URLs; "stream": true sends SSE
+  POST /v1/chat/completions   OpenAI-compatible; image_url data: URLs; "stream": true sends SSE;
+                              unsupported parameters are refused with 400 naming them
   POST /v1/tasks/{name}       registered task plugins: {images: [urls], prompt, max_tokens}
   GET  /v1/models, GET /healthz
 
@@ -47,7 +48,8 @@ Options:
   --plugin FILE            serve the plugins of a plugin file (a .ts module or a bundle from
                            \`vlm plugin bundle\`): its exported plugins, and each exported
                            factory called without options; repeatable
-  --max-new-tokens N       upper bound on max_tokens (default 512)
+  --max-new-tokens N       upper bound on max_tokens (default 512); a request without
+                           max_tokens gets the room its prompt leaves, up to N
   --max-queue N            requests waiting behind the running one before 429 (default 8)
   --timeout-ms N           per-request time limit (default 120000)
   --max-body-bytes N       largest request body (default 20000000)
