@@ -246,6 +246,12 @@ Deno.test("openai client: no max_tokens uses the room the prompt leaves; detail 
     const completion = await client.chat.completions.create(unlimited);
     checkCompletion(completion);
     assert.ok(completion.usage!.total_tokens <= 512);
+    // An explicit limit past the context is refused in the request's own terms.
+    const tooLong = await refusal(client.chat.completions.create(base({ max_tokens: 512 })));
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.param, "max_tokens");
+    assert.match(tooLong.message, /max_tokens 512 exceeds the context of 512/);
+    assert.doesNotMatch(JSON.stringify(tooLong.error), /maxNewTokens|split: false/);
 
     const tokens = async (detail: "auto" | "low" | "high") =>
       (await client.chat.completions.create(base({ messages: ask(detail), max_tokens: 1 })))
