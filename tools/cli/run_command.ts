@@ -19,7 +19,7 @@ import {
 import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
-import { AnswerStart } from "../../src/text/answer_start.ts";
+import { AnswerStart, trimAnswerStart } from "../../src/text/answer_start.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
@@ -142,7 +142,7 @@ export const runCommand: Command = {
     const t = result.timings;
     if (json) {
       printJson({
-        text: result.text,
+        text: trimAnswerStart(result.text),
         tokenIds: result.tokenIds,
         promptTokens: result.promptTokens,
         imageTokens: result.imageTokens,
