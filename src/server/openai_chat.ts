@@ -146,8 +146,7 @@ function crossFieldIssues(body: ChatCompletionBody): VlmIssue[] {
   const issues: VlmIssue[] = [];
   const format = body.response_format?.type;
   if (format !== undefined && format !== "text") {
-    // STRUCTURED OUTPUTS: once `generate({ responseFormat })` exists, pass
-    // `body.response_format` through in toGenerateRequest instead of refusing it here.
+    // Refused until structured outputs land: see STRUCTURED OUTPUTS in toGenerateRequest.
     issues.push({
       path: "response_format",
       message: `type "${format}" is not supported yet (structured outputs)`,
@@ -287,6 +286,8 @@ export async function toGenerateRequest(
       topP: body.top_p ?? undefined,
       stopStrings: stop === undefined ? undefined : typeof stop === "string" ? [stop] : stop,
       logitsProcessors: processors.length > 0 ? processors : undefined,
+      // STRUCTURED OUTPUTS: once `generate({ responseFormat })` exists, pass
+      // `responseFormat: body.response_format` here and drop its refusal in crossFieldIssues.
     },
     imagePaths,
     limitField,
