@@ -48,6 +48,8 @@ export type {
   GenerationTimings,
   LogitsProcessor,
   StreamedToken,
+  TokenLogprob,
+  TopLogprob,
 } from "./src/runtime/generation_types.ts";
 export { GenerationStream, type StreamEvent } from "./src/runtime/generation_stream.ts";
 export type { SamplingOptions } from "./src/runtime/sampler.ts";

@@ -30,6 +30,7 @@ import {
   toHubError,
 } from "./hub_error.ts";
 import type { RepoFile } from "./listing.ts";
+import { type HubTimeouts, timedFetch } from "./timed_fetch.ts";
 
 /** One file to bring into the cache. */
 export interface DownloadJob {
@@ -47,6 +48,8 @@ export interface DownloadJob {
   token?: string;
   /** Cancels the download (the part file stays for a later resume). */
   signal?: AbortSignal;
+  /** Time limits of the request. */
+  timeouts?: HubTimeouts;
   /** Further attempts after a dropped connection or a transient HTTP error. */
   retries: number;
   /** For messages. */
@@ -118,7 +121,7 @@ async function fillPart(job: DownloadJob): Promise<{ resumed: boolean; matches: 
       const headers: Record<string, string> = {};
       if (job.token) headers.Authorization = `Bearer ${job.token}`;
       if (offset > 0) headers.Range = `bytes=${offset}-`;
-      const response = await fetch(job.url, { headers, signal });
+      const response = await timedFetch(signal, job.timeouts)(job.url, { headers });
       if (!response.ok) {
         await response.body?.cancel();
         throw errorForStatus(response.status, job.context);

@@ -17,6 +17,8 @@ export type HubErrorReason =
   | "not_found"
   /** The hub could not be reached and the cache has no complete copy. */
   | "unreachable"
+  /** The hub did not answer, or went silent mid-response, within the time limit. */
+  | "timeout"
   /** Any other failed HTTP exchange. */
   | "http"
   /** A downloaded file does not match the size or hash the listing gave. */
@@ -34,6 +36,7 @@ const CODE: Record<HubErrorReason, VlmErrorCode> = {
   auth: "hub_error",
   not_found: "hub_error",
   unreachable: "hub_error",
+  timeout: "hub_error",
   http: "hub_error",
   integrity: "model_invalid",
   unsafe_path: "model_invalid",

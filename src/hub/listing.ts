@@ -10,6 +10,7 @@ import { HubApiError, type ListFileEntry, listFiles, modelInfo } from "./hub_lib
 import { checkRepoPath } from "./cache_layout.ts";
 import { VlmError } from "../errors/vlm_error.ts";
 import { HubError, isNetworkError, type RequestContext, toHubError } from "./hub_error.ts";
+import { type HubTimeouts, timedFetch } from "./timed_fetch.ts";
 
 /** One file of a repo. */
 export interface RepoFile {
@@ -34,7 +35,7 @@ export interface RepoSnapshot {
 }
 
 /** Where and how to reach the hub. */
-export interface HubAccess {
+export interface HubAccess extends HubTimeouts {
   /** Base URL of the hub or mirror (`https://huggingface.co` by default). */
   hubUrl?: string;
   /** Access token, sent as `Authorization: Bearer`. */
@@ -53,17 +54,22 @@ class NetworkFailure extends Error {
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /**
- * A `fetch` that carries the caller's AbortSignal into every request the
- * library makes and reads each answer in full: a dropped connection is then a
- * `NetworkFailure` (the hub is unreachable), while whatever the library
- * throws later comes from the answer's content (the listing is malformed).
+ * A `fetch` that carries the caller's AbortSignal and time limits into every
+ * request the library makes and reads each answer in full: a dropped
+ * connection is then a `NetworkFailure` (the hub is unreachable), a silent one
+ * a timeout, while whatever the library throws later comes from the answer's
+ * content (the listing is malformed).
  */
-export function fetchWithSignal(signal: AbortSignal | undefined): typeof fetch {
+export function fetchWithSignal(
+  signal: AbortSignal | undefined,
+  limits: HubTimeouts = {},
+): typeof fetch {
+  const timed = timedFetch(signal, limits);
   return async (input, init) => {
     let response: Response;
     let body: ArrayBuffer;
     try {
-      response = await fetch(input, { ...init, signal });
+      response = await timed(input, init);
       body = await response.arrayBuffer();
     } catch (error) {
       throw isNetworkError(error) ? new NetworkFailure(error) : error;
@@ -151,7 +157,7 @@ export async function listSnapshot(
   const common = {
     hubUrl: access.hubUrl,
     accessToken: access.token,
-    fetch: fetchWithSignal(access.signal),
+    fetch: fetchWithSignal(access.signal, access),
   };
   try {
     const info = await modelInfo({ ...common, name: repo, revision, additionalFields: ["sha"] });

@@ -39,6 +39,10 @@ export interface PullOptions {
   offline?: boolean;
   /** Further attempts per file after a dropped connection or a transient error (default 3). */
   retries?: number;
+  /** Until a hub request is answered, ms (default 30 000); then a `timeout` HubError. */
+  connectTimeoutMs?: number;
+  /** How long a download may stay silent, ms (default 60 000); then a `timeout` HubError. */
+  idleTimeoutMs?: number;
   /** Cancels the pull; a partial file stays in the cache and the next pull resumes it. */
   signal?: AbortSignal;
   /** Receives progress; the total is known from the first event. */
@@ -125,7 +129,8 @@ function result(
 /** Whether a failed listing should fall back to the cache (hub down, not "no such repo"). */
 function hubDown(error: unknown): boolean {
   return error instanceof HubError &&
-    (error.reason === "unreachable" || (error.status !== undefined && error.status >= 500));
+    (error.reason === "unreachable" || error.reason === "timeout" ||
+      (error.status !== undefined && error.status >= 500));
 }
 
 /**
@@ -142,6 +147,10 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
   const hubUrl = options.hubUrl ?? env("HF_ENDPOINT") ?? HUB_URL;
   // An explicit "" opts out of $HF_TOKEN.
   const token = (options.token ?? env("HF_TOKEN")) || undefined;
+  const timeouts = {
+    connectTimeoutMs: options.connectTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+  };
   const offline = options.offline ?? /^(1|true|yes|on)$/i.test(env("HF_HUB_OFFLINE") ?? "");
 
   // A commit never changes, so a complete copy of it is current without asking the hub.
@@ -159,7 +168,7 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
 
   let snapshot: RepoSnapshot;
   try {
-    snapshot = await listSnapshot(repo, revision, { hubUrl, token, signal });
+    snapshot = await listSnapshot(repo, revision, { hubUrl, token, signal, ...timeouts });
   } catch (error) {
     if (hubDown(error)) {
       const cached = await fromCache(cache, revision, dtype, onProgress);
@@ -180,6 +189,7 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
       lock: cache.lockPath(key),
       token,
       signal,
+      timeouts,
       retries: options.retries ?? 3,
       context: { ...context, path: file.path },
       onBytes,

@@ -39,6 +39,30 @@ export interface GenerateRequest extends SamplingOptions {
   logitsProcessors?: LogitsProcessor[];
   /** Observes every generated token as it is produced. */
   onToken?: (token: StreamedToken) => void;
+  /**
+   * Record each generated token's log-probability and those of the `logprobs`
+   * most likely alternatives (0: the chosen token only). Off by default: it
+   * costs a log-softmax over the vocabulary per step.
+   */
+  logprobs?: number;
+}
+
+/** One alternative at a decoding step. */
+export interface TopLogprob {
+  /** Token id. */
+  id: number;
+  /** Its log-probability. */
+  logprob: number;
+}
+
+/**
+ * The log-probability of a generated token under the step's distribution
+ * (after the request's logits processors, before the sampler's temperature,
+ * top-k/p and repetition penalty), and the most likely alternatives.
+ */
+export interface TokenLogprob extends TopLogprob {
+  /** The most likely ids of the step, most likely first. */
+  top: TopLogprob[];
 }
 
 /**
@@ -86,6 +110,8 @@ export interface GenerationResult {
   reusedPrefixTokens: number;
   /** Images served from the feature cache. */
   cachedImages: number;
+  /** Per generated token, when the request asked for `logprobs`. */
+  logprobs?: TokenLogprob[];
   /** Timings. */
   timings: GenerationTimings;
 }
@@ -96,4 +122,6 @@ export interface StreamedToken {
   id: number;
   /** Text this token added (may be empty while a character or stop string is incomplete). */
   text: string;
+  /** Its log-probabilities, when the request asked for `logprobs`. */
+  logprob?: TokenLogprob;
 }

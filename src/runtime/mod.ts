@@ -20,6 +20,8 @@ export type {
   GenerationTimings,
   LogitsProcessor,
   StreamedToken,
+  TokenLogprob,
+  TopLogprob,
 } from "./generation_types.ts";
 export { GenerationStream, type StreamEvent } from "./generation_stream.ts";
 export {

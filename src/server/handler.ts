@@ -9,7 +9,9 @@
  *
  * Limits: request body bytes, max new tokens, a bounded queue (429 when
  * full), a per-request time limit; a client that disconnects aborts its
- * generation. Errors are JSON `{error: {code, message, fix}}`.
+ * generation (through the response body's cancellation: `request.signal` is
+ * never read). Errors are OpenAI's JSON `{error: {message, type, param, code}}`
+ * plus vlmkit's `fix` and `issues`.
  *
  * @module
  */
@@ -22,13 +24,8 @@ import { errorResponse, responseForError } from "./http_error.ts";
 import { DEFAULT_MAX_PIXELS } from "../image/decode.ts";
 import { ImageBudget } from "./image_budget.ts";
 import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
-import {
-  chunkBody,
-  completionBody,
-  finishReason,
-  parseChatRequest,
-  toGenerateRequest,
-} from "./openai_chat.ts";
+import { chatCompletion } from "./chat_completion.ts";
+import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
 
 /** Server limits and naming. */
@@ -37,7 +34,10 @@ export interface ServerOptions {
   modelName?: string;
   /** Largest request body in bytes (default 20 MB). */
   maxBodyBytes?: number;
-  /** Upper bound on `max_tokens` (default 512; also the default when a request omits it). */
+  /**
+   * Upper bound on `max_tokens` (default 512). A request that omits it may use
+   * up to this many, or the room its prompt leaves in the context if less.
+   */
   maxNewTokens?: number;
   /** Requests allowed to wait behind the running one (default 8). */
   maxQueue?: number;
@@ -66,12 +66,6 @@ export interface ServerHandler {
   handle(request: Request): Promise<Response>;
   /** Requests running and waiting. */
   stats(): { active: number; waiting: number; aborted: number };
-}
-
-const encoder = new TextEncoder();
-
-function sse(data: unknown): Uint8Array {
-  return encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
 }
 
 /** Reads the body as JSON, refusing more than `limit` bytes. */
@@ -142,7 +136,7 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   const timeoutMs = options.timeoutMs ?? 120_000;
   const queue = new RequestQueue(options.maxQueue ?? 8);
   let aborted = 0;
-  let counter = 0;
+  const created = Math.floor(Date.now() / 1000);
   const plugins = servedPlugins(model, options.plugins ?? []);
   const taskNames = [...model.tasks, ...plugins.keys()];
 
@@ -175,66 +169,28 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     return await run(release);
   }
 
+  async function admit(signal: AbortSignal): Promise<(() => void) | Response> {
+    return await admitted(signal, (release) => Promise.resolve(release));
+  }
+
   async function chat(request: Request, signal: AbortSignal): Promise<Response> {
     const body = parseChatRequest(await readJsonBody(request, maxBody));
-    const generate = await toGenerateRequest(body, { maxNewTokens, images: imageOptions(signal) });
-    const id = `chatcmpl-${++counter}`;
-    if (!body.stream) {
-      const result = await admitted(signal, async (release) => {
-        try {
-          return await model.generate({ ...generate, signal });
-        } finally {
-          release();
-        }
-      });
-      return result instanceof Response ? result : Response.json(completionBody(id, name, result));
+    if (body.model != null && body.model !== name) {
+      throw VlmError.fromIssues("not_found", `model "${body.model}" is not served here`, [{
+        path: "model",
+        message: `unknown model "${body.model}"`,
+        fix: `use "${name}" (see GET /v1/models)`,
+      }]);
     }
-    return await admitted(signal, (release) => {
-      const stream = model.stream({ ...generate, signal });
-      stream.result.then((result) => {
-        if (result.finishReason === "aborted") aborted++;
-      }, (error) => {
-        if (signal.aborted || (error instanceof DOMException && error.name === "AbortError")) {
-          aborted++;
-        }
-      }).finally(release);
-      const reader = stream.getReader();
-      const events = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(sse(chunkBody(id, name, { role: "assistant" }, null)));
-        },
-        async pull(controller) {
-          try {
-            const { value, done } = await reader.read();
-            if (!done) {
-              if (value) controller.enqueue(sse(chunkBody(id, name, { content: value }, null)));
-              return;
-            }
-            const result = await stream.result;
-            controller.enqueue(sse(chunkBody(id, name, {}, finishReason(result.finishReason))));
-            controller.enqueue(sse("[DONE]"));
-            controller.close();
-          } catch (error) {
-            const response = responseForError(error);
-            controller.enqueue(sse(await response.json()));
-            controller.close();
-          }
-        },
-        async cancel() {
-          // The client went away: stop generating for it.
-          await reader.cancel().catch(() => {});
-        },
-      });
-      return Promise.resolve(
-        new Response(events, {
-          headers: {
-            "content-type": "text/event-stream",
-            "cache-control": "no-cache",
-            connection: "keep-alive",
-          },
-        }),
-      );
-    });
+    const plan = await toGenerateRequest(body, { maxNewTokens, images: imageOptions(signal) });
+    const context = {
+      model,
+      name,
+      timeout: signal,
+      admit,
+      onDisconnect: () => aborted++,
+    };
+    return await chatCompletion(context, plan, body.stream === true);
   }
 
   async function task(request: Request, taskName: string, signal: AbortSignal): Promise<Response> {
@@ -296,7 +252,8 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]);
+    // Not request.signal: Deno aborts it on successful responses too (legacy behaviour).
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       if (request.method === "GET" && url.pathname === "/healthz") {
         return Response.json({ status: "ok", model: name, queue: queue.stats, tasks: taskNames });
@@ -304,7 +261,7 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
       if (request.method === "GET" && url.pathname === "/v1/models") {
         return Response.json({
           object: "list",
-          data: [{ id: name, object: "model", owned_by: "vlmkit" }],
+          data: [{ id: name, object: "model", created, owned_by: "vlmkit" }],
         });
       }
       if (request.method === "POST" && url.pathname === "/v1/chat/completions") {
@@ -318,12 +275,7 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         }),
       );
     } catch (error) {
-      if (signal.aborted && request.signal.aborted) aborted++;
-      return responseForError(
-        signal.aborted && !request.signal.aborted
-          ? new DOMException("timeout", "TimeoutError")
-          : error,
-      );
+      return responseForError(signal.aborted ? new DOMException("timeout", "TimeoutError") : error);
     }
   }
 

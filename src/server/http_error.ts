@@ -1,8 +1,10 @@
 /**
  * Errors as HTTP responses. Everything a handler throws becomes a
  * {@linkcode VlmError} (aborts, time limits and unexpected failures
- * included), and its code picks the status from one table; the body is
- * `{error: {code, message, fix, issues}}`, the shape the CLI prints.
+ * included), and its code picks the status from one table. The body is
+ * OpenAI's error shape `{error: {message, type, param, code}}` (what OpenAI
+ * clients parse), plus vlmkit's `fix` and `issues`: `param` is the request
+ * field the first issue names, or null.
  *
  * @module
  */
@@ -49,9 +51,30 @@ export function toVlmError(error: unknown): VlmError {
   return new VlmError("internal", "internal error", { fix: "see the server log", cause: error });
 }
 
+/** OpenAI's error `type` for a status: the request's fault, the rate limit, or the server's. */
+export function errorType(status: number): string {
+  if (status === 429) return "rate_limit_error";
+  return status < 500 ? "invalid_request_error" : "server_error";
+}
+
+/** The response body of `error`: OpenAI's fields, then vlmkit's `fix` and `issues`. */
+export function errorBody(error: VlmError): Record<string, unknown> {
+  const { error: json } = error.toJSON();
+  return {
+    error: {
+      message: json.message,
+      type: errorType(HTTP_STATUS[error.code]),
+      param: error.issues[0]?.path || null,
+      code: json.code,
+      ...(json.fix ? { fix: json.fix } : {}),
+      ...(json.issues ? { issues: json.issues } : {}),
+    },
+  };
+}
+
 /** The JSON response for `error`, with its code's status. */
 export function errorResponse(error: VlmError, headers: Record<string, string> = {}): Response {
-  return Response.json(error.toJSON(), { status: HTTP_STATUS[error.code], headers });
+  return Response.json(errorBody(error), { status: HTTP_STATUS[error.code], headers });
 }
 
 /** The response for anything a handler threw. */

@@ -80,7 +80,9 @@ Deno.test("cli: run streams text without --json; native backend gives the same t
   assert.deepEqual(JSON.parse(native.stdout).tokenIds, JSON.parse(wasm.stdout).tokenIds);
   const streamed = await vlm("run", ...common, "--max-new-tokens", "6");
   assert.equal(streamed.code, 0, streamed.stderr);
+  // Both start at the first visible character (the model's leading space token is dropped).
   assert.equal(streamed.stdout.replace(/\n$/, ""), JSON.parse(wasm.stdout).text);
+  assert.doesNotMatch(streamed.stdout, /^\s/);
   assert.match(streamed.stderr, /6 tokens, max_tokens/);
 });
 

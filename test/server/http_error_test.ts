@@ -26,7 +26,13 @@ Deno.test("http errors: aborts, time limits, hub and unknown failures map onto V
   const response = responseForError(hub);
   assert.equal(response.status, 502);
   assert.deepEqual(await response.json(), {
-    error: { code: "hub_error", message: "cannot reach the hub", fix: "check the network" },
+    error: {
+      message: "cannot reach the hub",
+      type: "server_error",
+      param: null,
+      code: "hub_error",
+      fix: "check the network",
+    },
   });
   const coded = new VlmError("image_too_large", "too many pixels", { fix: "pass maxPixels" });
   assert.equal(responseForError(coded).status, 413);

@@ -250,3 +250,35 @@ Deno.test("server: createServerHandler serves the plugins it is given beside the
     await model.dispose();
   }
 });
+
+Deno.test("server: serving does not print Deno's legacy request.signal warning", async () => {
+  // A child process serves and answers one request; its stderr must stay free of the warning.
+  const script = `
+    import { loadModel } from "${new URL("../../src/runtime/load_model.ts", import.meta.url)}";
+    import { createServerHandler } from "${new URL(
+    "../../src/server/handler.ts",
+    import.meta.url,
+  )}";
+    const model = await loadModel(new URL("${TINY_MODEL}"));
+    const handler = createServerHandler(model);
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, handler.handle);
+    const url = "http://127.0.0.1:" + server.addr.port;
+    const body = JSON.stringify({ messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+    for (const stream of [false, true]) {
+      const r = await fetch(url + "/v1/chat/completions", {
+        method: "POST",
+        body: body.replace("}", ', "stream": ' + stream + "}"),
+      });
+      await r.text();
+    }
+    await server.shutdown();
+    await model.dispose();
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.doesNotMatch(stderr, /request\.signal|legacy/);
+});

@@ -9,7 +9,7 @@
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { pullModel } from "../../src/hub/pull.ts";
 import type { PullProgress } from "../../src/hub/progress.ts";
-import { parseCommandArgs, parseDtype } from "./args.ts";
+import { optionalNumber, parseCommandArgs, parseDtype } from "./args.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
 
 const usage =
@@ -27,6 +27,8 @@ Options:
                   (default fp32; modular vlmkit repos: the dtypes in their vlmkit.json)
   --hub-url URL   hub or mirror base URL (default $HF_ENDPOINT, else https://huggingface.co)
   --cache DIR     cache folder (default $HF_HOME/vlmkit, else ~/.cache/vlmkit/hub)
+  --connect-timeout-ms N  give up on a hub request not answered within N ms (default 30000)
+  --idle-timeout-ms N     give up on a download silent for N ms (default 60000)
   --json          print {repo, revision, commit, path, files: [{path, bytes}], bytes}
 
 Environment:
@@ -119,6 +121,8 @@ export const pullCommand: Command = {
       dtype: { type: "string" },
       "hub-url": { type: "string" },
       cache: { type: "string" },
+      "connect-timeout-ms": { type: "string" },
+      "idle-timeout-ms": { type: "string" },
     });
     if (parsed.positionals.length !== 1) {
       throw new UsageError(
@@ -141,6 +145,16 @@ export const pullCommand: Command = {
       dtype: parsed.values.dtype === undefined ? undefined : parseDtype("pull", parsed),
       hubUrl,
       cacheDir: parsed.values.cache as string | undefined,
+      connectTimeoutMs: optionalNumber("pull", parsed, "connect-timeout-ms", {
+        min: 1,
+        max: 3_600_000,
+        integer: true,
+      }),
+      idleTimeoutMs: optionalNumber("pull", parsed, "idle-timeout-ms", {
+        min: 1,
+        max: 3_600_000,
+        integer: true,
+      }),
       onProgress: (progress) => reporter.report(progress),
     }).finally(() => reporter.end());
     if (parsed.values.json) {

@@ -19,6 +19,7 @@ import {
 import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
+import { AnswerStart, trimAnswerStart } from "../../src/text/answer_start.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
@@ -128,7 +129,10 @@ export const runCommand: Command = {
         if (json) return await model.generate(request);
         const stream = model.stream(request);
         const encoder = new TextEncoder();
-        for await (const delta of stream) await Deno.stdout.write(encoder.encode(delta));
+        const answer = new AnswerStart();
+        for await (const delta of stream) {
+          await Deno.stdout.write(encoder.encode(answer.push(delta)));
+        }
         await Deno.stdout.write(encoder.encode("\n"));
         return await stream.result;
       } finally {
@@ -138,7 +142,7 @@ export const runCommand: Command = {
     const t = result.timings;
     if (json) {
       printJson({
-        text: result.text,
+        text: trimAnswerStart(result.text),
         tokenIds: result.tokenIds,
         promptTokens: result.promptTokens,
         imageTokens: result.imageTokens,

@@ -35,7 +35,8 @@ const TASKS: Record<string, () => TaskPlugin<unknown>> = {
 const usage = `Usage: vlm serve --model DIR [--port N] [--host H] [options]
 
 Serves the model over HTTP (loaded once at start):
-  POST /v1/chat/completions   OpenAI-compatible; image_url data: URLs; "stream": true sends SSE
+  POST /v1/chat/completions   OpenAI-compatible; image_url data: URLs; "stream": true sends SSE;
+                              unsupported parameters are refused with 400 naming them
   POST /v1/tasks/{name}       registered task plugins: {images: [urls], prompt, max_tokens}
   GET  /v1/models, GET /healthz
 
@@ -47,7 +48,8 @@ Options:
   --plugin FILE            serve the plugins of a plugin file (a .ts module or a bundle from
                            \`vlm plugin bundle\`): its exported plugins, and each exported
                            factory called without options; repeatable
-  --max-new-tokens N       upper bound on max_tokens (default 512)
+  --max-new-tokens N       upper bound on max_tokens (default 512); a request without
+                           max_tokens gets the room its prompt leaves, up to N
   --max-queue N            requests waiting behind the running one before 429 (default 8)
   --timeout-ms N           per-request time limit (default 120000)
   --max-body-bytes N       largest request body (default 20000000)
@@ -129,12 +131,30 @@ export const serveCommand: Command = {
     const port = optionalNumber("serve", parsed, "port", { min: 0, max: 65535, integer: true }) ??
       8080;
     const hostname = (parsed.values.host as string | undefined) ?? "127.0.0.1";
-    const server = Deno.serve({
-      port,
-      hostname,
-      onListen: ({ hostname, port }) =>
-        console.error(`vlm serve: http://${hostname}:${port} (model ${dir})`),
-    }, handler.handle);
+    let server;
+    try {
+      server = Deno.serve({
+        port,
+        hostname,
+        onListen: ({ hostname, port }) =>
+          console.error(`vlm serve: http://${hostname}:${port} (model ${dir})`),
+      }, handler.handle);
+    } catch (error) {
+      await model.dispose();
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new UsageError(
+          `vlm serve: port ${port} is in use`,
+          "pass --port N (another free port, or 0 to pick one)",
+        );
+      }
+      if (error instanceof Deno.errors.AddrNotAvailable) {
+        throw new UsageError(
+          `vlm serve: cannot listen on ${hostname}: no such local address`,
+          "pass --host with an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)",
+        );
+      }
+      throw error;
+    }
     await server.finished;
     await model.dispose();
     return 0;

@@ -11,10 +11,16 @@ import type { Decoder, Embedder, FeatureMatrix } from "../../modules/types.ts";
 import type { Plan } from "../../spec/plan.ts";
 import type { TextTokenizer } from "../../text/tokenizer.ts";
 import { EventLoopPacer } from "../event_loop.ts";
-import type { FinishReason, GenerateRequest, GenerationResult } from "../generation_types.ts";
+import type {
+  FinishReason,
+  GenerateRequest,
+  GenerationResult,
+  TokenLogprob,
+} from "../generation_types.ts";
 import type { StreamEvent } from "../generation_stream.ts";
 import { mergeImageFeatures } from "../merge.ts";
 import type { Sampler } from "../sampler.ts";
+import { StepLogprobs } from "../token_logprobs.ts";
 import { TokenTextStream } from "../token_text.ts";
 import { abortIfNeeded } from "./abort.ts";
 import type { PreparedPrompt } from "./prepare.ts";
@@ -100,6 +106,7 @@ export async function decode(
     request.stopStrings ?? [],
   );
   const generated: number[] = [];
+  const logprobs: TokenLogprob[] | undefined = request.logprobs === undefined ? undefined : [];
   const seen = [...ids];
   let finishReason: FinishReason = "max_tokens";
   let ttftMs = 0;
@@ -112,7 +119,10 @@ export async function decode(
       break;
     }
     for (const processor of request.logitsProcessors ?? []) processor(step.logits, generated);
+    const stepLogprobs = logprobs && new StepLogprobs(step.logits, request.logprobs!);
     const id = sampler.next(step.logits, seen);
+    const logprob = stepLogprobs?.of(id);
+    if (logprob) logprobs!.push(logprob);
     generated.push(id);
     seen.push(id);
     if (generated.length === 1) {
@@ -121,7 +131,7 @@ export async function decode(
     }
     const { delta, stopped } = text.push(generated);
     emit({ id, text: delta });
-    request.onToken?.({ id, text: delta });
+    request.onToken?.(logprob ? { id, text: delta, logprob } : { id, text: delta });
     if (stopIds.has(id)) {
       finishReason = "eos";
       break;
@@ -157,6 +167,7 @@ export async function decode(
       finishReason,
       reusedPrefixTokens: reused,
       cachedImages: input.cachedImages,
+      ...(logprobs ? { logprobs } : {}),
       timings: {
         loadMs: modules.loadMs,
         preprocessMs: input.preprocessMs,

@@ -26,6 +26,14 @@ export function settingsIssues(request: Omit<GenerateRequest, "messages" | "prom
   for (const problem of samplingProblems(request)) {
     issues.push({ path: problem.option, message: problem.message, fix: SAMPLING_FIX });
   }
+  const { logprobs } = request;
+  if (logprobs !== undefined && !(Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= 20)) {
+    issues.push({
+      path: "logprobs",
+      message: `must be an integer from 0 to 20, got ${logprobs}`,
+      fix: "ask for at most 20 alternatives per token, or leave logprobs unset",
+    });
+  }
   for (const [k, id] of (request.stopTokenIds ?? []).entries()) {
     if (!Number.isInteger(id)) {
       issues.push({
