@@ -1,5 +1,6 @@
 /** `--max-pixels` on the commands that decode images, and the fix the CLI prints for it. */
 import assert from "node:assert/strict";
+import { readImageHeader } from "../../src/image/sniff.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import type { Command } from "../../tools/cli/command.ts";
 import { withCliFix } from "../../tools/cli/max_pixels.ts";
@@ -77,7 +78,8 @@ Deno.test("cli: --max-pixels must be a positive integer", async () => {
   }
 });
 
-Deno.test("cli: serve --max-pixels refuses larger images with 413 image_too_large", async () => {
+/** Starts `vlm serve` with `flags` on the shipped model, posts the test image, returns the answer. */
+async function postToServe(flags: string[]): Promise<{ status: number; body: { error?: { code?: string } } }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -91,8 +93,7 @@ Deno.test("cli: serve --max-pixels refuses larger images with 413 image_too_larg
       MODEL,
       "--port",
       "0",
-      "--max-pixels",
-      "10000",
+      ...flags,
     ],
     env: { NO_COLOR: "1" },
     stdout: "null",
@@ -122,14 +123,27 @@ Deno.test("cli: serve --max-pixels refuses larger images with 413 image_too_larg
         }],
       }),
     });
-    const body = await response.json();
-    assert.equal(response.status, 413, JSON.stringify(body));
-    assert.equal(body.error.code, "image_too_large");
+    return { status: response.status, body: await response.json() };
   } finally {
     child.kill("SIGTERM");
     await reader.cancel();
     await child.status;
   }
+}
+
+Deno.test("cli: serve --max-pixels refuses larger images with 413 image_too_large", async () => {
+  const { status, body } = await postToServe(["--max-pixels", "10000"]);
+  assert.equal(status, 413, JSON.stringify(body));
+  assert.equal(body.error?.code, "image_too_large");
+});
+
+Deno.test("cli: serve --max-image-pixels sets the request's image budget (413 past it)", async () => {
+  const { width, height } = readImageHeader(await Deno.readFile(IMAGE));
+  const under = await postToServe(["--max-image-pixels", String(width * height)]);
+  assert.equal(under.status, 200, JSON.stringify(under.body));
+  const over = await postToServe(["--max-image-pixels", String(width * height - 1)]);
+  assert.equal(over.status, 413, JSON.stringify(over.body));
+  assert.match(JSON.stringify(over.body), /pixel/);
 });
 
 Deno.test("withCliFix: rewrites only the decode limit's fix, only for commands with the flag", () => {

@@ -54,6 +54,9 @@ Options:
   --timeout-ms N           per-request time limit (default 120000)
   --max-body-bytes N       largest request body (default 20000000)
   --allow-remote-images    also fetch http(s) image URLs (off by default)
+  --max-image-pixels N     total pixels of one request's images, checked as they arrive, before
+                           the request queues (default 50000000; over it: 413)
+  --image-time-ms N        time to fetch and check one request's images (default 10000; past it: 408)
 ${MAX_PIXELS_HELP}`;
 
 export const serveCommand: Command = {
@@ -74,6 +77,8 @@ export const serveCommand: Command = {
       "timeout-ms": { type: "string" },
       "max-body-bytes": { type: "string" },
       "allow-remote-images": { type: "boolean" },
+      "max-image-pixels": { type: "string" },
+      "image-time-ms": { type: "string" },
       ...MAX_PIXELS_OPTION,
     });
     const dir = requireString("serve", parsed, "model");
@@ -122,6 +127,16 @@ export const serveCommand: Command = {
           integer: true,
         }),
         allowRemoteImages: parsed.values["allow-remote-images"] === true,
+        maxImagePixels: optionalNumber("serve", parsed, "max-image-pixels", {
+          min: 1,
+          max: 2 ** 31,
+          integer: true,
+        }),
+        imageTimeMs: optionalNumber("serve", parsed, "image-time-ms", {
+          min: 1,
+          max: 3_600_000,
+          integer: true,
+        }),
         plugins,
       });
     } catch (error) {
