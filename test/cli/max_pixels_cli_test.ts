@@ -79,7 +79,9 @@ Deno.test("cli: --max-pixels must be a positive integer", async () => {
 });
 
 /** Starts `vlm serve` with `flags` on the shipped model, posts the test image, returns the answer. */
-async function postToServe(flags: string[]): Promise<{ status: number; body: { error?: { code?: string } } }> {
+async function postToServe(
+  flags: string[],
+): Promise<{ status: number; body: { error?: { code?: string } } }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
