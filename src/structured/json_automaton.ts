@@ -13,7 +13,9 @@
  * by it never strands generation.
  *
  * Limits that keep every accepted number finite and every integer safe:
- * at most 15 integer digits, 20 fraction digits and 2 exponent digits.
+ * integers of at most 15 digits; numbers of at most 21 integer digits, 24
+ * fraction digits (all `JSON.stringify` writes for doubles in fixed notation)
+ * and 2 exponent digits.
  * Whitespace between tokens is allowed in runs of at most `maxWhitespace`.
  *
  * @module
@@ -30,8 +32,9 @@ import {
   type SchemaNode,
 } from "./schema_node.ts";
 
-const MAX_INT_DIGITS = 15;
-const MAX_FRAC_DIGITS = 20;
+const MAX_INTEGER_DIGITS = 15;
+const MAX_NUMBER_DIGITS = 21;
+const MAX_FRAC_DIGITS = 24;
 const MAX_EXP_DIGITS = 2;
 
 const QUOTE = 0x22;
@@ -178,7 +181,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The text of a complete key from its raw bytes (escapes resolved). */
 function keyText(raw: string): string {
-  if (!raw.includes("\\") && !/[^\x00-\x7f]/.test(raw)) return raw;
+  if (!raw.includes("\\") && [...raw].every((c) => c < "\x80")) return raw;
   const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
   return JSON.parse(`"${utf8.decode(bytes)}"`);
 }
@@ -313,8 +316,9 @@ export class JsonAutomaton {
       stack: { frame: { ...frame, raw: frame.raw + raw }, below },
       whitespace: 0,
     });
-    // Content toward no declared name gives a new name: the same cost as any such content.
-    const plain = this.remaining(extended("\x00"));
+    // Content toward no declared name makes a new name: the same cost for all such content.
+    let plain = 1 + 1 + object.node.additional!.min + tail(object.node, object.seen);
+    for (let stack = below!.below; stack; stack = stack.below) plain += restAfterChild(stack.frame);
     return {
       length: frame.length,
       maxLength: frame.maxLength,
@@ -593,7 +597,10 @@ function consumeNumber(frame: NumberFrame, byte: number): Outcome {
     case P.Zero:
       return digit ? null : fractionOrExponent();
     case P.Int:
-      if (digit) return frame.digits < MAX_INT_DIGITS ? to(P.Int, frame.digits + 1) : null;
+      if (digit) {
+        const most = frame.integer ? MAX_INTEGER_DIGITS : MAX_NUMBER_DIGITS;
+        return frame.digits < most ? to(P.Int, frame.digits + 1) : null;
+      }
       return fractionOrExponent();
     case P.Dot:
       return digit ? to(P.Frac, 1) : null;
@@ -741,21 +748,24 @@ function keyRest(object: ObjectFrame, key: LiteralFrame | StringFrame): number {
   }
   const additional = 1 + node.additional!.min + tail(node, seen);
   if (key.raw === null) return stringRest(key) + additional;
-  if (key.phase !== P.Chars) {
-    // Finish the escape or character with its smallest bytes, then as below.
-    const next = key.phase === P.Escape ? 0x6e : key.phase === P.Hex ? 0x30 : key.lo;
-    const outcome = consumeString(key, next) as { frame: StringFrame };
-    return 1 + keyRest(object, outcome.frame);
-  }
-  const text = keyText(key.raw);
-  let best: number;
-  if (!node.properties.has(text)) best = 1 + additional;
-  else if (!seen.has(text)) best = 1 + member(text);
-  else best = 2 + additional; // one more character makes it a new name
+  // Spelling out a declared name (its escapes included) ...
+  let best = Infinity;
   for (const [name, body] of bodiesOf(node)) {
     if (!seen.has(name) && body.length > key.raw.length && body.startsWith(key.raw)) {
       best = Math.min(best, body.length - key.raw.length + 1 + member(name));
     }
   }
+  if (key.phase !== P.Chars) {
+    // ... or finishing the escape or character with its smallest bytes, then as below.
+    const next = key.phase === P.Escape ? 0x6e : key.phase === P.Hex ? 0x30 : key.lo;
+    const outcome = consumeString(key, next) as { frame: StringFrame };
+    return Math.min(best, 1 + keyRest(object, outcome.frame));
+  }
+  // ... or closing the key now: a new name, a declared one, or one more character after a
+  // name already given.
+  const text = keyText(key.raw);
+  if (!node.properties.has(text)) best = Math.min(best, 1 + additional);
+  else if (!seen.has(text)) best = Math.min(best, 1 + member(text));
+  else best = Math.min(best, 2 + additional);
   return best;
 }
