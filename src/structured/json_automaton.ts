@@ -209,7 +209,7 @@ export class JsonAutomaton {
   readonly maxWhitespace: number;
 
   /** A recognizer of documents valid for `root`. */
-  constructor(root: SchemaNode, maxWhitespace = 12) {
+  constructor(root: SchemaNode, maxWhitespace = 8) {
     this.root = root;
     this.maxWhitespace = maxWhitespace;
   }

@@ -27,7 +27,7 @@ export interface ResponseFormatOptions {
   maxNewTokens?: number;
   /** Ids that end generation (default: the model's EOS ids). */
   stopTokenIds?: readonly number[];
-  /** Longest whitespace run allowed between JSON tokens (default 12). */
+  /** Longest whitespace run allowed between JSON tokens (default 8). */
   maxWhitespace?: number;
 }
 
