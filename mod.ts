@@ -53,6 +53,11 @@ export type {
 } from "./src/runtime/generation_types.ts";
 export { GenerationStream, type StreamEvent } from "./src/runtime/generation_stream.ts";
 export type { SamplingOptions } from "./src/runtime/sampler.ts";
+export {
+  type ResponseFormat,
+  type ResponseFormatOptions,
+  responseFormatProcessor,
+} from "./src/structured/response_format.ts";
 export type { ChatMessage, ContentPart, ImagePart, Role, TextPart } from "./src/text/messages.ts";
 export type { ImageSource } from "./src/image/source.ts";
 export type * from "./src/plugins/types.ts";

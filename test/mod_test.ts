@@ -41,6 +41,7 @@ Deno.test("mod.ts: the public surface is the curated list, not every module's ex
     "planBudget",
     "presetNames",
     "resolve",
+    "responseFormatProcessor",
     "validateSpec",
   ]);
 });

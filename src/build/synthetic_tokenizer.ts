@@ -10,16 +10,9 @@ import type { VariantSpec } from "../spec/types.ts";
 import { rowColText } from "../tokens/prompt.ts";
 import { familyOfTokens } from "../families/registry.ts";
 import { tokenizerAddsBos } from "../tokens/conversation.ts";
+import { byteSymbols } from "../text/byte_symbols.ts";
 
-/** GPT-2's printable stand-ins for the 256 byte values. */
-export function byteSymbols(): string[] {
-  const printable = (b: number) =>
-    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const symbols: string[] = [];
-  let extra = 0;
-  for (let b = 0; b < 256; b++) symbols.push(String.fromCharCode(printable(b) ? b : 256 + extra++));
-  return symbols;
-}
+export { byteSymbols };
 
 /** Special token texts by id, from the spec (plus pad/unk names where the spec gives only ids). */
 export function specialTokens(spec: VariantSpec): Map<number, string> {

@@ -38,6 +38,11 @@ export type {
 export { parsePluginOptions } from "./plugin_options.ts";
 export { callHook, runTask, type TaskModel } from "./run_task.ts";
 export { userTurn } from "./user_turn.ts";
+export {
+  type ResponseFormat,
+  type ResponseFormatOptions,
+  responseFormatProcessor,
+} from "../structured/response_format.ts";
 export { isTaskPlugin, pluginProblems } from "./validate_plugin.ts";
 export { z } from "./zod.ts";
 export { VlmError, type VlmErrorCode, type VlmErrorOptions } from "../errors/vlm_error.ts";

@@ -5,6 +5,7 @@
  */
 import type { ImageSource } from "../image/source.ts";
 import type { ChatMessage } from "../text/messages.ts";
+import type { ResponseFormat } from "../structured/format.ts";
 import type { SamplingOptions } from "./sampler.ts";
 
 /** What to generate from. Give `messages`, or `prompt` as a one-turn shorthand. */
@@ -37,6 +38,15 @@ export interface GenerateRequest extends SamplingOptions {
   signal?: AbortSignal;
   /** Change the logits of every step in place, in order, before sampling (constraints, penalties). */
   logitsProcessors?: LogitsProcessor[];
+  /**
+   * Constrain the answer to JSON: `{ type: "json_object" }` for any object,
+   * `{ type: "json_schema", schema }` for a document valid against the schema.
+   * When generation ends by EOS the text parses (and validates); EOS cannot
+   * come before the document is complete, and the document is closed within
+   * `maxNewTokens` when the limit leaves room for its shortest completion.
+   * Otherwise `finishReason` is `"max_tokens"`. Applied after `logitsProcessors`.
+   */
+  responseFormat?: ResponseFormat;
   /** Observes every generated token as it is produced. */
   onToken?: (token: StreamedToken) => void;
   /**

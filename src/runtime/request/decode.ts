@@ -24,6 +24,7 @@ import { StepLogprobs } from "../token_logprobs.ts";
 import { TokenTextStream } from "../token_text.ts";
 import { abortIfNeeded } from "./abort.ts";
 import type { PreparedPrompt } from "./prepare.ts";
+import { responseFormatConstraint } from "../../structured/response_format.ts";
 import { type ImageIdentities, type PreviousRequest, reusablePrefix } from "./prefix_reuse.ts";
 
 /** The language side of the model. */
@@ -100,6 +101,11 @@ export async function decode(
   const prefillMs = performance.now() - prefillStart;
 
   const stopIds = new Set(request.stopTokenIds ?? plan.spec.tokens.eosIds);
+  const constraint = request.responseFormat &&
+    responseFormatConstraint(modules, request.responseFormat, {
+      maxNewTokens: input.maxNewTokens,
+      stopTokenIds: [...stopIds],
+    });
   const skipSpecial = request.skipSpecialTokens ?? true;
   const text = new TokenTextStream(
     (generatedIds) => modules.tokenizer.decode(generatedIds, skipSpecial),
@@ -119,6 +125,8 @@ export async function decode(
       break;
     }
     for (const processor of request.logitsProcessors ?? []) processor(step.logits, generated);
+    constraint?.processor(step.logits, generated);
+    // Log-probabilities of the distribution actually sampled from (after every constraint).
     const stepLogprobs = logprobs && new StepLogprobs(step.logits, request.logprobs!);
     const id = sampler.next(step.logits, seen);
     const logprob = stepLogprobs?.of(id);

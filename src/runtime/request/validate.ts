@@ -10,6 +10,7 @@ import { VlmError } from "../../errors/vlm_error.ts";
 import { type ChatMessage, countImageParts } from "../../text/messages.ts";
 import type { GenerateRequest } from "../generation_types.ts";
 import { samplingProblems } from "../sampler.ts";
+import { responseFormatIssues } from "../../structured/response_format.ts";
 
 const SAMPLING_FIX = "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0";
 
@@ -42,6 +43,9 @@ export function settingsIssues(request: Omit<GenerateRequest, "messages" | "prom
         fix: "pass token ids from the model's tokenizer",
       });
     }
+  }
+  if (request.responseFormat !== undefined) {
+    issues.push(...responseFormatIssues(request.responseFormat));
   }
   return issues;
 }
