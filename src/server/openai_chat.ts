@@ -14,6 +14,8 @@ import { VlmError } from "../errors/vlm_error.ts";
 import type { GenerateRequest, LogitsProcessor } from "../runtime/generation_types.ts";
 import type { ChatMessage, ContentPart } from "../text/messages.ts";
 import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
+import type { ResponseFormat } from "../structured/format.ts";
+import { responseFormatIssues } from "../structured/response_format.ts";
 import { logitBias, penalties } from "./openai_penalties.ts";
 
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
@@ -67,7 +69,7 @@ export const ChatCompletionRequest = z.strictObject({
   top_logprobs: opt(z.number().int().min(0).max(20)),
   presence_penalty: opt(z.number().min(-2).max(2)),
   frequency_penalty: opt(z.number().min(-2).max(2)),
-  // Only the default output format; json_object / json_schema are refused below.
+  // text, json_object, or json_schema (checked against what the constraint supports below).
   response_format: opt(z.object({ type: z.string() }).passthrough()),
   // No tool is ever called: only "none" (or an empty list) is honest.
   tools: opt(z.array(z.unknown()).max(0)),
@@ -141,18 +143,54 @@ function schemaIssues(error: z.ZodError): VlmIssue[] {
   });
 }
 
+/**
+ * OpenAI's `response_format` as the library's `responseFormat`, or the issues
+ * that refuse it (an unknown type, a missing schema, a schema keyword the
+ * constraint cannot enforce), named by their request fields.
+ */
+function responseFormatOf(
+  body: ChatCompletionBody,
+): { format: ResponseFormat | undefined; issues: VlmIssue[] } {
+  const given = body.response_format as Record<string, unknown> | undefined;
+  if (given === undefined || given.type === "text") return { format: undefined, issues: [] };
+  if (given.type === "json_object") return { format: { type: "json_object" }, issues: [] };
+  if (given.type !== "json_schema") {
+    return {
+      format: undefined,
+      issues: [{
+        path: "response_format.type",
+        message: `must be "text", "json_object" or "json_schema", got ${
+          JSON.stringify(given.type)
+        }`,
+        fix: 'send {type: "json_schema", json_schema: {name, schema}} or {type: "json_object"}',
+      }],
+    };
+  }
+  const spec = given.json_schema as Record<string, unknown> | undefined;
+  if (typeof spec !== "object" || spec === null || typeof spec.schema !== "object") {
+    return {
+      format: undefined,
+      issues: [{
+        path: "response_format.json_schema.schema",
+        message: "a json_schema response format needs json_schema.schema (an object)",
+        fix: 'send {type: "json_schema", json_schema: {name: "answer", schema: {...}}}',
+      }],
+    };
+  }
+  const format = {
+    type: "json_schema",
+    schema: spec.schema,
+    ...(typeof spec.strict === "boolean" ? { strict: spec.strict } : {}),
+    ...(typeof spec.name === "string" ? { name: spec.name } : {}),
+  } as ResponseFormat;
+  const issues = responseFormatIssues(format, "response_format.json_schema");
+  return { format: issues.length === 0 ? format : undefined, issues };
+}
+
 /** Refusals that depend on several fields or on a value zod accepted. */
 function crossFieldIssues(body: ChatCompletionBody): VlmIssue[] {
   const issues: VlmIssue[] = [];
-  const format = body.response_format?.type;
-  if (format !== undefined && format !== "text") {
-    // Refused until structured outputs land: see STRUCTURED OUTPUTS in toGenerateRequest.
-    issues.push({
-      path: "response_format",
-      message: `type "${format}" is not supported yet (structured outputs)`,
-      fix: 'omit response_format or send {type: "text"}',
-    });
-  }
+  issues.push(...responseFormatOf(body).issues);
   if (body.top_logprobs != null && body.logprobs !== true) {
     issues.push({
       path: "top_logprobs",
@@ -286,8 +324,8 @@ export async function toGenerateRequest(
       topP: body.top_p ?? undefined,
       stopStrings: stop === undefined ? undefined : typeof stop === "string" ? [stop] : stop,
       logitsProcessors: processors.length > 0 ? processors : undefined,
-      // STRUCTURED OUTPUTS: once `generate({ responseFormat })` exists, pass
-      // `responseFormat: body.response_format` here and drop its refusal in crossFieldIssues.
+      // On the request (not as a processor), so the fitted limit steers the document to close.
+      responseFormat: responseFormatOf(body).format,
     },
     imagePaths,
     limitField,

@@ -4,6 +4,7 @@
 // the error shapes (status, type, param, code) of every refusal.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { z } from "zod";
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -283,7 +284,25 @@ Deno.test("openai client: refusals are 400s naming the parameter, in OpenAI's er
     const create = (body: Record<string, unknown>) =>
       client.chat.completions.create({ ...base(), ...body } as never);
     const cases: [Record<string, unknown>, number, string][] = [
-      [{ response_format: { type: "json_object" } }, 400, "response_format"],
+      [{ response_format: { type: "xml" } }, 400, "response_format.type"],
+      [
+        { response_format: { type: "json_schema", json_schema: { name: "a" } } },
+        400,
+        "response_format.json_schema.schema",
+      ],
+      [
+        {
+          response_format: {
+            type: "json_schema",
+            json_schema: {
+              name: "a",
+              schema: { type: "object", properties: { s: { type: "string", pattern: "^a" } } },
+            },
+          },
+        },
+        400,
+        "response_format.json_schema.schema.properties.s.pattern",
+      ],
       [
         {
           tools: [{ type: "function", function: { name: "f", parameters: {} } }],
@@ -323,6 +342,58 @@ Deno.test("openai client: refusals are 400s naming the parameter, in OpenAI's er
     const both = await refusal(create({ tools: [{}], logprobs: "yes" }));
     const issues = (both.error as { issues: { path: string }[] }).issues.map((i) => i.path);
     assert.deepEqual(issues.sort(), ["logprobs", "tools"]);
+  });
+});
+
+/** The JSON value of `text`, or the text itself when it is not JSON. */
+function parsedOrText(text: string | null): unknown {
+  try {
+    return JSON.parse(text ?? "");
+  } catch {
+    return text;
+  }
+}
+
+Deno.test("openai client: response_format json_schema and json_object give valid JSON", async () => {
+  // The shipped model never answers in JSON by itself: only the constraint can make these valid.
+  const schema = {
+    type: "object",
+    properties: {
+      colour: { enum: ["red", "green", "blue"] },
+      count: { type: "integer" },
+      tags: { type: "array", items: { type: "string", maxLength: 6 }, maxItems: 3 },
+    },
+    required: ["colour", "count", "tags"],
+    additionalProperties: false,
+  };
+  const validate = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+  await withClient({}, async (client) => {
+    const plain = await client.chat.completions.create(base({ max_tokens: 48 }));
+    assert.equal(validate.safeParse(parsedOrText(plain.choices[0].message.content)).success, false);
+
+    const format = { type: "json_schema" as const, json_schema: { name: "shape", schema } };
+    const answer = await client.chat.completions.create(
+      base({ max_tokens: 96, response_format: format }),
+    );
+    assert.equal(answer.choices[0].finish_reason, "stop");
+    const parsed = validate.safeParse(JSON.parse(answer.choices[0].message.content ?? ""));
+    assert.ok(parsed.success, answer.choices[0].message.content ?? "");
+
+    // Streamed, sampled with a seed: the deltas join into a valid document too.
+    const stream = await client.chat.completions.create({
+      ...base({ max_tokens: 96, response_format: format, temperature: 1, seed: 7 }),
+      stream: true,
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    assert.ok(validate.safeParse(JSON.parse(text)).success, text);
+
+    const object = await client.chat.completions.create(
+      base({ max_tokens: 64, response_format: { type: "json_object" } }),
+    );
+    const value = JSON.parse(object.choices[0].message.content ?? "");
+    assert.equal(typeof value, "object");
+    assert.ok(value !== null && !Array.isArray(value));
   });
 });
 
