@@ -145,7 +145,8 @@ function compile(stage: string, entries: string[], outDir: string): string[] {
     declaration: true,
     strict: true,
     skipLibCheck: true,
-    lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.dom.asynciterable.d.ts"],
+    // ES2024 library (String.prototype.isWellFormed, ...): Node 20 has it.
+    lib: ["lib.es2024.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.dom.asynciterable.d.ts"],
     types: ["node"],
     typeRoots: [join(stage, "node_modules", "@types")],
     rootDir: stage,

@@ -4,11 +4,21 @@
  * the mask alone per step over a synthesized SmolVLM-256M vocabulary (49,280
  * ids), where a real model's step would take far longer than the mask.
  *
- * `deno run -A tools/bench/structured.ts [--requests N]` prints JSON.
+ * With `--full`, also a synthesized SmolVLM-256M (random weights, native
+ * backend): `--full-requests` constrained requests over varied schemas, each
+ * checked to parse and validate (zod's `z.fromJSONSchema`), and its time per
+ * token with and without the constraint. Random weights never answer in JSON
+ * by themselves: every valid document there is the constraint's doing.
+ *
+ * `deno run -A tools/bench/structured.ts [--requests N] [--full] [--full-requests N]` prints JSON.
  *
  * @module
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { z } from "zod";
+import { synthesize } from "../../src/build/synthesize.ts";
+import { writeFolderAtomically } from "../cli/folder_writer.ts";
 import { tokenizerJson } from "../../src/build/synthetic_tokenizer.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { compileJsonSchema } from "../../src/structured/json_schema.ts";
@@ -31,8 +41,112 @@ const SCHEMA = {
   additionalProperties: false,
 };
 
-const { values } = parseArgs({ options: { requests: { type: "string", default: "20" } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string", default: "20" },
+    full: { type: "boolean", default: false },
+    "full-requests": { type: "string", default: "200" },
+  },
+});
 const requests = Number(values.requests);
+
+/** Varied schemas: objects, enums, arrays, numbers, nesting, optional fields, anyOf. */
+const SCHEMAS: Record<string, unknown>[] = [
+  SCHEMA,
+  { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+  { enum: ["yes", "no", "maybe"] },
+  { type: "array", items: { type: "integer" }, minItems: 1, maxItems: 5 },
+  {
+    type: "object",
+    properties: {
+      name: { type: "string", maxLength: 12 },
+      age: { type: "integer" },
+      email: { type: "string", maxLength: 20 },
+    },
+    required: ["name"],
+    additionalProperties: false,
+  },
+  {
+    type: "object",
+    properties: {
+      box: {
+        type: "object",
+        properties: { x: { type: "number" }, y: { type: "number" } },
+        required: ["x", "y"],
+        additionalProperties: false,
+      },
+      label: { const: "shape" },
+    },
+    required: ["box", "label"],
+    additionalProperties: false,
+  },
+  { type: "array", items: { enum: ["a", "b"] }, maxItems: 4 },
+  { anyOf: [{ type: "number" }, { type: "string", maxLength: 8 }, { type: "null" }] },
+  {
+    type: "object",
+    properties: { items: { type: "array", items: { type: "string", maxLength: 5 }, maxItems: 3 } },
+    required: ["items"],
+  },
+  { type: "number" },
+];
+
+/** SmolVLM-256M with random weights: every schema, checked; ms per token with and without. */
+async function fullSizeModel(count: number) {
+  const dir = await Deno.makeTempDir({ prefix: "vlmkit-structured-" });
+  try {
+    const built = synthesize(getPreset("smolvlm-256m-instruct"), { seed: 0 });
+    await writeFolderAtomically(join(dir, "smolvlm-256m"), built.files, false);
+    built.files.length = 0;
+    const model = await loadModel(join(dir, "smolvlm-256m"), { backend: "native" });
+    try {
+      const perToken = (format?: ResponseFormat) => async (i: number) => {
+        const started = performance.now();
+        const result = await model.generate({
+          prompt: `Describe item ${i} as JSON.`,
+          maxNewTokens: 96,
+          temperature: 1,
+          seed: i,
+          responseFormat: format,
+          stopTokenIds: format ? undefined : [],
+        });
+        return { ms: (performance.now() - started) / result.tokenIds.length, result };
+      };
+      let valid = 0;
+      let endedByEos = 0;
+      const constrainedMs: number[] = [];
+      const failures: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const schema = SCHEMAS[i % SCHEMAS.length];
+        const { ms, result } = await perToken({ type: "json_schema", schema })(i);
+        constrainedMs.push(ms);
+        if (result.finishReason === "eos") endedByEos++;
+        const validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+        let ok = false;
+        try {
+          ok = validator.safeParse(JSON.parse(result.text)).success;
+        } catch {
+          ok = false;
+        }
+        if (ok) valid++;
+        else if (failures.length < 5) failures.push(result.text);
+      }
+      const freeMs: number[] = [];
+      for (let i = 0; i < Math.min(count, 20); i++) freeMs.push((await perToken()(i)).ms);
+      return {
+        requests: count,
+        schemas: SCHEMAS.length,
+        valid,
+        endedByEos,
+        failures,
+        msPerTokenMedian: { free: median(freeMs), constrained: median(constrainedMs) },
+      };
+    } finally {
+      await model.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 /** Median of the per-request ms per token. */
 function median(xs: number[]): number {
@@ -115,6 +229,7 @@ console.log(JSON.stringify(
   {
     tinyModel: await tinyModel(),
     smolvlm256mVocabulary: maskOnly(new TextTokenizer(tokenizerJson(spec)), spec.tokens.eosIds[0]),
+    ...(values.full ? { smolvlm256m: await fullSizeModel(Number(values["full-requests"])) } : {}),
   },
   null,
   2,
