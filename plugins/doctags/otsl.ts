@@ -15,7 +15,7 @@
 import type { TableCell, TableData } from "./document.ts";
 import { OTSL_ANCHORS, OTSL_TOKENS } from "./vocabulary.ts";
 import { isBlank, pyStrip } from "./python.ts";
-import { clippedMessage, clipTableData, columnsWithin, gridLimit } from "./table_bound.ts";
+import { clippedMessage, columnsWithin, gridLimit } from "./table_bound.ts";
 
 /** A cell as read from OTSL: its token and the text after it. */
 export interface OtslCell {
@@ -227,4 +227,23 @@ export function referenceOtslTable(
     cells,
   };
   return clipTableData(data, gridLimit(tokens.length), clipped);
+}
+
+/**
+ * Clips finished table data to `limit` grid positions by dropping columns
+ * from the right (cells that start beyond the kept columns go, spans are cut).
+ * Returns the data unchanged when it fits.
+ */
+export function clipTableData(
+  data: TableData,
+  limit: number,
+  report: (message: string) => void,
+): TableData {
+  if (data.numRows * data.numCols <= limit) return data;
+  const cols = columnsWithin(data.numRows, limit);
+  report(clippedMessage(data.numRows, data.numCols, cols));
+  const cells = data.cells.filter((cell) => cell.startCol < cols).map((cell) =>
+    cell.endCol <= cols ? cell : { ...cell, endCol: cols, colSpan: cols - cell.startCol }
+  );
+  return { numRows: data.numRows, numCols: cols, cells };
 }

@@ -8,7 +8,39 @@
  */
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import type { PageSize } from "./document.ts";
-import type { ParseOptions } from "./parse.ts";
+
+/** Options of {@link parseDocTags}. */
+export interface ParseOptions {
+  /**
+   * `"docling"`: read the input exactly as docling-core 2.87 does, losses
+   * included, so exports match docling byte for byte. Default: tolerant
+   * reading, which keeps content from malformed or truncated output.
+   */
+  compat?: "docling";
+  /**
+   * How a string input is split into pages. `"split"`: on `<page_break>`
+   * (docling's multipage loader: a leading `<doctag>` and trailing
+   * `</doctag>` are removed and every page is trimmed); `"single"`: one page;
+   * `"auto"` (default): split when the text contains `<page_break>`.
+   * An array input is always one string per page.
+   */
+  pages?: "auto" | "single" | "split";
+  /**
+   * Page size in pixels (one for all pages, or one per page). Locations are
+   * scaled to it. Default 1×1: boxes hold page fractions, as in docling-core
+   * when no page image is given. In docling-compatible mode, giving a size
+   * also stands for "the page image is known", which makes docling keep list
+   * item and key-value boxes.
+   */
+  pageSize?: PageSize | readonly PageSize[];
+  /**
+   * Tolerant mode: a run of at least this many identical consecutive elements
+   * that reaches the end of a page, list or unclosed table (a generation
+   * loop) is collapsed to one copy and reported. `false` keeps everything.
+   * An integer of at least 2; default 3.
+   */
+  collapseRepeats?: number | false;
+}
 
 function usage(message: string, fix: string): VlmError {
   return new VlmError("usage", `parseDocTags: ${message}`, { fix });

@@ -10,7 +10,6 @@
  * @module
  */
 import { VlmError } from "../../src/errors/vlm_error.ts";
-import type { TableData } from "./document.ts";
 
 /** Most grid positions (rows × columns) of any table, parsed or built by hand. */
 export const MAX_GRID_POSITIONS = 1_000_000;
@@ -31,27 +30,8 @@ export function clippedMessage(rows: number, cols: number, keptCols: number): st
     `table); kept the first ${keptCols} column(s)`;
 }
 
-/**
- * Clips finished table data to `limit` grid positions by dropping columns
- * from the right (cells that start beyond the kept columns go, spans are cut).
- * Returns the data unchanged when it fits.
- */
-export function clipTableData(
-  data: TableData,
-  limit: number,
-  report: (message: string) => void,
-): TableData {
-  if (data.numRows * data.numCols <= limit) return data;
-  const cols = columnsWithin(data.numRows, limit);
-  report(clippedMessage(data.numRows, data.numCols, cols));
-  const cells = data.cells.filter((cell) => cell.startCol < cols).map((cell) =>
-    cell.endCol <= cols ? cell : { ...cell, endCol: cols, colSpan: cols - cell.startCol }
-  );
-  return { numRows: data.numRows, numCols: cols, cells };
-}
-
 /** Throws a typed error when a table's grid is beyond {@linkcode MAX_GRID_POSITIONS}. */
-export function checkGridSize(data: TableData): void {
+export function checkGridSize(data: { numRows: number; numCols: number }): void {
   const { numRows, numCols } = data;
   const valid = Number.isSafeInteger(numRows) && Number.isSafeInteger(numCols) &&
     numRows >= 0 && numCols >= 0;
