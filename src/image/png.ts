@@ -186,17 +186,8 @@ function rowWriter(png: PngStructure, dst: Uint8Array): RowWriter {
   const trns = png.transparency;
   // 16-bit samples keep their high byte, as Pillow does for RGB(A).
   const step = depth === 16 ? 2 : 1;
-  const put = (o: number, r: number, g: number, b: number, alpha: number) => {
-    if (alpha === 255) {
-      dst[o] = r;
-      dst[o + 1] = g;
-      dst[o + 2] = b;
-    } else {
-      dst[o] = overWhite(r, alpha);
-      dst[o + 1] = overWhite(g, alpha);
-      dst[o + 2] = overWhite(b, alpha);
-    }
-  };
+  const put = (o: number, r: number, g: number, b: number, alpha: number) =>
+    putOverWhite(dst, o, r, g, b, alpha);
   if (depth < 8) {
     // Packed samples: palette indices or grey levels (scaled to 0–255 as Pillow does).
     const mask = (1 << depth) - 1;
@@ -264,7 +255,18 @@ function paletteEntry(
   const r = inside ? palette[index * 3] : 0;
   const g = inside ? palette[index * 3 + 1] : 0;
   const b = inside ? palette[index * 3 + 2] : 0;
-  const alpha = trns && index < trns.length ? trns[index] : 255;
+  putOverWhite(dst, o, r, g, b, trns && index < trns.length ? trns[index] : 255);
+}
+
+/** Writes one RGB pixel at `o`, composited on white when `alpha` is below 255. */
+function putOverWhite(
+  dst: Uint8Array,
+  o: number,
+  r: number,
+  g: number,
+  b: number,
+  alpha: number,
+): void {
   if (alpha === 255) {
     dst[o] = r;
     dst[o + 1] = g;
