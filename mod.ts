@@ -36,7 +36,18 @@
 
 // Running a model.
 export { loadModel, type LoadModelOptions } from "./src/runtime/load_model.ts";
-export type { BackendName, BackendOptions } from "./src/runtime/backend.ts";
+export type {
+  BackendChoice,
+  BackendName,
+  BackendOptions,
+  OrtApi,
+  OrtSession,
+  OrtTensor,
+  OrtTensorData,
+  OrtValueMetadata,
+  RuntimeName,
+} from "./src/runtime/backend.ts";
+export { type HostBackend, hostOnnxRuntime } from "./src/runtime/host_runtime.ts";
 export { type PreparedInputs, VlmModel } from "./src/runtime/model.ts";
 export type { TextTokenizer } from "./src/text/tokenizer.ts";
 export type { DtypeChoice, HfModule, ModularModule } from "./src/runtime/model_spec.ts";

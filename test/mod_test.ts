@@ -36,6 +36,7 @@ Deno.test("mod.ts: the public surface is the curated list, not every module's ex
     "countSequence",
     "createServerHandler",
     "getPreset",
+    "hostOnnxRuntime",
     "loadModel",
     "parseSpec",
     "planBudget",

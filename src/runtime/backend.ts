@@ -1,20 +1,29 @@
 /**
  * ONNX Runtime backends behind one interface: `wasm` (onnxruntime-web, the
- * default; edge and browser) and `native` (onnxruntime-node; servers, needs
- * `--allow-ffi`). Everything above this file is backend-agnostic.
+ * default; edge and browser), `native` (onnxruntime-node; servers, needs
+ * `--allow-ffi`) and `host` (an onnxruntime-common API the platform supplies,
+ * see {@linkcode HostBackend}). Everything above this file is backend-agnostic.
  *
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
-import { type BackendName, checkBackendOptions } from "./load_options.ts";
+import { type BackendChoice, checkBackendOptions, type RuntimeName } from "./load_options.ts";
+import type { HostBackend } from "./host_runtime.ts";
 
-export type { BackendName } from "./load_options.ts";
+export type { BackendChoice, BackendName, RuntimeName } from "./load_options.ts";
+export type { HostBackend } from "./host_runtime.ts";
 
 /** Options for {@linkcode loadBackend}. */
 export interface BackendOptions {
-  /** Which runtime (default `wasm`). */
-  backend?: BackendName;
-  /** CPU threads for ONNX Runtime (default 1 on wasm, all cores on native). */
+  /**
+   * Which runtime (default `wasm`): `"wasm"`, `"native"`, or a runtime the
+   * host supplies, `{ ort }` (see {@linkcode HostBackend}).
+   */
+  backend?: BackendChoice;
+  /**
+   * CPU threads for ONNX Runtime (default 1 on wasm, all cores on native; a
+   * host runtime keeps its own default unless this is given).
+   */
   threads?: number;
 }
 
@@ -90,8 +99,10 @@ export interface ModelFile {
 
 /** A loaded runtime. */
 export interface Backend {
-  /** Which runtime this is. */
-  readonly name: BackendName;
+  /** Which runtime this is (`host` for a {@linkcode HostBackend}). */
+  readonly name: RuntimeName;
+  /** Sessions may be opened from a local file's path (`ModelFile.path`). */
+  readonly readsFiles: boolean;
   /** Threads the sessions use. */
   readonly threads: number;
   /** The onnxruntime module. */
@@ -137,7 +148,9 @@ const loaded = new Map<string, Promise<OrtApi>>();
  */
 export async function loadBackend(options: BackendOptions = {}): Promise<Backend> {
   checkBackendOptions(options);
-  const name = options.backend ?? "wasm";
+  const choice = options.backend ?? "wasm";
+  if (typeof choice === "object") return hostBackend(choice, options.threads);
+  const name = choice;
   const cores = (globalThis.navigator?.hardwareConcurrency ?? 1) || 1;
   const threads = options.threads ?? (name === "wasm" ? 1 : cores);
   // onnxruntime-web starts its worker threads from blob: URLs, which Deno's module loader refuses.
@@ -160,14 +173,10 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
     name,
     threads,
     ort,
+    readsFiles: name === "native",
     async createSession(file: ModelFile): Promise<OrtSession> {
       try {
-        const source = name === "native" && file.path ? file.path : file.bytes;
-        if (!source) throw new Error("neither bytes nor a local path was given");
-        return await ort.InferenceSession.create(source, {
-          ...sessionOptions,
-          ...(file.externalData?.length ? { externalData: file.externalData } : {}),
-        });
+        return await openSession(ort, file, name === "native", sessionOptions);
       } catch (error) {
         if (name === "wasm" && /Requires read access/.test(String((error as Error).message))) {
           throw new VlmError(
@@ -182,15 +191,60 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
             },
           );
         }
-        throw new VlmError(
-          "model_invalid",
-          `ONNX Runtime (${name}) could not load ${file.name}: ${(error as Error).message}`,
-          {
-            fix: "check that the file is a complete ONNX model for this dtype, " +
-              "with its external data file next to it",
-            cause: error,
-          },
-        );
+        throw loadFailed(name, file, error);
+      }
+    },
+  };
+}
+
+function openSession(
+  ort: OrtApi,
+  file: ModelFile,
+  byPath: boolean,
+  options: Record<string, unknown>,
+): Promise<OrtSession> {
+  const source = byPath && file.path ? file.path : file.bytes;
+  if (!source) throw new Error("neither bytes nor a local path was given");
+  return ort.InferenceSession.create(source, {
+    ...options,
+    ...(file.externalData?.length ? { externalData: file.externalData } : {}),
+  });
+}
+
+function loadFailed(runtime: string, file: ModelFile, error: unknown): VlmError {
+  return new VlmError(
+    "model_invalid",
+    `ONNX Runtime (${runtime}) could not load ${file.name}: ${(error as Error).message}`,
+    {
+      fix: "check that the file is a complete ONNX model for this dtype, " +
+        "with its external data file next to it",
+      cause: error,
+    },
+  );
+}
+
+// The host's runtime is used as given: nothing is imported, and its own defaults stand
+// except the cpu provider (a host may default to another) and the threads asked for.
+function hostBackend(host: HostBackend, threads: number | undefined): Backend {
+  const cores = (globalThis.navigator?.hardwareConcurrency ?? 1) || 1;
+  const label = `host ${JSON.stringify(host.name ?? "host")}`;
+  const sessionOptions: Record<string, unknown> = {
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+    ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    ...host.sessionOptions,
+  };
+  const readsFiles = host.readsFiles ?? false;
+  return {
+    name: "host",
+    threads: threads ?? cores,
+    ort: host.ort,
+    readsFiles,
+    async createSession(file: ModelFile): Promise<OrtSession> {
+      try {
+        return await openSession(host.ort, file, readsFiles, sessionOptions);
+      } catch (error) {
+        throw loadFailed(label, file, error);
       }
     },
   };

@@ -48,9 +48,9 @@ async function openSession(
   path: string,
   signal?: AbortSignal,
 ): Promise<OrtSession> {
-  // Native sessions read local files themselves (external data included): no JS copy of
-  // the weights, which halves load time and peak memory for a 1 GB model.
-  if (backend.name === "native" && folder.localPath) {
+  // Native sessions (and host runtimes that say so) read local files themselves, external
+  // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
+  if (backend.readsFiles && folder.localPath) {
     const local = await folder.localPath(path);
     if (local) return await backend.createSession({ name: path, path: local });
   }

@@ -8,10 +8,17 @@
 import { VlmError } from "../errors/vlm_error.ts";
 import type { Dtype } from "../spec/types.ts";
 import type { HfModule, ModularModule } from "./model_spec.ts";
+import { type HostBackend, hostBackendProblems } from "./host_runtime.ts";
 
 // Records keyed by the union types, so a new dtype or module fails type checking until listed.
-/** Backend names. */
+/** The runtimes vlmkit loads itself: `wasm` (onnxruntime-web) and `native` (onnxruntime-node). */
 export type BackendName = "wasm" | "native";
+
+/** The `backend` option: a runtime vlmkit loads, or one the host supplies. */
+export type BackendChoice = BackendName | HostBackend;
+
+/** The runtime a backend runs on: a {@linkcode BackendName}, or `host` for a {@linkcode HostBackend}. */
+export type RuntimeName = BackendName | "host";
 
 const BACKENDS: Record<BackendName, true> = { wasm: true, native: true };
 const DTYPES: Record<Dtype, true> = {
@@ -84,8 +91,25 @@ const checkDtype: Check = (value) => {
   return problems.length ? joined(problems) : undefined;
 };
 
+const checkBackend: Check = (value) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const problem = oneOf("backend", BACKENDS)(value);
+    return problem && { ...problem, fix: `${problem.fix}, or to a host runtime { ort }` };
+  }
+  const problems = hostBackendProblems(value);
+  return problems.length
+    ? {
+      message: `a host backend must be { ort, name?, sessionOptions?, readsFiles? }: ${
+        problems.join("; ")
+      }`,
+      fix: "pass the host's onnxruntime-common API as backend: { ort } (e.g. " +
+        'hostOnnxRuntime() on Supabase, or the onnxruntime-node module), or backend: "wasm"',
+    }
+    : undefined;
+};
+
 const CHECKS: Record<string, Check> = {
-  backend: oneOf("backend", BACKENDS),
+  backend: checkBackend,
   threads: integer("threads", 1),
   dtype: checkDtype,
   maxPixels: integer("maxPixels", 1),

@@ -26,6 +26,7 @@ export type {
 export { GenerationStream, type StreamEvent } from "./generation_stream.ts";
 export {
   type Backend,
+  type BackendChoice,
   type BackendName,
   type BackendOptions,
   loadBackend,
@@ -35,7 +36,9 @@ export {
   type OrtTensor,
   type OrtTensorData,
   type OrtValueMetadata,
+  type RuntimeName,
 } from "./backend.ts";
+export { type HostBackend, hostOnnxRuntime } from "./host_runtime.ts";
 export { argmax, Sampler, type SamplingOptions } from "./sampler.ts";
 export { type HfFiles, specFromHfFiles } from "./hf_config.ts";
 export { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";

@@ -17,7 +17,7 @@ import type { Plan } from "../spec/plan.ts";
 import type { ChatTemplate } from "../text/chat_template.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TilePlan } from "../tokens/tiles.ts";
-import type { Backend, BackendName, OrtSession } from "./backend.ts";
+import type { Backend, OrtSession, RuntimeName } from "./backend.ts";
 import { FeatureCache } from "./feature_cache.ts";
 import type { GenerateRequest, GenerationResult } from "./generation_types.ts";
 import { GenerationStream } from "./generation_stream.ts";
@@ -94,8 +94,8 @@ export class VlmModel {
   readonly plan: Plan;
   /** The model's tokenizer. */
   readonly tokenizer: TextTokenizer;
-  /** Which runtime runs the sessions. */
-  readonly backend: BackendName;
+  /** Which runtime runs the sessions: `wasm`, `native`, or `host` (a runtime the host supplied). */
+  readonly backend: RuntimeName;
   readonly #parts: VlmModelParts;
   readonly #prompt: PromptContext;
   readonly #vision: VisionModules;
