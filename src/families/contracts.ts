@@ -52,7 +52,7 @@ export function decoderContract(plan: Plan, cacheType: string): ModuleContract {
   }
   return {
     inputs: [
-      { name: "inputs_embeds", types: ["float32"], dims: [null, null, hidden] },
+      { name: "inputs_embeds", types: [...FLOATS], dims: [null, null, hidden] },
       { name: "attention_mask", types: ["int64"], dims: [null, null] },
       { name: "position_ids", types: ["int64"], dims: [null, null] },
       ...cache,

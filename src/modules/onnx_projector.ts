@@ -5,6 +5,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
+import { floatInput, inputElementType } from "../runtime/float16.ts";
 import { featureRows } from "./feature_rows.ts";
 import type { FeatureMatrix, Projector } from "./types.ts";
 
@@ -29,7 +30,8 @@ export class OnnxProjector implements Projector {
   /** Projects all tiles in one call. */
   async project(features: FeatureMatrix): Promise<FeatureMatrix> {
     const tiles = features.rows / this.#patchesPerTile;
-    const input = new this.#ort.Tensor("float32", features.data, [
+    const type = inputElementType(this.#session, "features");
+    const input = floatInput(this.#ort, type, features.data, [
       tiles,
       this.#patchesPerTile,
       features.cols,

@@ -7,6 +7,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
+import { floatInput, inputElementType } from "../runtime/float16.ts";
 import { featureRows } from "./feature_rows.ts";
 import { encodeInChunks } from "./tile_chunks.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
@@ -36,7 +37,8 @@ export class OnnxVisionEncoder implements Encoder {
 
   async #run(pixels: PixelBatch): Promise<FeatureMatrix> {
     const { tiles, size } = pixels;
-    const values = new this.#ort.Tensor("float32", pixels.data, [1, tiles, 3, size, size]);
+    const type = inputElementType(this.#session, "pixel_values");
+    const values = floatInput(this.#ort, type, pixels.data, [1, tiles, 3, size, size]);
     // Every pixel of a real tile is valid; padding tiles never reach the encoder.
     const mask = new this.#ort.Tensor(
       "bool",

@@ -6,6 +6,7 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { withFloat16Bits } from "./float16_tensors.ts";
 import { type BackendName, checkBackendOptions } from "./load_options.ts";
 
 export type { BackendName } from "./load_options.ts";
@@ -164,10 +165,12 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
       try {
         const source = name === "native" && file.path ? file.path : file.bytes;
         if (!source) throw new Error("neither bytes nor a local path was given");
-        return await ort.InferenceSession.create(source, {
-          ...sessionOptions,
-          ...(file.externalData?.length ? { externalData: file.externalData } : {}),
-        });
+        return withFloat16Bits(
+          await ort.InferenceSession.create(source, {
+            ...sessionOptions,
+            ...(file.externalData?.length ? { externalData: file.externalData } : {}),
+          }),
+        );
       } catch (error) {
         if (name === "wasm" && /Requires read access/.test(String((error as Error).message))) {
           throw new VlmError(

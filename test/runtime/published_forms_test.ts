@@ -14,7 +14,7 @@ import { contractProblems } from "../../src/runtime/session_contract.ts";
 import { imageFeatures } from "../../src/families/contracts.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
 import { getPreset } from "../../variants/mod.ts";
-import { reshapeOutput } from "./_rewrite_io.ts";
+import { float16Boundaries, reshapeOutput } from "./_rewrite_io.ts";
 
 const IMAGE = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
 const TOKENS = 8;
@@ -104,4 +104,35 @@ Deno.test("published forms: image_features with the wrong row count is a model_m
       /32 rows/.test(error.message) && /2 × 64 = 128/.test(error.message) &&
       /config\.json/.test(error.fix ?? ""),
   );
+});
+
+Deno.test("published forms: float16 at every boundary fp16 exports use gives the same greedy ids", async () => {
+  const result = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 4 });
+  const { layers } = result.spec.decoder;
+  const cache = (prefix: string) =>
+    Array.from({ length: layers }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
+  const rewrites = {
+    "onnx/vision_encoder.onnx": (b: Uint8Array) =>
+      float16Boundaries(b, ["pixel_values"], ["image_features"]),
+    "onnx/embed_tokens.onnx": (b: Uint8Array) => float16Boundaries(b, [], ["inputs_embeds"]),
+    "onnx/decoder_model_merged.onnx": (b: Uint8Array) =>
+      float16Boundaries(
+        b,
+        ["inputs_embeds", ...cache("past_key_values")],
+        ["logits", ...cache("present")],
+      ),
+  };
+  // The rewritten files really declare float16 where the published fp16 ones do.
+  const decoder = result.files.find((f) => f.path === "onnx/decoder_model_merged.onnx")!;
+  const info = inspectOnnx(rewrites["onnx/decoder_model_merged.onnx"](decoder.bytes));
+  const types = new Map([...info.inputs, ...info.outputs].map((t) => [t.name, t.type]));
+  for (const name of ["inputs_embeds", "logits", "past_key_values.0.key", "present.0.value"]) {
+    assert.equal(types.get(name), "float16", name);
+  }
+  for (const backend of ["native", "wasm"] as const) {
+    const plain = await greedyIds(result.files, {}, backend);
+    const half = await greedyIds(result.files, rewrites, backend);
+    assert.equal(half.imageTokens, plain.imageTokens, backend);
+    assert.deepEqual(half.ids, plain.ids, backend);
+  }
 });
