@@ -22,9 +22,20 @@ export function embedContract(plan: Plan): ModuleContract {
   };
 }
 
-/** The projected features [N·tokensPerTile, H] the vision side hands to the merge. */
+/**
+ * The projected features the vision side hands to the merge: [N·tokensPerTile, H],
+ * or [N, tokensPerTile, H] as the published SmolVLM `vision_encoder` files report it
+ * (transformers.js relies only on the last dim). The runtime flattens either and
+ * checks the row count when it runs.
+ */
 export function imageFeatures(plan: Plan): ExpectedTensor {
-  return { name: "image_features", types: [...FLOATS], dims: [null, plan.spec.decoder.hidden] };
+  const hidden = plan.spec.decoder.hidden;
+  return {
+    name: "image_features",
+    types: [...FLOATS],
+    dims: [null, hidden],
+    alternatives: [[null, null, hidden]],
+  };
 }
 
 /** Decoder with `past_key_values.{i}.key|value` in and `present.{i}.key|value` out. */
@@ -41,7 +52,7 @@ export function decoderContract(plan: Plan, cacheType: string): ModuleContract {
   }
   return {
     inputs: [
-      { name: "inputs_embeds", types: ["float32"], dims: [null, null, hidden] },
+      { name: "inputs_embeds", types: [...FLOATS], dims: [null, null, hidden] },
       { name: "attention_mask", types: ["int64"], dims: [null, null] },
       { name: "position_ids", types: ["int64"], dims: [null, null] },
       ...cache,

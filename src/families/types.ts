@@ -27,6 +27,8 @@ export interface ExpectedTensor {
   types: readonly string[];
   /** Expected dims; `null` = any (symbolic) size. */
   dims: readonly (number | null)[];
+  /** Other shapes also accepted (e.g. a rank-3 form of a rank-2 output the runtime flattens). */
+  alternatives?: readonly (readonly (number | null)[])[];
 }
 
 /** Expected inputs and outputs of one session. */

@@ -1,6 +1,6 @@
 /**
  * The `decoder_model_merged` session with the Hugging Face KV-cache contract:
- * `inputs_embeds` f32 [1, S, H], `attention_mask` i64 [1, past+S],
+ * `inputs_embeds` [1, S, H] (float32, or float16 as in published fp16 files), `attention_mask` i64 [1, past+S],
  * `position_ids` i64 [1, S] (0-based, continuing the cache), and
  * `past_key_values.{i}.key|value` [1, kvHeads, past, headDim] in, `logits` and
  * `present.{i}.key|value` out. The cache element type (float32 or float16)
@@ -9,7 +9,7 @@
  * @module
  */
 import type { OrtApi, OrtSession, OrtTensor } from "../runtime/backend.ts";
-import { floatValues } from "../runtime/float16.ts";
+import { floatInput, floatValues, inputElementType } from "../runtime/float16.ts";
 import type { Decoder, DecoderStep, FeatureMatrix, KvCache } from "./types.ts";
 
 /** Shape facts the decoder needs from the Plan. */
@@ -79,12 +79,14 @@ export class OnnxDecoder implements Decoder {
   readonly #session: OrtSession;
   readonly #ort: OrtApi;
   readonly #geometry: DecoderGeometry;
+  readonly #embedsType: string;
 
   /** Wraps an open session. */
   constructor(session: OrtSession, ort: OrtApi, geometry: DecoderGeometry) {
     this.#session = session;
     this.#ort = ort;
     this.#geometry = geometry;
+    this.#embedsType = inputElementType(session, "inputs_embeds");
   }
 
   /** Zero-length cache tensors `[1, kvHeads, 0, headDim]`. */
@@ -113,7 +115,7 @@ export class OnnxDecoder implements Decoder {
     for (let i = 0; i < rows; i++) positions[i] = BigInt(past.length + i);
     const feeds: Record<string, OrtTensor> = {
       ...past.tensors,
-      inputs_embeds: new this.#ort.Tensor("float32", embeds.data, [1, rows, embeds.cols]),
+      inputs_embeds: floatInput(this.#ort, this.#embedsType, embeds.data, [1, rows, embeds.cols]),
       attention_mask: new this.#ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
       position_ids: new this.#ort.Tensor("int64", positions, [1, rows]),
     };

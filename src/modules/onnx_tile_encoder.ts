@@ -5,7 +5,7 @@
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { tensorRows } from "../runtime/float16.ts";
+import { floatInput, inputElementType, tensorRows } from "../runtime/float16.ts";
 import { encodeInChunks } from "./tile_chunks.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
@@ -29,7 +29,8 @@ export class OnnxTileEncoder implements Encoder {
 
   async #run(pixels: PixelBatch): Promise<FeatureMatrix> {
     const { tiles, size } = pixels;
-    const values = new this.#ort.Tensor("float32", pixels.data, [tiles, 3, size, size]);
+    const type = inputElementType(this.#session, "pixel_values");
+    const values = floatInput(this.#ort, type, pixels.data, [tiles, 3, size, size]);
     const out = await this.#session.run({ pixel_values: values });
     return tensorRows(out.features);
   }

@@ -1,12 +1,14 @@
 /**
  * The hf-idefics3 `vision_encoder` session: SigLIP and the pixel-shuffle
  * connector fused in one file. Input `pixel_values` [1, N, 3, T, T] and a bool
- * `pixel_attention_mask` [1, N, T, T]; output `image_features` [N·tokens, H].
+ * `pixel_attention_mask` [1, N, T, T]; output `image_features` [N·tokens, H] or
+ * [N, tokens, H] (the published files' form), flattened to rows either way.
  *
  * @module
  */
 import type { OrtApi, OrtSession } from "../runtime/backend.ts";
-import { tensorRows } from "../runtime/float16.ts";
+import { floatInput, inputElementType } from "../runtime/float16.ts";
+import { featureRows } from "./feature_rows.ts";
 import { encodeInChunks } from "./tile_chunks.ts";
 import type { Encoder, FeatureMatrix, PixelBatch } from "./types.ts";
 
@@ -15,12 +17,17 @@ export class OnnxVisionEncoder implements Encoder {
   readonly #session: OrtSession;
   readonly #ort: OrtApi;
   readonly #tilesPerRun: number;
+  readonly #tokensPerTile: number;
 
-  /** Wraps an open session that is run on at most `tilesPerRun` tiles per call. */
-  constructor(session: OrtSession, ort: OrtApi, tilesPerRun: number) {
+  /**
+   * Wraps an open session that is run on at most `tilesPerRun` tiles per call and
+   * must return `tokensPerTile` feature rows per tile.
+   */
+  constructor(session: OrtSession, ort: OrtApi, tilesPerRun: number, tokensPerTile: number) {
     this.#session = session;
     this.#ort = ort;
     this.#tilesPerRun = tilesPerRun;
+    this.#tokensPerTile = tokensPerTile;
   }
 
   /** Encodes the tiles in chunks (see `tile_chunks.ts`); rows as one call over all. */
@@ -30,7 +37,8 @@ export class OnnxVisionEncoder implements Encoder {
 
   async #run(pixels: PixelBatch): Promise<FeatureMatrix> {
     const { tiles, size } = pixels;
-    const values = new this.#ort.Tensor("float32", pixels.data, [1, tiles, 3, size, size]);
+    const type = inputElementType(this.#session, "pixel_values");
+    const values = floatInput(this.#ort, type, pixels.data, [1, tiles, 3, size, size]);
     // Every pixel of a real tile is valid; padding tiles never reach the encoder.
     const mask = new this.#ort.Tensor(
       "bool",
@@ -38,6 +46,6 @@ export class OnnxVisionEncoder implements Encoder {
       [1, tiles, size, size],
     );
     const out = await this.#session.run({ pixel_values: values, pixel_attention_mask: mask });
-    return tensorRows(out.image_features);
+    return featureRows(out.image_features, tiles, this.#tokensPerTile, "vision_encoder");
   }
 }

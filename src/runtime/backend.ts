@@ -7,11 +7,14 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
+import { withFloat16Bits } from "./float16_tensors.ts";
 import { type BackendChoice, checkBackendOptions, type RuntimeName } from "./load_options.ts";
 import type { HostBackend } from "./host_runtime.ts";
+import type { OrtApi, OrtSession } from "./ort_api.ts";
 
 export type { BackendChoice, BackendName, RuntimeName } from "./load_options.ts";
 export type { HostBackend } from "./host_runtime.ts";
+export type { OrtApi, OrtSession, OrtTensor, OrtTensorData, OrtValueMetadata } from "./ort_api.ts";
 
 /** Options for {@linkcode loadBackend}. */
 export interface BackendOptions {
@@ -25,61 +28,6 @@ export interface BackendOptions {
    * host runtime keeps its own default unless this is given).
    */
   threads?: number;
-}
-
-/** Element storage of the tensors vlmkit exchanges with ONNX Runtime. */
-export type OrtTensorData = Float32Array | Uint16Array | BigInt64Array | Uint8Array | Int32Array;
-
-/** A tensor as both onnxruntime packages expose it. */
-export interface OrtTensor {
-  /** Element type, e.g. `float32`, `float16`, `int64`, `bool`. */
-  readonly type: string;
-  /** Dimensions. */
-  readonly dims: readonly number[];
-  /** Elements (float16 as raw `Uint16Array` bits). */
-  readonly data: unknown;
-}
-
-/** Name, element type and dims of one session input or output. */
-export type OrtValueMetadata =
-  | {
-    /** Tensor name. */
-    readonly name: string;
-    /** A tensor value. */
-    readonly isTensor: true;
-    /** Element type. */
-    readonly type: string;
-    /** Dims: numbers, or names of symbolic axes. */
-    readonly shape: readonly (number | string)[];
-  }
-  | {
-    /** Value name. */
-    readonly name: string;
-    /** A non-tensor value (sequence, map). */
-    readonly isTensor: false;
-  };
-
-/** An open inference session. */
-export interface OrtSession {
-  /** Inputs in declaration order. */
-  readonly inputMetadata: readonly OrtValueMetadata[];
-  /** Outputs in declaration order. */
-  readonly outputMetadata: readonly OrtValueMetadata[];
-  /** Runs the graph. */
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  /** Frees the session's native or wasm memory. */
-  release(): Promise<void>;
-}
-
-/** The part of the onnxruntime API vlmkit uses; both packages provide it. */
-export interface OrtApi {
-  /** Session factory. */
-  InferenceSession: {
-    /** Opens a model from its bytes. */
-    create(model: Uint8Array | string, options?: Record<string, unknown>): Promise<OrtSession>;
-  };
-  /** Tensor constructor. */
-  Tensor: new (type: string, data: OrtTensorData, dims: readonly number[]) => OrtTensor;
 }
 
 /** One ONNX file to open, from its bytes. */
@@ -197,7 +145,7 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
   };
 }
 
-function openSession(
+async function openSession(
   ort: OrtApi,
   file: ModelFile,
   byPath: boolean,
@@ -205,10 +153,12 @@ function openSession(
 ): Promise<OrtSession> {
   const source = byPath && file.path ? file.path : file.bytes;
   if (!source) throw new Error("neither bytes nor a local path was given");
-  return ort.InferenceSession.create(source, {
-    ...options,
-    ...(file.externalData?.length ? { externalData: file.externalData } : {}),
-  });
+  return withFloat16Bits(
+    await ort.InferenceSession.create(source, {
+      ...options,
+      ...(file.externalData?.length ? { externalData: file.externalData } : {}),
+    }),
+  );
 }
 
 function loadFailed(runtime: string, file: ModelFile, error: unknown): VlmError {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { OrtApi } from "./backend.ts";
+import type { OrtApi } from "./ort_api.ts";
 
 /**
  * The `backend` option for a host runtime: `loadModel(src, { backend: { ort } })`.

@@ -77,11 +77,14 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
   const chunk = perCallScale ? Number.MAX_SAFE_INTEGER : tilesPerRun(plan.encoder.patchesPerTile);
   // A layout without a projector session fuses it into the vision session.
   const encoder: Encoder = roles.projector === null
-    ? new OnnxVisionEncoder(sessions[roles.vision], backend.ort, chunk)
+    ? new OnnxVisionEncoder(sessions[roles.vision], backend.ort, chunk, plan.tokensPerTile)
     : new OnnxTileEncoder(sessions[roles.vision], backend.ort, chunk);
-  const projector: Projector = roles.projector === null
-    ? FUSED_PROJECTOR
-    : new OnnxProjector(sessions[roles.projector], backend.ort, plan.encoder.patchesPerTile);
+  const projector: Projector = roles.projector === null ? FUSED_PROJECTOR : new OnnxProjector(
+    sessions[roles.projector],
+    backend.ort,
+    plan.encoder.patchesPerTile,
+    plan.tokensPerTile,
+  );
   return {
     encoder,
     projector,

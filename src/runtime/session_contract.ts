@@ -37,6 +37,15 @@ function formatDims(dims: readonly (number | string | null)[]): string {
   return `[${dims.map((d) => (d === null ? "?" : String(d))).join(", ")}]`;
 }
 
+/** Same rank, and every fixed expected dim equals the actual one when that one is fixed too. */
+function dimsMatch(
+  have: readonly (number | string)[],
+  want: readonly (number | null)[],
+): boolean {
+  return have.length === want.length &&
+    want.every((d, i) => d === null || typeof have[i] !== "number" || have[i] === d);
+}
+
 /** Problems of one session against its expectations; empty when it conforms. */
 export function contractProblems(
   file: string,
@@ -61,15 +70,11 @@ export function contractProblems(
         `${file}: ${kind} "${want.name}" is ${have.type}, expected ${want.types.join(" or ")}`,
       );
     }
-    const rankOk = have.dims.length === want.dims.length;
-    const dimsOk = rankOk &&
-      want.dims.every((d, i) =>
-        d === null || typeof have.dims[i] !== "number" || have.dims[i] === d
-      );
-    if (!dimsOk) {
+    const shapes = [want.dims, ...(want.alternatives ?? [])];
+    if (!shapes.some((dims) => dimsMatch(have.dims, dims))) {
       problems.push(
         `${file}: ${kind} "${want.name}" has shape ${formatDims(have.dims)}, the plan expects ${
-          formatDims(want.dims)
+          shapes.map(formatDims).join(" or ")
         }`,
       );
     }

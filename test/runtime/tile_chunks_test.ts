@@ -67,9 +67,10 @@ Deno.test("tile chunks: a real vision encoder gives identical features one tile 
       const tiles = 5;
       const data = new Float32Array(tiles * 3 * size * size).map((_, i) => Math.sin(i * 0.37));
       const pixels = { tiles, size, data };
-      const all = await new OnnxVisionEncoder(session, backend.ort, tiles).encode(pixels);
-      const single = await new OnnxVisionEncoder(session, backend.ort, 1).encode(pixels);
-      const pairs = await new OnnxVisionEncoder(session, backend.ort, 2).encode(pixels);
+      const tokens = result.plan.tokensPerTile;
+      const all = await new OnnxVisionEncoder(session, backend.ort, tiles, tokens).encode(pixels);
+      const single = await new OnnxVisionEncoder(session, backend.ort, 1, tokens).encode(pixels);
+      const pairs = await new OnnxVisionEncoder(session, backend.ort, 2, tokens).encode(pixels);
       assert.equal(single.rows, all.rows);
       assert.deepEqual(single.data, all.data, name);
       assert.deepEqual(pairs.data, all.data, name);
