@@ -29,3 +29,26 @@ Deno.test("npm specifiers: one package at two versions is refused", () => {
     /zod is imported at versions 4.6.7 and 3.0.0/,
   );
 });
+
+Deno.test("npm specifiers: the shipped sources pin the versions deno.json maps", async () => {
+  const root = new URL("../../", import.meta.url);
+  const pinned: Record<string, string> = JSON.parse(
+    await Deno.readTextFile(new URL("deno.json", root)),
+  ).imports;
+  const seen = new Set<string>();
+  const visit = async (dir: URL): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+      if (entry.isDirectory) await visit(url);
+      else if (entry.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(url);
+        for (const [, name, version] of text.matchAll(/"npm:((?:@[^/"@]+\/)?[^/"@]+)@([^/"]+)/g)) {
+          assert.equal(`npm:${name}@${version}`, pinned[name], `${url.pathname}: ${name}`);
+          seen.add(name);
+        }
+      }
+    }
+  };
+  for (const folder of ["src/", "plugins/", "variants/"]) await visit(new URL(folder, root));
+  assert.ok(seen.has("zod") && seen.has("onnxruntime-web"), [...seen].join(", "));
+});
