@@ -193,13 +193,7 @@ export class VlmModel {
     return this.#exclusive(async () => {
       const messages = validateConversation(request);
       // A throwaway cache: every image is decoded and tiled afresh.
-      const images = await readImages(request.images ?? [], {
-        spec: this.plan.spec.image,
-        split: request.split,
-        maxPixels: this.#parts.maxPixels,
-        cache: new FeatureCache(0),
-        signal: request.signal,
-      });
+      const images = await this.#readImages(request, new FeatureCache(0));
       const prompt = promptIds(this.#prompt, messages, images.plans);
       const processed = tilePending(images, this.plan.spec.image).map((p) => p.processed);
       const { tiles, data } = packTiles(processed, this.plan.spec.image);
@@ -237,18 +231,18 @@ export class VlmModel {
         );
       }
       const imageId = this.plan.spec.tokens.image.id!;
+      const ids = inputs.inputIds;
+      const unbudgeted = { ids, imageTokens: ids.filter((id) => id === imageId).length };
       const prompt = {
-        ids: inputs.inputIds,
-        imageTokens: inputs.inputIds.filter((id) => id === imageId).length,
+        ...unbudgeted,
+        maxNewTokens: budgetedTokens(this.plan, unbudgeted, request),
       };
-      const maxNewTokens = budgetedTokens(this.plan, prompt, request);
       const t0 = performance.now();
       const features = inputs.tiles === 0
         ? { rows: 0, cols: this.plan.spec.decoder.hidden, data: new Float32Array(0) }
         : await encodeTiles(this.#vision, inputs.tiles, inputs.pixelValues);
       const input = {
         prompt,
-        maxNewTokens,
         features,
         images: undefined,
         cachedImages: 0,
@@ -300,18 +294,11 @@ export class VlmModel {
     abortIfNeeded(request.signal);
     const messages = validateRequest(request);
     const sampler = new Sampler(request);
-    const images = await readImages(request.images ?? [], {
-      spec: this.plan.spec.image,
-      split: request.split,
-      maxPixels: this.#parts.maxPixels,
-      cache: this.#features,
-      signal: request.signal,
-    });
+    const images = await this.#readImages(request, this.#features);
     const prompt = preparePrompt(this.#prompt, messages, images.plans, request);
     const vision = await encodeImages(images, this.#vision, this.#features, request.signal);
     const input = {
       prompt,
-      maxNewTokens: prompt.maxNewTokens,
       features: vision.features,
       images: vision.identities,
       cachedImages: images.cachedImages,
@@ -320,6 +307,17 @@ export class VlmModel {
       started,
     };
     return await this.#decode(input, request, sampler, emit);
+  }
+
+  /** Reads, checks and plans the request's images; features come from `cache` where it has them. */
+  #readImages(request: Pick<GenerateRequest, "images" | "split" | "signal">, cache: FeatureCache) {
+    return readImages(request.images ?? [], {
+      spec: this.plan.spec.image,
+      split: request.split,
+      maxPixels: this.#parts.maxPixels,
+      cache,
+      signal: request.signal,
+    });
   }
 
   /** Decodes with the previous request's cache (when reuse is on) and keeps the new one. */

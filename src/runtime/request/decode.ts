@@ -23,7 +23,7 @@ import type { Sampler } from "../sampler.ts";
 import { StepLogprobs } from "../token_logprobs.ts";
 import { TokenTextStream } from "../token_text.ts";
 import { abortIfNeeded } from "./abort.ts";
-import type { PreparedPrompt } from "./prepare.ts";
+import type { BudgetedPrompt } from "./prepare.ts";
 import { responseFormatConstraint } from "../../structured/response_format.ts";
 import { type ImageIdentities, type PreviousRequest, reusablePrefix } from "./prefix_reuse.ts";
 
@@ -43,10 +43,8 @@ export interface LanguageModules {
 
 /** What the earlier steps produced. */
 export interface DecodeInput {
-  /** The prepared prompt. */
-  prompt: PreparedPrompt;
-  /** New tokens to generate at most (the request's limit, fitted to the context). */
-  maxNewTokens: number;
+  /** The prepared prompt and its new-token limit. */
+  prompt: BudgetedPrompt;
   /** Features for the prompt's image tokens, in order. */
   features: FeatureMatrix;
   /** The images behind those features; unknown for raw inputs. */
@@ -103,7 +101,7 @@ export async function decode(
   const stopIds = new Set(request.stopTokenIds ?? plan.spec.tokens.eosIds);
   const constraint = request.responseFormat &&
     responseFormatConstraint(modules, request.responseFormat, {
-      maxNewTokens: input.maxNewTokens,
+      maxNewTokens: input.prompt.maxNewTokens,
       stopTokenIds: [...stopIds],
     });
   const skipSpecial = request.skipSpecialTokens ?? true;
@@ -148,7 +146,7 @@ export async function decode(
       finishReason = "stop_string";
       break;
     }
-    if (generated.length >= input.maxNewTokens) break;
+    if (generated.length >= input.prompt.maxNewTokens) break;
     const next = await embedder.embed([id]);
     step = await decoder.step(next, step.cache);
   }

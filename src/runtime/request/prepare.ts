@@ -31,6 +31,12 @@ export interface PreparedPrompt {
   imageTokens: number;
 }
 
+/** A prompt with the new-token limit the context leaves it (what decoding runs on). */
+export interface BudgetedPrompt extends PreparedPrompt {
+  /** New tokens to generate at most (the request's limit, fitted to the context). */
+  maxNewTokens: number;
+}
+
 /** Renders, expands and tokenizes `messages` with one tile plan per image. */
 export function promptIds(
   context: PromptContext,
@@ -58,7 +64,7 @@ export function preparePrompt(
   messages: readonly ChatMessage[],
   plans: readonly TilePlan[],
   limit: TokenLimit,
-): PreparedPrompt & { maxNewTokens: number } {
+): BudgetedPrompt {
   const prompt = promptIds(context, messages, plans);
   return { ...prompt, maxNewTokens: budgetedTokens(context.plan, prompt, limit) };
 }
