@@ -144,53 +144,54 @@ function schemaIssues(error: z.ZodError): VlmIssue[] {
 }
 
 /**
- * OpenAI's `response_format` as the library's `responseFormat`, or the issues
- * that refuse it (an unknown type, a missing schema, a schema keyword the
- * constraint cannot enforce), named by their request fields.
+ * OpenAI's `response_format` as the library's `responseFormat` (no schema
+ * walk: that is {@linkcode crossFieldIssues}' job), or the issue that refuses
+ * its shape (an unknown type, a missing schema).
  */
 function responseFormatOf(
   body: ChatCompletionBody,
-): { format: ResponseFormat | undefined; issues: VlmIssue[] } {
+): { format?: ResponseFormat; issue?: VlmIssue } {
   const given = body.response_format as Record<string, unknown> | undefined;
-  if (given === undefined || given.type === "text") return { format: undefined, issues: [] };
-  if (given.type === "json_object") return { format: { type: "json_object" }, issues: [] };
+  if (given === undefined || given.type === "text") return {};
+  if (given.type === "json_object") return { format: { type: "json_object" } };
   if (given.type !== "json_schema") {
     return {
-      format: undefined,
-      issues: [{
+      issue: {
         path: "response_format.type",
         message: `must be "text", "json_object" or "json_schema", got ${
           JSON.stringify(given.type)
         }`,
         fix: 'send {type: "json_schema", json_schema: {name, schema}} or {type: "json_object"}',
-      }],
+      },
     };
   }
   const spec = given.json_schema as Record<string, unknown> | undefined;
   if (typeof spec !== "object" || spec === null || typeof spec.schema !== "object") {
     return {
-      format: undefined,
-      issues: [{
+      issue: {
         path: "response_format.json_schema.schema",
         message: "a json_schema response format needs json_schema.schema (an object)",
         fix: 'send {type: "json_schema", json_schema: {name: "answer", schema: {...}}}',
-      }],
+      },
     };
   }
-  const format = {
-    type: "json_schema",
-    schema: spec.schema,
-    ...(typeof spec.strict === "boolean" ? { strict: spec.strict } : {}),
-    ...(typeof spec.name === "string" ? { name: spec.name } : {}),
-  } as ResponseFormat;
-  const issues = responseFormatIssues(format, "response_format.json_schema");
-  return { format: issues.length === 0 ? format : undefined, issues };
+  return {
+    format: {
+      type: "json_schema",
+      schema: spec.schema,
+      ...(typeof spec.strict === "boolean" ? { strict: spec.strict } : {}),
+      ...(typeof spec.name === "string" ? { name: spec.name } : {}),
+    } as ResponseFormat,
+  };
 }
 
 /** Refusals that depend on several fields or on a value zod accepted. */
 function crossFieldIssues(body: ChatCompletionBody): VlmIssue[] {
   const issues: VlmIssue[] = [];
-  issues.push(...responseFormatOf(body).issues);
+  // The schema is walked once, here: a keyword the constraint cannot enforce is refused by name.
+  const { format, issue } = responseFormatOf(body);
+  if (issue) issues.push(issue);
+  else if (format) issues.push(...responseFormatIssues(format, "response_format.json_schema"));
   if (body.top_logprobs != null && body.logprobs !== true) {
     issues.push({
       path: "top_logprobs",
