@@ -6,10 +6,8 @@
 import fc from "fast-check";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { decodeImage } from "../../src/image/decode.ts";
+import { FUZZ_RUNS } from "./_classify.ts";
 import { crc32 } from "./_hostile_images.ts";
-
-/** Cases per decoder: `VLMKIT_FUZZ_RUNS` (default 10 000). */
-export const FUZZ_RUNS = Number(Deno.env.get("VLMKIT_FUZZ_RUNS") ?? "10000");
 
 /** Per-case limit: a fixed allowance plus a budget per input byte and per decoded pixel. */
 export function caseLimitMs(bytes: number, pixels: number): number {
