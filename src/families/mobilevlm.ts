@@ -65,7 +65,8 @@ const prompt: PromptFormat = {
   tokenIssues,
 };
 
-const TOWER = "model.vision_tower.vision_tower.vision_model";
+/** transformers' `CLIPVisionModel` root, the names of a CLIP checkpoint (`--encoder-from`). */
+const TOWER = "vision_model";
 const LDP = "model.mm_projector.model";
 
 /** The LDP MobileNetV3 block `mb_block.{n}` (no expansion conv, SE, two channel LayerNorms). */
@@ -96,7 +97,12 @@ const ldp: CheckpointModule = {
     ...ldpBlock(2),
   ],
   verified: true,
-  note: "module paths and prefix from MobileVLM vision_projector.py (reference/variants.md §3.2)",
+  note: "Meituan-AutoML/MobileVLM mobilevlm/model/vision_projector.py: LDPNetProjector.model = " +
+    "LDPBlock; mlp = (Identity, Linear, GELU, Linear); mb_block = (Identity, InvertedResidual " +
+    "stride 1, stride 2), torchvision mobilenetv3.InvertedResidual.block = (dw conv + " +
+    "LayerNormAct2d + Hardswish, SqueezeExcitation fc1/fc2, 1×1 conv + LayerNormAct2d). " +
+    "Convolution weights keep their 4-D shapes: `block.0.0` [H, 1, 3, 3], `block.1.fc1` " +
+    "[H/4, H, 1, 1], `block.2.0` [H, H, 1, 1]",
 };
 
 const ldpv2: CheckpointModule = {
@@ -110,12 +116,25 @@ const ldpv2: CheckpointModule = {
     "model.mm_projector.peg.peg.0.bias",
   ],
   verified: true,
-  note:
-    "module paths and prefix from MobileVLM vision_projector.py (reference/variants.md §3.3); " +
-    "dwn (average pool) has no parameters",
+  note: "Meituan-AutoML/MobileVLM mobilevlm/model/vision_projector.py: LDPNetV2Projector.mlp " +
+    "= FeatureIRLayer (mlp = Linear, GELU, Linear), dwn = TokenDownLayer (AdaptiveAvgPool2d " +
+    "((12, 12)), no parameters), peg = PosInjectLayer (peg.0 = depthwise Conv2d 3×3 with bias, " +
+    "weight [H, 1, 3, 3])",
 };
 
-/** MobileVLM checkpoint names; the vision and text names follow the LLaVA convention. */
+/**
+ * Where MobileVLM's own trainer would put the tower's names: `model.vision_tower` is a
+ * `CLIPVisionTower` whose `.vision_tower` is the `CLIPVisionModel` (vision_encoder.py), so a
+ * checkpoint that carries the tower holds the vision names under this prefix.
+ */
+export const MOBILEVLM_EMBEDDED_TOWER_PREFIX = "model.vision_tower.vision_tower.";
+
+/**
+ * MobileVLM checkpoint names: the vision tower from a CLIP checkpoint
+ * (`openai/clip-vit-large-patch14-336`), decoder, projector and head from a
+ * MobileVLM checkpoint (`MobileLlamaForCausalLM`). The text prefix `model.`
+ * also contains `model.mm_projector.`: the longer prefix wins.
+ */
 const checkpoint: CheckpointNames = {
   vision: {
     prefix: `${TOWER}.`,
@@ -134,11 +153,14 @@ const checkpoint: CheckpointNames = {
       `${TOWER}.post_layernorm.weight`,
       `${TOWER}.post_layernorm.bias`,
     ],
-    verified: false,
-    note: "UNVERIFIED: LLaVA-style wrapper (CLIPVisionTower.vision_tower = CLIPVisionModel) over " +
-      "transformers' CLIP names (`pre_layrnorm` is CLIP's spelling); not read from a published " +
-      "MobileVLM index. Released checkpoints may omit the tower (loaded from " +
-      "openai/clip-vit-large-patch14-336). post_layernorm is unused: features are hidden_states[-2]",
+    verified: true,
+    note: "huggingface/transformers models/clip/modeling_clip.py (CLIPVisionModel." +
+      "vision_model: embeddings, pre_layrnorm, encoder.layers, post_layernorm; patch conv " +
+      "without bias), loaded by Meituan-AutoML/MobileVLM mobilevlm/model/vision_encoder.py " +
+      "(CLIPVisionModel.from_pretrained(mm_vision_tower)). MobileVLM takes hidden_states[-2] " +
+      "(mm_vision_select_layer = -2) without the CLS token, so the last layer and " +
+      "post_layernorm are in the checkpoint but never run. A CLIPModel checkpoint holds the " +
+      "same names beside text_model.*, visual_projection, text_projection and logit_scale",
   },
   projector: { ldp, ldpv2 },
   text: {
@@ -153,16 +175,18 @@ const checkpoint: CheckpointNames = {
       ...["gate_proj", "up_proj", "down_proj"].map((p) => `model.layers.{i}.mlp.${p}.weight`),
       "model.norm.weight",
     ],
-    verified: false,
-    note:
-      "UNVERIFIED: MobileLLaMA is a transformers LlamaModel under `model.` (LLaVA convention); " +
-      "not read from a published index",
+    verified: true,
+    note: "Meituan-AutoML/MobileVLM mobilevlm/model/mobilellama.py: MobileLlamaForCausalLM." +
+      "model = MobileLlamaModel (a transformers LlamaModel, models/llama/modeling_llama.py: " +
+      "embed_tokens, layers.{i}.{self_attn,mlp,input_layernorm,post_attention_layernorm}, norm; " +
+      "no attention or MLP biases) that also holds mm_projector",
   },
   head: {
     prefix: "lm_head.",
     parameters: ["lm_head.weight"],
-    verified: false,
-    note: "UNVERIFIED: LlamaForCausalLM head; MobileLLaMA is untied, so it is present",
+    verified: true,
+    note: "Meituan-AutoML/MobileVLM mobilevlm/model/mobilellama.py: lm_head = " +
+      "nn.Linear(hidden, vocab, bias=False), not tied to embed_tokens",
   },
 };
 
