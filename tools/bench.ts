@@ -14,8 +14,14 @@
  *   with the caches warm, and peak RSS, with ratios to transformers.js and
  *   fractions of the hardware bounds.
  *
- * `deno task bench [--quick] [--model DIR] [--runs N] [--tokens N]`: --quick
- * measures the tiny model only; --model replaces the synthesized folders.
+ * - The decoder side by side with llama.cpp (node-llama-cpp's prebuilt CPU
+ *   build, installed on first use into `.artifacts/llama-cpp/`): the same
+ *   seeded SmolLM2-135M weights as a GGUF file, F32 / Q8_0 / Q4_0 against
+ *   vlmkit's fp32 / int8 / q4, a 512-token prompt then `tokens` tokens.
+ *
+ * `deno task bench [--quick] [--model DIR] [--runs N] [--tokens N] [--no-llama-cpp]`:
+ * --quick measures the tiny model only; --model replaces the synthesized
+ * folders (and skips llama.cpp, which needs the seeded weights).
  *
  * @module
  */
@@ -34,6 +40,11 @@ import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 import { decodeBytesPerToken, visionFlopsPerTile } from "./bench/bounds.ts";
 import { type BenchImages, writeBenchImages } from "./bench/inputs.ts";
+import {
+  compareWithLlamaCpp,
+  type DecoderComparison,
+  printLlamaCppTable,
+} from "./bench/llama_cpp_side_by_side.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
@@ -90,6 +101,8 @@ export interface BenchOptions {
   runs?: number;
   /** Tokens decoded per unsplit request (default 128). */
   tokens?: number;
+  /** Skip the decoder side by side with llama.cpp. */
+  noLlamaCpp?: boolean;
 }
 
 /** Runs every benchmark; tables go to stderr and the figures are returned. */
@@ -164,6 +177,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
     const runs = options.runs ?? 5;
     const tokens = options.tokens ?? 128;
     const models: ModelReport[] = [];
+    const llamaCpp: DecoderComparison[] = [];
 
     // The shipped tiny model: every backend, and transformers.js.
     models.push(
@@ -181,7 +195,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
         let folder = options.model;
         if (!folder) {
           folder = `${work}/smolvlm-256m-${dtype}`;
-          const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+          const built = synthesize(spec, { dtype, layout: "hf-idefics3" });
           await writeFolderAtomically(folder, built.files, false);
         }
         const configs: BenchConfig[] = [
@@ -203,8 +217,21 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
         models.push(
           await benchModel(`${DEFAULT_PRESET} ${dtype}`, folder, images, machine, configs, plan),
         );
+        // llama.cpp gets a GGUF of the same seeded weights, so only for synthesized folders.
+        if (!options.model && !options.noLlamaCpp) {
+          llamaCpp.push(
+            await compareWithLlamaCpp(spec, folder, dtype, {
+              work,
+              threads: 2,
+              prompt: 512,
+              tokens,
+              runs,
+            }),
+          );
+        }
         if (!options.model) await Deno.remove(folder, { recursive: true });
       }
+      printLlamaCppTable(llamaCpp);
     }
     return {
       rounds: ROUNDS,
@@ -217,6 +244,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
           "does not import; two wasm threads need a browser page (cross-origin isolated)",
       },
       models,
+      llamaCpp: options.model || options.noLlamaCpp || options.quick ? null : llamaCpp,
     };
   } finally {
     await Deno.remove(work, { recursive: true });
@@ -357,6 +385,7 @@ if (import.meta.main) {
       quick: { type: "boolean", default: false },
       runs: { type: "string" },
       tokens: { type: "string" },
+      "no-llama-cpp": { type: "boolean", default: false },
     },
   });
   const figures = await runBench({
@@ -364,6 +393,7 @@ if (import.meta.main) {
     quick: values.quick,
     runs: values.runs ? Number(values.runs) : undefined,
     tokens: values.tokens ? Number(values.tokens) : undefined,
+    noLlamaCpp: values["no-llama-cpp"],
   });
   console.log(JSON.stringify(figures, null, 2));
 }

@@ -32,6 +32,13 @@ export interface BuildSettings {
   seed: number;
   /** Storage of matmul weights. */
   format: WeightFormat;
+  /**
+   * Which positions the decoder computes logits for: `last` (default) only
+   * the final one, which is all generation samples from (a prefill of 900
+   * tokens otherwise spends a 49k-wide head matmul and a 177 MB output on
+   * rows nobody reads); `all` every position, as the published exports do.
+   */
+  logits?: "last" | "all";
 }
 
 function context(name: string, module: string, settings: BuildSettings): LayerContext {
@@ -176,6 +183,7 @@ export function languageGraphs(
     g.input(names.pastKey, "float32", cacheDims);
     g.input(names.pastValue, "float32", cacheDims);
   }
+  const lastOnly = (settings.logits ?? "last") === "last";
   const logits = llamaDecoder(
     ctx,
     embeds,
@@ -183,8 +191,13 @@ export function languageGraphs(
     positions,
     spec,
     spec.tiedEmbeddings ? table : undefined,
+    lastOnly,
   );
-  g.output(logits, "logits", "float32", ["batch_size", "sequence_length", spec.vocab]);
+  g.output(logits, "logits", "float32", [
+    "batch_size",
+    lastOnly ? 1 : "sequence_length",
+    spec.vocab,
+  ]);
   const presentDims = ["batch_size", spec.kvHeads, "total_sequence_length", spec.headDim];
   for (let i = 0; i < spec.layers; i++) {
     const names = cacheNames(i);

@@ -128,8 +128,10 @@ export class OnnxDecoder implements Decoder {
     }
     const logits = out.logits;
     const vocab = logits.dims[logits.dims.length - 1];
+    // Published exports return every position's logits; vlmkit's builder only the last one.
+    const logitRows = logits.dims[logits.dims.length - 2];
     return {
-      logits: floatValues(logits, (rows - 1) * vocab, rows * vocab),
+      logits: floatValues(logits, (logitRows - 1) * vocab, logitRows * vocab),
       cache: new OrtKvCache(this.#ort, this.#geometry, total, present),
     };
   }

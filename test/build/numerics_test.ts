@@ -29,7 +29,8 @@ import {
   tinySpec,
 } from "./_harness.ts";
 
-const SETTINGS = { seed: 11, format: "fp32" as const };
+// Every position's logits, so the whole prefill is checked against the reference.
+const SETTINGS = { seed: 11, format: "fp32" as const, logits: "all" as const };
 const LOGIT_ATOL = 2e-3;
 
 /** Tiny versions of each encoder/projector family the presets use. */
@@ -262,6 +263,17 @@ for (
 
       const full = await run(embeds, ids.map(() => 1), ids.map((_, i) => i), await emptyCache());
       assertClose(floats(full.logits), expected, "prefill logits", LOGIT_ATOL);
+
+      // The form `vlm synth` emits: the same graph with the head on the last position only.
+      const lastOnly = languageGraphs(plan, { ...SETTINGS, logits: "last" }, "decoder");
+      const last = await runGraph(lastOnly.decoder.graph, {
+        inputs_embeds: await floatTensor(embeds, [1, S, H]),
+        attention_mask: await intTensor(ids.map(() => 1), [1, S]),
+        position_ids: await intTensor(ids.map((_, i) => i), [1, S]),
+        ...await emptyCache(),
+      });
+      assert.deepEqual(last.logits.dims, [1, 1, V]);
+      assertClose(floats(last.logits), expected.subarray((S - 1) * V), "last logits", LOGIT_ATOL);
 
       // Prefill 4 tokens, then 2, then 1, each continuing the cache.
       let past = await emptyCache();

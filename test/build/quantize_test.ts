@@ -112,8 +112,9 @@ for (const [format, minCosine] of [["int8", 0.999], ["q4", 0.98]] as const) {
     const spec = tinySpec("smolvlm-256m-instruct", {}, {});
     const plan = resolve(spec);
     const d = spec.decoder;
-    const float = languageGraphs(plan, { seed: 4, format: "fp32" }, "decoder");
-    const quantized = languageGraphs(plan, { seed: 4, format }, "decoder");
+    // Every position's logits: each one is compared with the reference.
+    const float = languageGraphs(plan, { seed: 4, format: "fp32", logits: "all" }, "decoder");
+    const quantized = languageGraphs(plan, { seed: 4, format, logits: "all" }, "decoder");
     const ids = [1, 40, 900, 30000, 7];
     const S = ids.length;
     const embeds = floats(

@@ -206,9 +206,10 @@ function transposed(table: WeightTensor): WeightTensor {
 }
 
 /**
- * Decoder body over `embeds` [B, S, H]: returns logits [B, S, V]. Cache
- * inputs/outputs are declared by the caller with {@linkcode cacheNames}.
- * `tiedTable` is the embedding table when the head is tied.
+ * Decoder body over `embeds` [B, S, H]: returns logits [B, S, V], or
+ * [B, 1, V] for the last position when `lastOnly`. Cache inputs/outputs are
+ * declared by the caller with {@linkcode cacheNames}. `tiedTable` is the
+ * embedding table when the head is tied.
  */
 export function llamaDecoder(
   ctx: LayerContext,
@@ -217,6 +218,7 @@ export function llamaDecoder(
   positionIds: string,
   spec: DecoderSpec,
   tiedTable?: WeightTensor,
+  lastOnly = false,
 ): string {
   const { g } = ctx;
   const shared: DecoderShared = {
@@ -238,6 +240,10 @@ export function llamaDecoder(
       const normed = rmsNorm(ctx, h, `layers.${i}.post_attn_norm`, spec.hidden, spec.rmsEps);
       return g.op("Add", [h, mlp(ctx, normed, i, spec)]);
     });
+  }
+  if (lastOnly) {
+    // The final norm and the head see the last position only: [B, S, H] → [B, 1, H].
+    x = g.op("Slice", [x, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
   }
   const final = rmsNorm(ctx, x, "norm", spec.hidden, spec.rmsEps);
   if (tiedTable) {
