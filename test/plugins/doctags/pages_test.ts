@@ -28,7 +28,8 @@ import {
 } from "../../../plugins/doctags/mod.ts";
 import { pageDocTagsBody } from "../../../plugins/doctags/page_doctags.ts";
 import { pictureCropRect } from "../../../plugins/doctags/picture_crop.ts";
-import { createRgbImage, type RgbImage } from "../../../src/image/raster.ts";
+import { createRgbImage, cropRgb, type RgbImage } from "../../../src/image/raster.ts";
+import { decodeImage } from "../../../src/image/decode.ts";
 import { VlmError } from "../../../src/errors/vlm_error.ts";
 import { CASES, type ConformanceCase, expected, input } from "./_conformance.ts";
 
@@ -241,6 +242,11 @@ Deno.test("assembleDocument: pictures are cropped from the page image, written a
     ["pictures/page-002-picture-02.png", 2, 1224 - 734, 1584],
   ]);
   assertCropOf(result.pictures[0].png, image, 122, 316);
+  // vlmkit's own decoder, which checks every chunk's CRC, reads the file back pixel for pixel.
+  assert.deepEqual(
+    decodeImage(result.pictures[0].png),
+    cropRgb(image, 122, 316, 490, 634),
+  );
   assertCropOf(result.pictures[1].png, image, 734, 0);
   const bbox = result.pictures[0].bbox;
   assert.ok(Math.abs(bbox.l - 61.2) < 1e-9 && Math.abs(bbox.b - 475.2) < 1e-9, "bbox in points");
