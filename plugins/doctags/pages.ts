@@ -157,8 +157,11 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0");
  * import { assembleDocument } from "./mod.ts";
  *
  * const result = assembleDocument([
- *   { pageNo: 1, doctags: "<doctag><title><loc_50><loc_40><loc_450><loc_60>Report</title></doctag>",
- *     size: { width: 612, height: 792 } },
+ *   {
+ *     pageNo: 1,
+ *     doctags: "<doctag><title><loc_50><loc_40><loc_450><loc_60>Report</title></doctag>",
+ *     size: { width: 612, height: 792 },
+ *   },
  * ]);
  * console.log(result.markdown); // "# Report"
  * ```

@@ -10,9 +10,10 @@
  *   hands them to `load_from_doctags`: the outputs must equal docling-core's
  *   files byte for byte (Markdown, paged Markdown, HTML, JSON).
  * - Single-page vectors (any subset, any order) given as pages 1..n:
- *   `load_from_doctags` loops over the pages adding items to one document, so docling's multi-page JSON is the
- *   single-page JSONs concatenated (array references shifted by the items
- *   before, `page_no` set to the page, one `pages` entry each); its Markdown
+ *   `load_from_doctags` loops over the pages adding items to one document,
+ *   so docling's multi-page JSON is the single-page JSONs concatenated
+ *   (array references shifted by the items before, `page_no` set to the
+ *   page, one `pages` entry each); its Markdown
  *   joins every page's blocks with one blank line (no page marker by default)
  *   and its HTML puts every page's elements in the one `<div class='page'>`.
  *   Those expectations are built from docling-core's single-page files.
