@@ -19,7 +19,7 @@
 import type { RgbImage } from "../../src/image/raster.ts";
 import { cropRgb } from "../../src/image/raster.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
-import type { BoundingBox, PageSize, PictureNode } from "./document.ts";
+import type { BoundingBox, DocTagsDocument, PageSize, PictureNode } from "./document.ts";
 import type { ParseIssue } from "./issues.ts";
 import { parseReference } from "./reference_parser.ts";
 import { parseTolerant } from "./tolerant_parser.ts";
@@ -78,6 +78,8 @@ export interface AssembledPicture {
 
 /** What {@link assembleDocument} returns. */
 export interface AssembledDocument {
+  /** The typed document (pictures carry their stored image), for other exports. */
+  document: DocTagsDocument;
   /** The DoclingDocument (schema 1.10.0) as a JSON value. */
   json: unknown;
   /**
@@ -203,6 +205,7 @@ export function assembleDocument(
 
   const jsonText = toDoclingJson(document, { withImages });
   return {
+    document,
     json: JSON.parse(jsonText),
     jsonText,
     markdown: toMarkdown(document, {
