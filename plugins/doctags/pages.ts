@@ -56,7 +56,10 @@ export interface AssembleOptions {
   reader?: "docling" | "tolerant";
   /** Document name (docling's `name`; default `Document`). */
   name?: string;
-  /** Folder of the picture files, relative to the exported document (default `pictures`). */
+  /**
+   * Folder of the picture files, relative to the exported document (default
+   * `pictures`; `""` puts them next to it).
+   */
   picturesDir?: string;
   /** Text put between pages in the Markdown (docling's `page_break_placeholder`); default none. */
   pageBreakPlaceholder?: string;
@@ -240,7 +243,8 @@ function cropPicture(
     });
     return undefined;
   }
-  const path = `${dir}/page-${pad(page.pageNo, 3)}-picture-${pad(index, 2)}.png`;
+  const name = `page-${pad(page.pageNo, 3)}-picture-${pad(index, 2)}.png`;
+  const path = dir === "" ? name : `${dir}/${name}`;
   const png = encodeRgbPng(cropRgb(image, rect.left, rect.top, rect.width, rect.height));
   const size = { width: rect.width, height: rect.height };
   // docling records a crop's resolution as 72 dpi per page unit: 144 for a 2x raster of a PDF.

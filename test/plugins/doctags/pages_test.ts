@@ -279,6 +279,9 @@ Deno.test("assembleDocument: pictures are cropped from the page image, written a
 
   const renamed = assembleDocument(pages, { picturesDir: "out/figs/" });
   assert.equal(renamed.pictures[0].path, "out/figs/page-002-picture-01.png");
+  const beside = assembleDocument(pages, { picturesDir: "" });
+  assert.equal(beside.pictures[0].path, "page-002-picture-01.png");
+  assert.match(beside.markdown, /!\[Image\]\(page-002-picture-01\.png\)/);
 });
 
 Deno.test("assembleDocument: HTML image paths are percent-encoded as docling's quote()", () => {
