@@ -304,8 +304,17 @@ export function toDoclingJson(doc: DocTagsDocument, options: DoclingJsonOptions 
       captions: captionRef ? [ref(captionRef)] : [],
       references: [],
       footnotes: [],
-      annotations,
     });
+    if (picture.image) {
+      const { mimetype, dpi, size, uri } = picture.image;
+      item.image = {
+        mimetype,
+        dpi,
+        size: { width: new Float(size.width), height: new Float(size.height) },
+        uri,
+      };
+    }
+    item.annotations = annotations;
     pictures.push(item);
     attach(body, path);
   };

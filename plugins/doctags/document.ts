@@ -229,6 +229,20 @@ export interface PictureNode extends NodeBase {
   caption?: TextNode;
   /** A `<smiles>` string (chemistry), tolerant mode. */
   smiles?: string;
+  /** The picture's pixels, once cropped from the page image and stored (docling's `ImageRef`). */
+  image?: PictureImage;
+}
+
+/** Where a picture's cropped pixels are stored, as docling's `ImageRef` records it. */
+export interface PictureImage {
+  /** Media type of the stored file (`image/png`). */
+  mimetype: string;
+  /** Resolution of the crop: 72 × page-image pixels per page unit. */
+  dpi: number;
+  /** Crop size in pixels. */
+  size: PageSize;
+  /** Where the file is: a path relative to the exported document, or a URL. */
+  uri: string;
 }
 
 /** One cell of a key-value region. */

@@ -23,7 +23,7 @@ import { tableGrid } from "./document.ts";
 import { DOCLING_HTML_STYLE } from "./html_style.ts";
 import { humanize } from "./markdown.ts";
 import { latexToMathml } from "./mathml.ts";
-import { htmlEscape, pyLen, pyStrip } from "./python.ts";
+import { htmlEscape, pyLen, pyQuote, pyStrip } from "./python.ts";
 
 /** Options of {@link toHtml}; the defaults are docling's. */
 export interface HtmlOptions {
@@ -38,10 +38,17 @@ export interface HtmlOptions {
   formulaToMathml?: boolean;
   /** Replaces the whole `<head>` element. */
   head?: string;
+  /**
+   * docling's `image_mode`: `placeholder` (default) prints no image;
+   * `referenced` adds `<img src="uri">` to a picture with a stored
+   * {@link PictureNode.image} that is not a `data:` URL.
+   */
+  imageMode?: "placeholder" | "referenced";
 }
 
 interface Settings {
   mathml: boolean;
+  referenced: boolean;
   layers: ReadonlySet<ContentLayer>;
 }
 
@@ -49,6 +56,7 @@ interface Settings {
 export function toHtml(doc: DocTagsDocument, options: HtmlOptions = {}): string {
   const s: Settings = {
     mathml: options.formulaToMathml ?? true,
+    referenced: options.imageMode === "referenced",
     layers: new Set(options.layers ?? ["body"]),
   };
   const parts: string[] = [];
@@ -85,7 +93,7 @@ function blockHtml(block: BlockNode, s: Settings): string {
     case "table":
       return table(block.data, block.caption);
     case "picture":
-      return picture(block);
+      return picture(block, s);
     case "key_value":
       return keyValues(block);
     default:
@@ -230,8 +238,12 @@ function metaField(name: string, value: string): string {
     `<span class="docling-meta-field-value">${value}</span></div>`;
 }
 
-function picture(node: PictureNode): string {
+function picture(node: PictureNode, s: Settings): string {
   let out = node.caption ? `<figcaption>${captionDiv(node.caption)}</figcaption>` : "";
+  const uri = node.image?.uri;
+  if (s.referenced && uri !== undefined && !uri.startsWith("data:")) {
+    out += `<img src="${pyQuote(uri)}">`;
+  }
   const fields: string[] = [];
   if (node.classification) {
     fields.push(metaField("classification", htmlEscape(humanize(node.classification), false)));

@@ -30,7 +30,9 @@ export type IssueCode =
   /** docling-core raises an exception on this input; the output is a best effort. */
   | "reference_error"
   /** docling-core drops or garbles this content (reported in docling-compatible mode). */
-  | "reference_loss";
+  | "reference_loss"
+  /** A picture whose box covers no pixel of the page image: no crop was written. */
+  | "picture_not_cropped";
 
 /** One reported problem. */
 export interface ParseIssue {

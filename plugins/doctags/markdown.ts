@@ -31,6 +31,12 @@ export interface MarkdownOptions {
   /** Text standing for a picture (default `<!-- image -->`). */
   imagePlaceholder?: string;
   /**
+   * docling's `image_mode`: `placeholder` (default) prints the placeholder;
+   * `referenced` prints `![Image](uri)` for a picture with a stored
+   * {@link PictureNode.image} that is not a `data:` URL, the placeholder otherwise.
+   */
+  imageMode?: "placeholder" | "referenced";
+  /**
    * When set, this text is put between pages (docling's
    * `page_break_placeholder`, e.g. `<!-- page break -->`). Default: none.
    */
@@ -49,6 +55,7 @@ export interface MarkdownOptions {
 
 interface Settings {
   image: string;
+  referenced: boolean;
   escUnderscores: boolean;
   escHtml: boolean;
   chartTables: boolean;
@@ -69,6 +76,7 @@ interface Part {
 export function toMarkdown(doc: DocTagsDocument, options: MarkdownOptions = {}): string {
   const s: Settings = {
     image: options.imagePlaceholder ?? "<!-- image -->",
+    referenced: options.imageMode === "referenced",
     escUnderscores: options.escapeUnderscores ?? true,
     escHtml: options.escapeHtml ?? true,
     chartTables: options.chartTables ?? true,
@@ -285,7 +293,11 @@ function table(node: TableNode, s: Settings): string {
 }
 
 function picture(node: PictureNode, s: Settings): string {
-  return [captionText(node.caption, s), s.image].filter((p) => p).join("\n\n");
+  const uri = node.image?.uri;
+  const image = s.referenced && uri !== undefined && !uri.startsWith("data:")
+    ? `![Image](${uri})`
+    : s.image;
+  return [captionText(node.caption, s), image].filter((p) => p).join("\n\n");
 }
 
 /** docling's `_humanize_text`: `bar_chart` → `Bar chart`. */

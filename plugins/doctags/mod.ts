@@ -11,6 +11,8 @@
  * - {@link toMarkdown}, {@link toHtml}, {@link toJson} and
  *   {@link toDoclingJson} export a document.
  * - {@link loopGuard} tells whether generation is stuck in a loop.
+ * - {@link assembleDocument} joins per-page DocTags and page images into one
+ *   multi-page document with its exports and cropped pictures.
  *
  * @example
  * ```ts
@@ -33,6 +35,15 @@ export {
   type DocTagsTaskResult,
 } from "./task.ts";
 export { parseDocTags, splitPages } from "./parse.ts";
+export { assembleDocument } from "./pages.ts";
+export type {
+  AssembledDocument,
+  AssembledPicture,
+  AssembleOptions,
+  DocumentPage,
+} from "./pages.ts";
+export { joinPageDocTags } from "./page_doctags.ts";
+export { checkDocTagsText } from "./doctags_input.ts";
 export type { ParseOptions, ParseResult } from "./parse.ts";
 export { toMarkdown } from "./markdown.ts";
 export type { MarkdownOptions } from "./markdown.ts";
@@ -63,6 +74,7 @@ export type {
   NodeBase,
   PageInfo,
   PageSize,
+  PictureImage,
   PictureNode,
   TableCell,
   TableData,

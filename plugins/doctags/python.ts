@@ -124,3 +124,18 @@ export function pyFloat(text: string): number | undefined {
 export function pyDigitsValue(digits: string): number {
   return Number(asciiNumber(digits));
 }
+
+/**
+ * `urllib.parse.quote(text)`: UTF-8 bytes percent-encoded, except ASCII
+ * letters, digits, `_.-~` and `/`.
+ */
+export function pyQuote(text: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(text)) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_.\-~/]/.test(ch) && byte < 0x80
+      ? ch
+      : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}

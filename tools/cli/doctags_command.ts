@@ -5,6 +5,7 @@
  * @module
  */
 import { parseDocTags } from "../../plugins/doctags/parse.ts";
+import { checkDocTagsText } from "../../plugins/doctags/doctags_input.ts";
 import { toMarkdown } from "../../plugins/doctags/markdown.ts";
 import { toHtml } from "../../plugins/doctags/html.ts";
 import { toDoclingJson, toJson } from "../../plugins/doctags/docling_json.ts";
@@ -21,7 +22,9 @@ Parses DocTags (SmolDocling / granite-docling output; "Assistant:" prefixes, the
 output keeps its content and the repairs are listed on stderr. --compat docling
 reads exactly as docling-core 2.87 does, so the exports match docling byte for
 byte (--to json then prints docling's DoclingDocument).
---json prints {output, issues} instead of the bare output.`;
+--json prints {output, issues} instead of the bare output.
+Input that is not DocTags (empty, binary, an image or PDF, text without any
+DocTags tag) is refused with exit 1.`;
 
 export const doctagsCommand: Command = {
   name: "doctags",
@@ -45,15 +48,17 @@ export const doctagsCommand: Command = {
         "use --compat docling",
       );
     }
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await Deno.readTextFile(file);
+      bytes = await Deno.readFile(file);
     } catch (error) {
       throw new VlmError("input_invalid", `cannot read ${file}: ${(error as Error).message}`, {
         fix: "pass an existing DocTags file",
         cause: error,
       });
     }
+    // Empty, binary or tag-less input is refused before anything is printed.
+    const text = checkDocTagsText(bytes, file);
     const { document, issues } = parseDocTags(text, { compat: compat as "docling" | undefined });
     const output = to === "md"
       ? toMarkdown(document)

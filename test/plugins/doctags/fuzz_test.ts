@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  assembleDocument,
   loopGuard,
   parseDocTags,
   toDoclingJson,
@@ -19,6 +20,7 @@ import {
   toMarkdown,
 } from "../../../plugins/doctags/mod.ts";
 import { CASES, input } from "./_conformance.ts";
+import { createRgbImage } from "../../../src/image/raster.ts";
 import { assertValidDocument } from "./schema.ts";
 
 const RUNS = 10_000;
@@ -240,6 +242,55 @@ Deno.test("fuzz: page sizes scale boxes and never break parsing", () => {
             assert.deepEqual([page.width, page.height], [size.width, size.height]);
           }
         }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("fuzz: multi-page assembly of random pages never throws; crops stay in their page image", () => {
+  const page = fc.record({
+    doctags,
+    gap: fc.integer({ min: 1, max: 3 }),
+    size: fc.record({
+      width: fc.double({ min: 0.5, max: 3000, noNaN: true }),
+      height: fc.double({ min: 0.5, max: 3000, noNaN: true }),
+    }),
+    image: fc.option(
+      fc.record({
+        width: fc.integer({ min: 1, max: 64 }),
+        height: fc.integer({ min: 1, max: 64 }),
+      }),
+    ),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(page, { minLength: 1, maxLength: 4 }),
+      fc.constantFrom("docling" as const, "tolerant" as const),
+      (specs, reader) => {
+        let pageNo = 0;
+        const pages = specs.map((p) => ({
+          pageNo: pageNo += p.gap,
+          doctags: p.doctags,
+          size: p.size,
+          image: p.image ? createRgbImage(p.image.width, p.image.height) : undefined,
+        }));
+        const result = assembleDocument(pages, { reader });
+        assertValidDocument(result.document, reader === "tolerant");
+        const numbers = new Set(pages.map((p) => p.pageNo));
+        for (const issue of result.issues) assert.ok(numbers.has(issue.page), "issue page given");
+        for (const picture of result.pictures) {
+          const image = pages.find((p) => p.pageNo === picture.pageNo)!.image!;
+          assert.ok(picture.size.width <= image.width && picture.size.height <= image.height);
+          assert.equal(picture.png[1], 0x50, "a PNG file");
+        }
+        assert.equal(new Set(result.pictures.map((p) => p.path)).size, result.pictures.length);
+        assert.equal(typeof result.markdown, "string");
+        assert.ok(result.html.endsWith("</html>"));
+        assert.deepEqual(
+          Object.keys((result.json as { pages: object }).pages),
+          [...numbers].map(String),
+        );
       },
     ),
     { numRuns: 300 },

@@ -128,6 +128,12 @@ const pictureNode = z.strictObject({
   chart: z.strictObject({ title: z.string(), data: tableData }).optional(),
   caption: textNode.optional(),
   smiles: z.string().optional(),
+  image: z.strictObject({
+    mimetype: z.string().min(1),
+    dpi: z.number().int().min(0),
+    size: z.strictObject({ width: z.number().int().min(1), height: z.number().int().min(1) }),
+    uri: z.string().min(1),
+  }).optional(),
   ...base,
 });
 const keyValueNode = z.strictObject({
