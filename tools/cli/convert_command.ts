@@ -132,118 +132,141 @@ async function readCopied(folder: string): Promise<FolderFile[]> {
   return out;
 }
 
+/** What one conversion wrote (the `--json` output). */
+export interface ConvertSummary {
+  /** The spec's name. */
+  variant: string;
+  /** The output folder. */
+  out: string;
+  /** Its layout. */
+  layout: string;
+  /** Storage of matmul weights. */
+  dtype: WeightFormat;
+  /** Tensors read from checkpoints. */
+  tensors: number;
+  /** Every file written. */
+  files: { path: string; bytes: number }[];
+  /** Wall time. */
+  seconds: number;
+}
+
+/** Runs `vlm convert` with command-line `args`; returns what it wrote. */
+export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
+  const parsed = parseCommandArgs("convert", args, {
+    from: { type: "string" },
+    out: { type: "string" },
+    dtype: { type: "string" },
+    layout: { type: "string" },
+    variant: { type: "string" },
+    "encoder-from": { type: "string" },
+    "projector-from": { type: "string" },
+    "decoder-from": { type: "string" },
+    prefix: { type: "string" },
+    force: { type: "boolean" },
+  });
+  const out = requireString("convert", parsed, "out");
+  const dtype = choice("dtype", parsed.values.dtype, DTYPES) ?? "fp32";
+  const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
+  const prefix = typeof parsed.values.prefix === "string" ? parsed.values.prefix : "";
+  const flag = (name: string) => {
+    const value = parsed.values[name];
+    return typeof value === "string" ? parseWeightSourceArg(name, value) : undefined;
+  };
+  const from = flag("from");
+  if (from?.kind === "seed") {
+    throw new UsageError(
+      "vlm convert: --from takes a checkpoint, not a seed",
+      "use `vlm synth --seed N`",
+    );
+  }
+  const perPart: Record<ModelPart, WeightSourceArg | undefined> = {
+    vision: flag("encoder-from") ?? from,
+    projector: flag("projector-from") ?? from,
+    text: flag("decoder-from") ?? from,
+    head: flag("decoder-from") ?? from,
+  };
+  for (const [part, source] of Object.entries(perPart)) {
+    if (!source) {
+      throw new UsageError(
+        `vlm convert: no source for the ${part} part`,
+        "pass --from DIR (or --encoder-from, --projector-from and --decoder-from)",
+      );
+    }
+    if (source.kind === "hub") {
+      throw new VlmError(
+        "usage",
+        `vlm convert: hf:${source.repo} checkpoints cannot be fetched yet (the Hub client pulls ONNX folders, not safetensors)`,
+        { fix: "download the checkpoint repository and pass its folder" },
+      );
+    }
+  }
+  if (from === undefined && typeof parsed.values.variant !== "string") {
+    throw new UsageError(
+      "vlm convert: without --from, --variant is required",
+      "pass --variant V",
+    );
+  }
+  const spec: VariantSpec = typeof parsed.values.variant === "string"
+    ? loadVariant(parsed.values.variant)
+    : (await describeModelFolder(openModelFolder((from as { path: string }).path))).spec;
+
+  const started = performance.now();
+  const opened = new Map<string, Checkpoint>();
+  try {
+    const origins = {} as Record<ModelPart, PartOrigin>;
+    for (const [part, source] of Object.entries(perPart) as [ModelPart, WeightSourceArg][]) {
+      if (source.kind === "seed") {
+        origins[part] = { kind: "seed", seed: source.seed };
+        continue;
+      }
+      const path = (source as { path: string }).path;
+      let checkpoint = opened.get(path);
+      if (!checkpoint) {
+        checkpoint = openCheckpoint(path);
+        opened.set(path, checkpoint);
+      }
+      origins[part] = { kind: "checkpoint", checkpoint, prefix };
+    }
+    const result = convertCheckpoint(spec, {
+      origins,
+      dtype,
+      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+      onTensor: progress,
+    });
+    const copied = from?.kind === "folder" ? await readCopied(from.path) : [];
+    const names = new Set(copied.map((f) => f.path));
+    const files = [...result.files.filter((f) => !names.has(f.path)), ...copied];
+    await writeFolderAtomically(out, files, parsed.values.force === true);
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+    return {
+      variant: result.spec.name,
+      out,
+      layout: result.spec.artifacts.layout,
+      dtype,
+      tensors: result.tensorsRead,
+      files: files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+      seconds,
+    };
+  } finally {
+    for (const checkpoint of opened.values()) checkpoint.close();
+  }
+}
+
 export const convertCommand: Command = {
   name: "convert",
   summary: "convert a safetensors checkpoint into a runnable ONNX model folder",
   usage,
   async run(args) {
-    const parsed = parseCommandArgs("convert", args, {
-      from: { type: "string" },
-      out: { type: "string" },
-      dtype: { type: "string" },
-      layout: { type: "string" },
-      variant: { type: "string" },
-      "encoder-from": { type: "string" },
-      "projector-from": { type: "string" },
-      "decoder-from": { type: "string" },
-      prefix: { type: "string" },
-      force: { type: "boolean" },
-    });
-    const out = requireString("convert", parsed, "out");
-    const dtype = choice("dtype", parsed.values.dtype, DTYPES) ?? "fp32";
-    const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
-    const prefix = typeof parsed.values.prefix === "string" ? parsed.values.prefix : "";
-    const flag = (name: string) => {
-      const value = parsed.values[name];
-      return typeof value === "string" ? parseWeightSourceArg(name, value) : undefined;
-    };
-    const from = flag("from");
-    if (from?.kind === "seed") {
-      throw new UsageError(
-        "vlm convert: --from takes a checkpoint, not a seed",
-        "use `vlm synth --seed N`",
+    const summary = await convertFromArgs(args);
+    if (args.includes("--json")) printJson(summary);
+    else {
+      const bytes = summary.files.reduce((sum, f) => sum + f.bytes, 0);
+      console.log(
+        `${summary.variant}: ${summary.tensors} tensors → ${summary.files.length} files, ${
+          humanBytes(bytes)
+        } in ${summary.out} (${summary.layout}, ${summary.dtype}, ${summary.seconds} s)`,
       );
     }
-    const perPart: Record<ModelPart, WeightSourceArg | undefined> = {
-      vision: flag("encoder-from") ?? from,
-      projector: flag("projector-from") ?? from,
-      text: flag("decoder-from") ?? from,
-      head: flag("decoder-from") ?? from,
-    };
-    for (const [part, source] of Object.entries(perPart)) {
-      if (!source) {
-        throw new UsageError(
-          `vlm convert: no source for the ${part} part`,
-          "pass --from DIR (or --encoder-from, --projector-from and --decoder-from)",
-        );
-      }
-      if (source.kind === "hub") {
-        throw new VlmError(
-          "usage",
-          `vlm convert: hf:${source.repo} checkpoints cannot be fetched yet (the Hub client pulls ONNX folders, not safetensors)`,
-          { fix: "download the checkpoint repository and pass its folder" },
-        );
-      }
-    }
-    if (from === undefined && typeof parsed.values.variant !== "string") {
-      throw new UsageError(
-        "vlm convert: without --from, --variant is required",
-        "pass --variant V",
-      );
-    }
-    const spec: VariantSpec = typeof parsed.values.variant === "string"
-      ? loadVariant(parsed.values.variant)
-      : (await describeModelFolder(openModelFolder((from as { path: string }).path))).spec;
-
-    const started = performance.now();
-    const opened = new Map<string, Checkpoint>();
-    try {
-      const origins = {} as Record<ModelPart, PartOrigin>;
-      for (const [part, source] of Object.entries(perPart) as [ModelPart, WeightSourceArg][]) {
-        if (source.kind === "seed") {
-          origins[part] = { kind: "seed", seed: source.seed };
-          continue;
-        }
-        const path = (source as { path: string }).path;
-        let checkpoint = opened.get(path);
-        if (!checkpoint) {
-          checkpoint = openCheckpoint(path);
-          opened.set(path, checkpoint);
-        }
-        origins[part] = { kind: "checkpoint", checkpoint, prefix };
-      }
-      const result = convertCheckpoint(spec, {
-        origins,
-        dtype,
-        layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
-        onTensor: progress,
-      });
-      const copied = from?.kind === "folder" ? await readCopied(from.path) : [];
-      const names = new Set(copied.map((f) => f.path));
-      const files = [...result.files.filter((f) => !names.has(f.path)), ...copied];
-      await writeFolderAtomically(out, files, parsed.values.force === true);
-      const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
-      const bytes = files.reduce((sum, f) => sum + f.bytes.byteLength, 0);
-      const summary = {
-        variant: result.spec.name,
-        out,
-        layout: result.spec.artifacts.layout,
-        dtype,
-        tensors: result.tensorsRead,
-        files: files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
-        seconds,
-      };
-      if (parsed.values.json) printJson(summary);
-      else {
-        console.log(
-          `${summary.variant}: ${result.tensorsRead} tensors → ${files.length} files, ${
-            humanBytes(bytes)
-          } in ${out} (${summary.layout}, ${dtype}, ${seconds} s)`,
-        );
-      }
-      return 0;
-    } finally {
-      for (const checkpoint of opened.values()) checkpoint.close();
-    }
+    return 0;
   },
 };
