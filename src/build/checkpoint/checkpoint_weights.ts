@@ -156,7 +156,9 @@ export class CheckpointSources {
       });
       return { dims: expected, data: new Float32Array(expected.reduce((a, b) => a * b, 1)) };
     }
-    if (!same(found.entry.shape, stored)) {
+    // A 1×1 Conv2d ([out, in, 1, 1]) is a Linear: MobileNet-style projectors store them so.
+    const conv1x1 = matrix && same(found?.entry.shape ?? [], [...stored, 1, 1]);
+    if (found && !conv1x1 && !same(found.entry.shape, stored)) {
       this.issues.push({
         path: name,
         message: `in ${found.file}: expected shape [${stored.join(", ")}], found [${
@@ -167,6 +169,7 @@ export class CheckpointSources {
       return { dims: expected, data: new Float32Array(expected.reduce((a, b) => a * b, 1)) };
     }
     const tensor = origin.checkpoint.read(name);
+    if (conv1x1) tensor.dims = stored;
     this.read++;
     this.options.onTensor?.(this.read, this.total, name);
     return matrix ? transposeMatrix(tensor) : tensor;

@@ -11,7 +11,11 @@ import type { VariantSpec } from "../../../src/spec/types.ts";
 import { getPreset } from "../../../variants/mod.ts";
 import { convertFromArgs, parseWeightSourceArg } from "../../../tools/cli/convert_command.ts";
 import { encodeSafetensors } from "../../../src/build/checkpoint/safetensors_header.ts";
-import { checkpointTensors, toEntries, writeCheckpoint } from "./_checkpoint.ts";
+import {
+  checkpointTensors,
+  toEntries,
+  writeCheckpoint,
+} from "../../../tools/bench/seeded_checkpoint.ts";
 
 const spec: VariantSpec = scaledSpec(getPreset("smolvlm-256m-instruct"), "test");
 const seeded = synthesize(spec, { seed: 0 });
