@@ -232,3 +232,12 @@ Deno.test("dtypes the builder does not emit are refused by name", async () => {
     (error: unknown) => error instanceof VlmError && /--dtype q4f16/.test(error.message),
   );
 });
+
+Deno.test("hf: checkpoint sources are refused with a fix (the Hub client pulls ONNX folders)", async () => {
+  await assert.rejects(
+    () => convertFromArgs(["--from", "hf:owner/name@main", "--out", "/nowhere-out"]),
+    (error: unknown) =>
+      error instanceof VlmError && error.code === "usage" && /hf:owner\/name/.test(error.message) &&
+      /download/.test(error.fix ?? ""),
+  );
+});
