@@ -9,11 +9,15 @@
  */
 import { VlmError } from "../../errors/vlm_error.ts";
 
-/** Element types vlmkit reads, and their sizes in bytes. */
-export const SAFETENSORS_DTYPES = { F32: 4, BF16: 2, F16: 2 } as const;
-
 /** An element type vlmkit reads. */
-export type SafetensorsDtype = keyof typeof SAFETENSORS_DTYPES;
+export type SafetensorsDtype = "F32" | "BF16" | "F16";
+
+/** Element types vlmkit reads, and their sizes in bytes. */
+export const SAFETENSORS_DTYPES: Readonly<Record<SafetensorsDtype, number>> = {
+  F32: 4,
+  BF16: 2,
+  F16: 2,
+};
 
 /** One tensor's header entry, offsets relative to the start of the data section. */
 export interface SafetensorsEntry {
