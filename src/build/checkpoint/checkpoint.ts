@@ -25,8 +25,8 @@ export interface Checkpoint {
   entry(name: string): { entry: SafetensorsEntry; file: string } | undefined;
   /** Every tensor name. */
   names(): string[];
-  /** Reads one tensor as float32. */
-  read(name: string): WeightTensor;
+  /** Reads one tensor as float32, `[rows, ...]` → `[..., rows]` with `transpose`. */
+  read(name: string, transpose?: boolean): WeightTensor;
   /** Closes every file. */
   close(): void;
 }
@@ -126,14 +126,14 @@ export function openCheckpoint(location: string, host: Platform = platform()): C
       return file && { entry: file.entries.get(name)!, file: file.path };
     },
     names: () => [...owner.keys()],
-    read(name) {
+    read(name, transpose) {
       const file = owner.get(name);
       if (!file) {
         throw new VlmError("model_mismatch", `${location} has no tensor ${name}`, {
           fix: "check the tensor name and --prefix",
         });
       }
-      return file.read(name);
+      return file.read(name, transpose);
     },
     close() {
       for (const file of files) file.close();

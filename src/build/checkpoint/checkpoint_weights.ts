@@ -168,11 +168,11 @@ export class CheckpointSources {
       });
       return { dims: expected, data: new Float32Array(expected.reduce((a, b) => a * b, 1)) };
     }
-    const tensor = origin.checkpoint.read(name);
-    if (conv1x1) tensor.dims = stored;
+    // Matrices (and 1×1 convs, [out, in, 1, 1]) are transposed while they are read.
+    const tensor = origin.checkpoint.read(name, matrix);
     this.read++;
     this.options.onTensor?.(this.read, this.total, name);
-    return matrix ? transposeMatrix(tensor) : tensor;
+    return tensor;
   }
 }
 
