@@ -13,6 +13,7 @@
  *   unsplit; the split photo), decode speed over 128 tokens, a second question
  *   with the caches warm, and peak RSS, with ratios to transformers.js and
  *   fractions of the hardware bounds.
+ * - `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint: time and peak RSS.
  *
  * - The decoder side by side with llama.cpp (node-llama-cpp's prebuilt CPU
  *   build, installed on first use into `.artifacts/llama-cpp/`): the same
@@ -39,6 +40,7 @@ import { countSequence } from "../src/tokens/sequence.ts";
 import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 import { decodeBytesPerToken, visionFlopsPerTile } from "./bench/bounds.ts";
+import { benchConvert } from "./bench/convert_bench.ts";
 import { type BenchImages, writeBenchImages } from "./bench/inputs.ts";
 import {
   compareWithLlamaCpp,
@@ -233,8 +235,19 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       }
       printLlamaCppTable(llamaCpp);
     }
+    // `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint: wall time and peak RSS.
+    const convert = options.quick ? undefined : await benchConvert(DEFAULT_PRESET);
+    if (convert) {
+      console.error(
+        `\nconvert ${convert.variant} (BF16 checkpoint ${
+          (convert.checkpointBytes / 1e9).toFixed(2)
+        } GB` +
+          ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB`,
+      );
+    }
     return {
       rounds: ROUNDS,
+      convert,
       deno: Deno.version.deno,
       machine,
       results,

@@ -13,6 +13,7 @@ import type { Command } from "./cli/command.ts";
 import { withCliFix } from "./cli/max_pixels.ts";
 import { benchCommand } from "./cli/bench_command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
+import { convertCommand } from "./cli/convert_command.ts";
 import { doctagsCommand } from "./cli/doctags_command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   paramsCommand,
   tokensCommand,
   synthCommand,
+  convertCommand,
   inspectCommand,
   pullCommand,
   runCommand,

@@ -16,3 +16,8 @@ export type { TensorInfo } from "../runtime/session_contract.ts";
 export type { WeightFormat } from "./layers/ops.ts";
 export type { WeightMap, WeightTensor } from "./seeded_weights.ts";
 export { type BuildRecord, MODULAR_MANIFEST, type ModularManifest } from "./modular_manifest.ts";
+export { seededSources, type WeightSource, type WeightSources } from "./weight_source.ts";
+export { type Conversion, convertCheckpoint, type ConvertOptions } from "./checkpoint/convert.ts";
+export type { Checkpoint } from "./checkpoint/checkpoint.ts";
+export type { SafetensorsDtype, SafetensorsEntry } from "./checkpoint/safetensors_header.ts";
+export type { ModelPart, PartOrigin } from "./checkpoint/checkpoint_weights.ts";

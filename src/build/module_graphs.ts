@@ -16,7 +16,8 @@ import { reshape } from "./layers/ops.ts";
 import { pixelShuffleProjector } from "./layers/pixel_shuffle.ts";
 import { visionTower } from "./layers/vision_tower.ts";
 import { GraphBuilder } from "./onnx_graph.ts";
-import { WeightFactory, type WeightMap } from "./seeded_weights.ts";
+import type { WeightMap } from "./seeded_weights.ts";
+import { seededSources, type WeightSources } from "./weight_source.ts";
 
 /** A built module graph. */
 export interface ModuleGraph {
@@ -39,12 +40,18 @@ export interface BuildSettings {
    * rows nobody reads); `all` every position, as the published exports do.
    */
   logits?: "last" | "all";
+  /** Where weights come from (default: seeded from `seed`). */
+  sources?: WeightSources;
+}
+
+function sourceOf(module: string, settings: BuildSettings) {
+  return (settings.sources ?? seededSources(settings.seed))(module);
 }
 
 function context(name: string, module: string, settings: BuildSettings): LayerContext {
   return {
     g: new GraphBuilder(name),
-    w: new WeightFactory(settings.seed, module),
+    w: sourceOf(module, settings),
     format: settings.format,
   };
 }
@@ -154,7 +161,7 @@ export function languageGraphs(
   decoderName: string,
 ): { embed: ModuleGraph; decoder: ModuleGraph } {
   const spec = plan.spec.decoder;
-  const w = new WeightFactory(settings.seed, "decoder");
+  const w = sourceOf("decoder", settings);
   const embedCtx: LayerContext = {
     g: new GraphBuilder("embed_tokens"),
     w,

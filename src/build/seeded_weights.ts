@@ -7,6 +7,7 @@
  * @module
  */
 import { seededRandom } from "../runtime/rng.ts";
+import type { WeightSource } from "./weight_source.ts";
 
 /** A float32 weight, row-major. Matrices are stored `[in, out]` (y = x·W + b). */
 export interface WeightTensor {
@@ -30,7 +31,7 @@ function hashName(seed: number, text: string): number {
 }
 
 /** Fills a module's {@linkcode WeightMap} from one seed. */
-export class WeightFactory {
+export class WeightFactory implements WeightSource {
   /** The tensors made so far. */
   readonly weights: WeightMap = new Map();
 

@@ -28,6 +28,7 @@ import {
 import { initializerBytes, INLINE_WEIGHT_LIMIT, serializeModel } from "./onnx_file.ts";
 import type { WeightMap } from "./seeded_weights.ts";
 import { type BuildScale, scaledSpec } from "./test_scale.ts";
+import type { WeightSources } from "./weight_source.ts";
 import { tokenizerJson } from "./synthetic_tokenizer.ts";
 
 /** Options of {@linkcode synthesize}. */
@@ -45,6 +46,11 @@ export interface SynthesizeOptions {
    * when a graph's weights exceed protobuf's 2 GiB limit, `always`, or `never`.
    */
   externalData?: "auto" | "always" | "never";
+  /**
+   * Where each module's weights come from (default: seeded from `seed`);
+   * `vlm convert` passes a checkpoint's.
+   */
+  sources?: WeightSources;
 }
 
 /** One file of the folder. */
@@ -114,7 +120,7 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
   const layout = options.layout ?? spec.artifacts.layout;
   const built = specForBuild(scaledSpec(spec, options.scale ?? "full"), layout, dtype);
   const plan = resolve(built);
-  const graphs = moduleGraphs(plan, { seed, format: dtype });
+  const graphs = moduleGraphs(plan, { seed, format: dtype, sources: options.sources });
   const files: SynthesizedFile[] = [];
   const weights: Record<string, WeightMap> = {};
   const parameters: Record<string, number> = {};

@@ -51,7 +51,66 @@ export const hfIdefics3Layout: ModuleLayout = {
 const VISION = "model.vision_model";
 const TEXT = "model.text_model";
 
-/** transformers' `Idefics3ForConditionalGeneration` parameter names (DESIGN.md §3, variants.md). */
+/** Builder name → `${VISION}.` name for a SigLIP layer part. */
+const VISION_BLOCK: Readonly<Record<string, string>> = {
+  "norm1": "layer_norm1",
+  "norm2": "layer_norm2",
+  "attn.q": "self_attn.q_proj",
+  "attn.k": "self_attn.k_proj",
+  "attn.v": "self_attn.v_proj",
+  "attn.out": "self_attn.out_proj",
+  "mlp.up": "mlp.fc1",
+  "mlp.down": "mlp.fc2",
+};
+
+/** Builder name → `${TEXT}.` name for a Llama layer part (no biases). */
+const TEXT_BLOCK: Readonly<Record<string, string>> = {
+  "input_norm": "input_layernorm",
+  "post_attn_norm": "post_attention_layernorm",
+  "attn.q": "self_attn.q_proj",
+  "attn.k": "self_attn.k_proj",
+  "attn.v": "self_attn.v_proj",
+  "attn.o": "self_attn.o_proj",
+  "mlp.gate": "mlp.gate_proj",
+  "mlp.up": "mlp.up_proj",
+  "mlp.down": "mlp.down_proj",
+};
+
+const visionBuilderNames: Record<string, string> = {
+  "patch.weight": `${VISION}.embeddings.patch_embedding.weight`,
+  "patch.bias": `${VISION}.embeddings.patch_embedding.bias`,
+  "position": `${VISION}.embeddings.position_embedding.weight`,
+  "post_norm.weight": `${VISION}.post_layernorm.weight`,
+  "post_norm.bias": `${VISION}.post_layernorm.bias`,
+  ...Object.fromEntries(
+    Object.entries(VISION_BLOCK).flatMap(([ours, theirs]) =>
+      ["weight", "bias"].map((p) => [
+        `layers.{i}.${ours}.${p}`,
+        `${VISION}.encoder.layers.{i}.${theirs}.${p}`,
+      ])
+    ),
+  ),
+};
+
+const textBuilderNames: Record<string, string> = {
+  "embed.weight": `${TEXT}.embed_tokens.weight`,
+  "norm.weight": `${TEXT}.norm.weight`,
+  ...Object.fromEntries(
+    Object.entries(TEXT_BLOCK).map((
+      [ours, theirs],
+    ) => [`layers.{i}.${ours}.weight`, `${TEXT}.layers.{i}.${theirs}.weight`]),
+  ),
+};
+
+/**
+ * transformers' `Idefics3ForConditionalGeneration` parameter names (DESIGN.md §3, variants.md),
+ * as in transformers' `src/transformers/models/idefics3/modeling_idefics3.py`:
+ * `Idefics3Model` holds `vision_model` (Idefics3VisionTransformer: `embeddings.patch_embedding`
+ * Conv2d, `embeddings.position_embedding`, `encoder.layers[i]` with `layer_norm1/2`,
+ * `self_attn.{q,k,v,out}_proj`, `mlp.fc1/fc2`, then `post_layernorm`), `connector`
+ * (`modality_projection.proj`, no bias) and `text_model` (Llama); `lm_head` sits beside `model`
+ * and is tied to `model.text_model.embed_tokens` when `tie_word_embeddings` is true.
+ */
 const checkpoint: CheckpointNames = {
   vision: {
     prefix: `${VISION}.`,
@@ -75,6 +134,7 @@ const checkpoint: CheckpointNames = {
     ],
     verified: true,
     note: "transformers Idefics3VisionTransformer; SigLIP linears and norms carry biases",
+    builderNames: visionBuilderNames,
   },
   projector: {
     "pixel-shuffle-linear": {
@@ -82,6 +142,7 @@ const checkpoint: CheckpointNames = {
       parameters: ["model.connector.modality_projection.proj.weight"],
       verified: true,
       note: "Linear(D·r² → H, no bias) after the NHWC pixel shuffle",
+      builderNames: { "proj.weight": "model.connector.modality_projection.proj.weight" },
     },
   },
   text: {
@@ -98,12 +159,14 @@ const checkpoint: CheckpointNames = {
     ],
     verified: true,
     note: "Llama without attention or MLP biases",
+    builderNames: textBuilderNames,
   },
   head: {
     prefix: "lm_head.",
     parameters: ["lm_head.weight"],
     verified: true,
     note: "absent when tie_word_embeddings is true",
+    builderNames: { "lm_head.weight": "lm_head.weight" },
   },
 };
 

@@ -86,6 +86,25 @@ function ldpBlock(n: number): string[] {
   ];
 }
 
+/** Builder names of LDP block `blocks.{b}` → `mb_block.{b+1}` (index 0 is an Identity). */
+function ldpBlockNames(b: number): Record<string, string> {
+  const ours = `blocks.${b}`;
+  const theirs = `${LDP}.mb_block.${b + 1}.block`;
+  return {
+    [`${ours}.dw.weight`]: `${theirs}.0.0.weight`,
+    [`${ours}.norm1.weight`]: `${theirs}.0.1.weight`,
+    [`${ours}.norm1.bias`]: `${theirs}.0.1.bias`,
+    // The squeeze-excite fcs and the pointwise conv are 1×1 Conv2d ([out, in, 1, 1]).
+    [`${ours}.se.fc1.weight`]: `${theirs}.1.fc1.weight`,
+    [`${ours}.se.fc1.bias`]: `${theirs}.1.fc1.bias`,
+    [`${ours}.se.fc2.weight`]: `${theirs}.1.fc2.weight`,
+    [`${ours}.se.fc2.bias`]: `${theirs}.1.fc2.bias`,
+    [`${ours}.pw.weight`]: `${theirs}.2.0.weight`,
+    [`${ours}.norm2.weight`]: `${theirs}.2.1.weight`,
+    [`${ours}.norm2.bias`]: `${theirs}.2.1.bias`,
+  };
+}
+
 const ldp: CheckpointModule = {
   prefix: `${LDP}.`,
   parameters: [
@@ -103,6 +122,15 @@ const ldp: CheckpointModule = {
     "LayerNormAct2d + Hardswish, SqueezeExcitation fc1/fc2, 1×1 conv + LayerNormAct2d). " +
     "Convolution weights keep their 4-D shapes: `block.0.0` [H, 1, 3, 3], `block.1.fc1` " +
     "[H/4, H, 1, 1], `block.2.0` [H, H, 1, 1]",
+  // mlp = Sequential(Identity, Linear, GELU, Linear): the Linears are mlp.1 and mlp.3.
+  builderNames: {
+    "mlp.0.weight": `${LDP}.mlp.1.weight`,
+    "mlp.0.bias": `${LDP}.mlp.1.bias`,
+    "mlp.1.weight": `${LDP}.mlp.3.weight`,
+    "mlp.1.bias": `${LDP}.mlp.3.bias`,
+    ...ldpBlockNames(0),
+    ...ldpBlockNames(1),
+  },
 };
 
 const ldpv2: CheckpointModule = {
@@ -120,6 +148,39 @@ const ldpv2: CheckpointModule = {
     "= FeatureIRLayer (mlp = Linear, GELU, Linear), dwn = TokenDownLayer (AdaptiveAvgPool2d " +
     "((12, 12)), no parameters), peg = PosInjectLayer (peg.0 = depthwise Conv2d 3×3 with bias, " +
     "weight [H, 1, 3, 3])",
+  builderNames: {
+    "mlp.0.weight": "model.mm_projector.mlp.mlp.0.weight",
+    "mlp.0.bias": "model.mm_projector.mlp.mlp.0.bias",
+    "mlp.1.weight": "model.mm_projector.mlp.mlp.2.weight",
+    "mlp.1.bias": "model.mm_projector.mlp.mlp.2.bias",
+    "peg.weight": "model.mm_projector.peg.peg.0.weight",
+    "peg.bias": "model.mm_projector.peg.peg.0.bias",
+  },
+};
+
+/** Builder name → CLIP name of a vision layer part (transformers' CLIPEncoderLayer). */
+const CLIP_BLOCK: Readonly<Record<string, string>> = {
+  "norm1": "layer_norm1",
+  "norm2": "layer_norm2",
+  "attn.q": "self_attn.q_proj",
+  "attn.k": "self_attn.k_proj",
+  "attn.v": "self_attn.v_proj",
+  "attn.out": "self_attn.out_proj",
+  "mlp.up": "mlp.fc1",
+  "mlp.down": "mlp.fc2",
+};
+
+/** Builder name → MobileLLaMA (transformers LlamaDecoderLayer) name of a text layer part. */
+const LLAMA_BLOCK: Readonly<Record<string, string>> = {
+  "input_norm": "input_layernorm",
+  "post_attn_norm": "post_attention_layernorm",
+  "attn.q": "self_attn.q_proj",
+  "attn.k": "self_attn.k_proj",
+  "attn.v": "self_attn.v_proj",
+  "attn.o": "self_attn.o_proj",
+  "mlp.gate": "mlp.gate_proj",
+  "mlp.up": "mlp.up_proj",
+  "mlp.down": "mlp.down_proj",
 };
 
 /**
@@ -161,6 +222,23 @@ const checkpoint: CheckpointNames = {
       "(mm_vision_select_layer = -2) without the CLS token, so the last layer and " +
       "post_layernorm are in the checkpoint but never run. A CLIPModel checkpoint holds the " +
       "same names beside text_model.*, visual_projection, text_projection and logit_scale",
+    builderNames: {
+      "class": `${TOWER}.embeddings.class_embedding`,
+      "patch.weight": `${TOWER}.embeddings.patch_embedding.weight`,
+      "position": `${TOWER}.embeddings.position_embedding.weight`,
+      "pre_norm.weight": `${TOWER}.pre_layrnorm.weight`,
+      "pre_norm.bias": `${TOWER}.pre_layrnorm.bias`,
+      "post_norm.weight": `${TOWER}.post_layernorm.weight`,
+      "post_norm.bias": `${TOWER}.post_layernorm.bias`,
+      ...Object.fromEntries(
+        Object.entries(CLIP_BLOCK).flatMap(([ours, theirs]) =>
+          ["weight", "bias"].map((p) => [
+            `layers.{i}.${ours}.${p}`,
+            `${TOWER}.encoder.layers.{i}.${theirs}.${p}`,
+          ])
+        ),
+      ),
+    },
   },
   projector: { ldp, ldpv2 },
   text: {
@@ -180,6 +258,15 @@ const checkpoint: CheckpointNames = {
       "model = MobileLlamaModel (a transformers LlamaModel, models/llama/modeling_llama.py: " +
       "embed_tokens, layers.{i}.{self_attn,mlp,input_layernorm,post_attention_layernorm}, norm; " +
       "no attention or MLP biases) that also holds mm_projector",
+    builderNames: {
+      "embed.weight": "model.embed_tokens.weight",
+      "norm.weight": "model.norm.weight",
+      ...Object.fromEntries(
+        Object.entries(LLAMA_BLOCK).map((
+          [ours, theirs],
+        ) => [`layers.{i}.${ours}.weight`, `model.layers.{i}.${theirs}.weight`]),
+      ),
+    },
   },
   head: {
     prefix: "lm_head.",
@@ -187,6 +274,7 @@ const checkpoint: CheckpointNames = {
     verified: true,
     note: "Meituan-AutoML/MobileVLM mobilevlm/model/mobilellama.py: lm_head = " +
       "nn.Linear(hidden, vocab, bias=False), not tied to embed_tokens",
+    builderNames: { "lm_head.weight": "lm_head.weight" },
   },
 };
 

@@ -186,6 +186,13 @@ export interface CheckpointModule {
   verified: boolean;
   /** Where the names come from, or why they are uncertain. */
   note: string;
+  /**
+   * Builder weight name (module-local, see `src/build/layers/`) → checkpoint
+   * parameter name, `{i}` = layer index in both; what `vlm convert` reads.
+   * Matrices are transposed from torch's `[out, in]`; other tensors keep
+   * torch's layout, which is the builder's.
+   */
+  builderNames?: Readonly<Record<string, string>>;
 }
 
 /** Checkpoint parameter names per module (vision, projector, text, head). */

@@ -7,6 +7,7 @@
  */
 import { abortable } from "./abortable.ts";
 import { nodeCryptoHash } from "./hash.ts";
+import { openReadOnlyFile } from "./read_only_file.ts";
 import type { FileInfo, Platform, PlatformFile, PlatformPath } from "./types.ts";
 
 interface DenoFsFile {
@@ -104,6 +105,7 @@ export function denoPlatform(): Platform {
     },
     open: async (path) =>
       wrapFile(await deno.open(path, { read: true, write: true, create: true })),
+    openReadOnly: openReadOnlyFile,
     async lock(path, signal) {
       const file = await deno.open(path, { create: true, write: true });
       const locking = file.lock(true);

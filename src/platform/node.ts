@@ -12,6 +12,7 @@
 import { abortable } from "./abortable.ts";
 import { builtin } from "./builtin.ts";
 import { nodeCryptoHash } from "./hash.ts";
+import { openReadOnlyFile } from "./read_only_file.ts";
 import type { Platform, PlatformFile, PlatformPath } from "./types.ts";
 
 interface NodeFileHandle {
@@ -160,6 +161,7 @@ export function nodePlatform(): Platform {
       const { O_RDWR, O_CREAT } = fs().constants;
       return wrapFile(await fs().open(path, O_RDWR | O_CREAT));
     },
+    openReadOnly: openReadOnlyFile,
     lock: lockFile,
     createHash: nodeCryptoHash,
   };

@@ -32,6 +32,19 @@ export interface PlatformFile {
   close(): Promise<void>;
 }
 
+/**
+ * A file opened read-only for synchronous reads at explicit positions: the
+ * model builder is synchronous and reads a large file one piece at a time.
+ */
+export interface ReadOnlyFile {
+  /** Size in bytes when opened. */
+  readonly size: number;
+  /** Fills `buffer` from `position` on; the count read (less than its length only at the end). */
+  readAt(buffer: Uint8Array, position: number): number;
+  /** Closes the file. */
+  close(): void;
+}
+
 /** An incremental hash (SHA-256 or SHA-1). */
 export interface IncrementalHash {
   /** Adds the next bytes. */
@@ -75,6 +88,11 @@ export interface Platform {
   remove(path: PlatformPath, options?: { recursive?: boolean }): Promise<void>;
   /** Opens a file for reading and writing, creating it when absent. */
   open(path: PlatformPath): Promise<PlatformFile>;
+  /**
+   * Opens an existing file for synchronous positioned reads, or `undefined`
+   * when it does not exist. Absent on hosts without a file system.
+   */
+  openReadOnly?(path: PlatformPath): ReadOnlyFile | undefined;
   /**
    * Takes an exclusive lock named by `path` (waiting for other holders, in this
    * process or another); resolves to its release.

@@ -133,6 +133,7 @@ Deno.test("cli: every command has --help", async () => {
   for (
     const command of [
       "synth",
+      "convert",
       "inspect",
       "pull",
       "run",

@@ -8,7 +8,8 @@
 import type { Activation } from "../../spec/types.ts";
 import { float, type GraphBuilder } from "../onnx_graph.ts";
 import { MATMUL_INT8_LEVELS, Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
-import type { WeightFactory, WeightTensor } from "../seeded_weights.ts";
+import type { WeightTensor } from "../seeded_weights.ts";
+import type { WeightSource } from "../weight_source.ts";
 
 /**
  * How matmul weights are stored: float, int8 per channel (dynamically
@@ -27,7 +28,7 @@ export interface LayerContext {
   /** The graph being written. */
   g: GraphBuilder;
   /** Where weights come from (and are recorded for numerical checks). */
-  w: WeightFactory;
+  w: WeightSource;
   /** Storage of matmul weights. */
   format: WeightFormat;
 }
