@@ -1,6 +1,7 @@
 /**
  * Embeds WebAssembly binaries into bundles. The sources name no binary
- * (`src/runtime/wasm_binary.ts` and `src/image/jpeg_wasm_binary.ts` export
+ * (`src/runtime/wasm_binary.ts`, `src/image/jpeg_wasm_binary.ts` and
+ * `src/document/pdfium_wasm_binary.ts` export
  * `undefined`, so Deno and Node read the files from their npm packages); a
  * bundle substitutes those modules with ones that carry the bytes, gzip
  * compressed in a base64 string and inflated with `DecompressionStream` when
@@ -37,6 +38,13 @@ const JPEG: EmbeddedBinary = {
   exportName: "JPEG_WASM_BINARY",
   packageName: "@jsquash/jpeg",
   file: "codec/dec/mozjpeg_dec.wasm",
+};
+
+const PDFIUM: EmbeddedBinary = {
+  module: "src/document/pdfium_wasm_binary.ts",
+  exportName: "PDFIUM_WASM_BINARY",
+  packageName: "@embedpdf/pdfium",
+  file: "dist/pdfium.wasm",
 };
 
 /** Options of {@linkcode wasmEmbedding}. */
@@ -103,10 +111,15 @@ export function wasmEmbedding(
   graph: DenoGraph,
   options: WasmEmbeddingOptions = {},
 ): esbuild.Plugin {
-  const binaries = [ORT, JPEG];
+  const binaries = [ORT, JPEG, PDFIUM];
   return {
     name: "vlmkit-wasm-embedding",
     setup(build) {
+      // PDFium's default build loads Node's `module` when `process` exists (Deno has it);
+      // the browser build needs nothing from the host once the binary is given.
+      build.onResolve({ filter: /^npm:@embedpdf\/pdfium@[^/]*$/ }, () => ({
+        path: binaryPath(graph, { ...PDFIUM, file: "dist/index.browser.js" }),
+      }));
       build.onResolve({ filter: /wasm_binary\.ts$/ }, (args) => {
         const path = join(dirname(args.importer), args.path);
         const binary = binaries.find((b) => path.endsWith(`/${b.module}`));
