@@ -46,4 +46,3 @@ export type { DocumentSourceOptions } from "./document_source.ts";
 export type { TaskModel } from "../runtime/tasks/run_task.ts";
 export type { RgbImage } from "../image/raster.ts";
 export type { ImageSource } from "../image/source.ts";
-export type { VlmErrorCode } from "../errors/vlm_error.ts";
