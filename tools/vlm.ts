@@ -14,6 +14,7 @@ import { withCliFix } from "./cli/max_pixels.ts";
 import { benchCommand } from "./cli/bench_command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
 import { doctagsCommand } from "./cli/doctags_command.ts";
+import { documentCommand } from "./cli/document_command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
@@ -38,6 +39,7 @@ const COMMANDS: readonly Command[] = [
   evalCommand,
   taskCommand,
   doctagsCommand,
+  documentCommand,
   pluginCommand,
   bundleCommand,
   serveCommand,
