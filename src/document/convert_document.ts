@@ -67,6 +67,8 @@ export interface DocumentConversion extends AsyncIterable<PageResult> {
   readonly pageNumbers: readonly number[];
   /** Runs any remaining pages and assembles the document. */
   result(): Promise<ConvertedDocument>;
+  /** Stops after the running page and frees the document (a later `result()` rejects). */
+  close(): Promise<void>;
 }
 
 /** The DocTags task with both of SmolDocling's end markers as stop strings. */
@@ -251,10 +253,17 @@ export async function convertDocument(
     }
   }
   const pages = run();
+  let iterated = false;
+  let closed = false;
   let assembled: Promise<ConvertedDocument> | undefined;
   const result = () =>
     assembled ??= (async () => {
       while (!(await pages.next()).done) { /* run the rest */ }
+      if (closed) {
+        throw new VlmError("usage", "the document conversion was closed", {
+          fix: "call result() before close()",
+        });
+      }
       const sorted = [...results].sort((a, b) => a.pageNo - b.pageNo);
       const documentPages: DocumentPage[] = sorted.map((page) => ({
         pageNo: page.pageNo,
@@ -263,12 +272,16 @@ export async function convertDocument(
       }));
       return { pages: sorted, document: assemblePages(documentPages) };
     })();
-  let iterated = false;
   return {
     kind: opened.kind,
     sourcePages: opened.pages.length,
     pageNumbers: numbers,
     result,
+    async close() {
+      closed = true;
+      await pages.return(undefined);
+      opened.close();
+    },
     [Symbol.asyncIterator]() {
       if (iterated) {
         throw new VlmError("usage", "a document conversion can be iterated once", {
