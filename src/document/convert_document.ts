@@ -140,7 +140,13 @@ async function convertPage(
       maxNewTokens: cap,
       signal: options.signal,
     });
-    const timings = { rasterMs, generateMs: performance.now() - generating };
+    const timings = {
+      rasterMs,
+      generateMs: performance.now() - generating,
+      visionMs: result.timings.visionMs,
+      prefillMs: result.timings.prefillMs,
+      decodeTokensPerSec: result.timings.decodeTokensPerSec,
+    };
     raster = imageSize(page, bytes);
     const common = {
       ...base,

@@ -19,6 +19,12 @@ export interface PageTimings {
   rasterMs: number;
   /** Generating its DocTags (0 for a resumed page). */
   generateMs: number;
+  /** Of `generateMs`: the vision encoder. */
+  visionMs?: number;
+  /** Of `generateMs`: prompt embedding and the prefill pass. */
+  prefillMs?: number;
+  /** Decoding speed after the first token. */
+  decodeTokensPerSec?: number;
 }
 
 /** One converted page. */

@@ -111,6 +111,9 @@ async function pipelineFigures(
         tokens: page.tokens,
         rasterMs: Math.round(page.timings.rasterMs),
         generateMs: Math.round(page.timings.generateMs),
+        visionMs: Math.round(page.timings.visionMs ?? 0),
+        prefillMs: Math.round(page.timings.prefillMs ?? 0),
+        decodeTokensPerSec: Number((page.timings.decodeTokensPerSec ?? 0).toFixed(2)),
       });
     }
     const seconds = (performance.now() - started) / 1000;
