@@ -48,6 +48,7 @@ Deno.test("end to end: vlm document on a synthesized SmolDocling", async (t) => 
     const pdf = join(work, "three.pdf");
     await Deno.writeFile(pdf, await threePages());
     const out = join(work, "out");
+    let firstRun: CliPage[] = [];
     const convert = (...extra: string[]) =>
       runVlm(PERMISSIONS, [
         "document",
@@ -70,6 +71,7 @@ Deno.test("end to end: vlm document on a synthesized SmolDocling", async (t) => 
       assert.equal(run.code, 0, run.stderr);
       const { documents, summary } = JSON.parse(run.stdout);
       const pages: CliPage[] = documents[0].pages;
+      firstRun = pages;
       assert.deepEqual(pages.map((p) => p.pageNo), [1, 2, 3]);
       assert.equal(summary.generated, 3);
       for (const page of pages) {
@@ -112,6 +114,11 @@ Deno.test("end to end: vlm document on a synthesized SmolDocling", async (t) => 
       );
       assert.equal(summary.generated, 1);
       assert.equal(summary.resumed, 2);
+      // Resumed pages keep the status they ended with (the first page looped).
+      assert.deepEqual(
+        documents[0].pages.map((p: CliPage) => p.status),
+        firstRun.map((p) => p.status),
+      );
       const all = await Deno.readTextFile(join(out, "three", "three.doctags"));
       assert.equal(all.split("<page_break>").length, 3);
       assert.ok(all.includes(kept.replace(/^<doctag>|<\/doctag>$/g, "").slice(0, 200)));

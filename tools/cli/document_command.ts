@@ -209,17 +209,34 @@ async function convertJob(
     ? JSON.stringify(done.document.json, null, 2)
     : done.document.doctags;
   await writeFileAtomically(out, body);
-  return {
-    in: job.inputs,
-    out,
-    pages: done.pages.map((p) => ({
-      pageNo: p.pageNo,
-      status: p.status,
-      ...(p.reason ? { reason: p.reason } : {}),
-      resumed: p.resumed,
-      tokens: p.tokens,
-    })),
-  };
+  const pages = [];
+  for (const page of done.pages) {
+    // A resumed page reports how it ended when it was converted (looped, capped, ...).
+    const recorded = page.resumed ? await recordedPage(dir, page.pageNo) : undefined;
+    const { status, reason, tokens } = recorded ?? page;
+    pages.push({
+      pageNo: page.pageNo,
+      status,
+      ...(reason ? { reason } : {}),
+      resumed: page.resumed,
+      tokens,
+    });
+  }
+  return { in: job.inputs, out, pages };
+}
+
+/** The status an earlier run recorded for a page, when its metadata file is readable. */
+async function recordedPage(
+  dir: string,
+  pageNo: number,
+): Promise<Pick<PageResult, "status" | "reason" | "tokens"> | undefined> {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(pageFile(dir, pageNo, "json")));
+    if (!["ok", "looped", "capped"].includes(meta.status)) return undefined;
+    return { status: meta.status, reason: meta.reason, tokens: Number(meta.tokens) || 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, results in input order. */
