@@ -1,7 +1,7 @@
 // POST /v1/documents over real HTTP: SSE page events, the final document, bad input as 4xx.
 import assert from "node:assert/strict";
 import { loadModel } from "../../src/runtime/load_model.ts";
-import { createServerHandler } from "../../src/server/handler.ts";
+import { createServerHandler, type ServerHandler } from "../../src/server/handler.ts";
 import { TINY_MODEL } from "../runtime/_tiny_model.ts";
 import { encryptedPdf, makePdf } from "./_pdfs.ts";
 
@@ -21,12 +21,12 @@ async function readEvents(response: Response): Promise<{ event: string; data: un
   });
 }
 
-async function withServer(body: (url: string) => Promise<void>) {
+async function withServer(body: (url: string, handler: ServerHandler) => Promise<void>) {
   const model = await loadModel(TINY_MODEL);
   const handler = createServerHandler(model, { maxNewTokens: 6 });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler.handle);
   try {
-    await body(`http://127.0.0.1:${server.addr.port}/v1/documents`);
+    await body(`http://127.0.0.1:${server.addr.port}/v1/documents`, handler);
   } finally {
     await server.shutdown();
     await model.dispose();
@@ -119,5 +119,28 @@ Deno.test("POST /v1/documents: bad input is a 4xx JSON error before any event", 
       assert.match(json.error.message, message);
       assert.ok(json.error.fix);
     }
+  });
+});
+
+Deno.test("POST /v1/documents: a client that leaves stops the conversion and frees the slot", async () => {
+  const pdf = await makePdf(Array.from({ length: 300 }, () => ({ width: 30, height: 30 })));
+  await withServer(async (url, handler) => {
+    const response = await post(url, { document: dataUrl("application/pdf", pdf), max_tokens: 6 });
+    const reader = response.body!.getReader();
+    let seen = "";
+    while (!seen.includes("event: page")) {
+      seen += new TextDecoder().decode((await reader.read()).value);
+    }
+    await reader.cancel();
+    // The running page finishes, then the conversion stops and releases the generation slot
+    // (300 pages would keep it for many seconds).
+    for (let i = 0; i < 100 && handler.stats().active > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(handler.stats(), { active: 0, waiting: 0, aborted: 1 });
+    // The slot is free: the next request runs.
+    const next = await post(url, { document: dataUrl("application/pdf", pdf), pages: "1" });
+    const events = await readEvents(next);
+    assert.deepEqual(events.map((e) => e.event), ["document", "page", "done"]);
   });
 });
