@@ -90,11 +90,11 @@ function scaleOf(options: ConvertDocumentOptions): number | undefined {
     });
   }
   const scale = options.dpi !== undefined ? options.dpi / 72 : options.scale;
-  if (scale !== undefined && !(Number.isFinite(scale) && scale > 0 && scale <= 20)) {
+  if (scale !== undefined && !(scale >= 1 / 72 && scale <= 20)) {
     throw new VlmError(
       "input_invalid",
       `the render resolution ${options.dpi ?? options.scale} is out of range`,
-      { fix: "use a dpi between 1 and 1440 (default 144), or a scale between 0.01 and 20" },
+      { fix: "use a dpi between 1 and 1440 (default 144), or a scale between 1/72 and 20" },
     );
   }
   return scale;
