@@ -9,7 +9,7 @@
 import { init } from "npm:@embedpdf/pdfium@2.15.1";
 import { VlmError } from "../errors/vlm_error.ts";
 import { platform } from "../platform/current.ts";
-import { PDFIUM_WASM_BINARY } from "./pdfium_wasm_binary.ts";
+import { loadPdfiumWasmBinary } from "./pdfium_wasm_binary.ts";
 
 /** The part of the PDFium API vlmkit calls (names and arguments as in PDFium's C API). */
 export interface Pdfium {
@@ -59,7 +59,7 @@ function wasmUrl(): URL {
 }
 
 async function wasmBytes(): Promise<Uint8Array> {
-  if (PDFIUM_WASM_BINARY) return PDFIUM_WASM_BINARY;
+  if (loadPdfiumWasmBinary) return await loadPdfiumWasmBinary();
   const url = wasmUrl();
   const host = platform();
   if (url.protocol === "file:" && host.fileSystem) {

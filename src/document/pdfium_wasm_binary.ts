@@ -3,10 +3,11 @@
  * bundle embeds it. In the sources it is `undefined` and `pdfium.ts` reads the
  * file from the npm package (read permission under Deno); `vlm bundle`
  * substitutes this module with one that carries the bytes, so a bundle
- * rasterises PDFs with no permission and no fetch.
+ * rasterises PDFs with no permission and no fetch. The bundle inflates them on
+ * first call, not when it loads: most users of a bundle never open a PDF.
  *
  * @module
  */
 
-/** The bytes of `pdfium.wasm`, or `undefined` to read them from the npm package. */
-export const PDFIUM_WASM_BINARY: Uint8Array | undefined = undefined;
+/** Resolves to the bytes of `pdfium.wasm`, or `undefined` to read them from the npm package. */
+export const loadPdfiumWasmBinary: (() => Promise<Uint8Array>) | undefined = undefined;

@@ -5,7 +5,8 @@
  * `undefined`, so Deno and Node read the files from their npm packages); a
  * bundle substitutes those modules with ones that carry the bytes, gzip
  * compressed in a base64 string and inflated with `DecompressionStream` when
- * the module loads, so it runs with no file access and no fetch.
+ * the module loads (PDFium's on first use instead), so it runs with no file
+ * access and no fetch.
  *
  * @module
  */
@@ -24,6 +25,11 @@ interface EmbeddedBinary {
   packageName: string;
   /** The binary's path inside the package. */
   file: string;
+  /**
+   * Export a function that inflates the bytes on first call instead of the
+   * bytes (for a binary most bundle users never need, so loading stays cheap).
+   */
+  lazy?: boolean;
 }
 
 const ORT: EmbeddedBinary = {
@@ -42,9 +48,10 @@ const JPEG: EmbeddedBinary = {
 
 const PDFIUM: EmbeddedBinary = {
   module: "src/document/pdfium_wasm_binary.ts",
-  exportName: "PDFIUM_WASM_BINARY",
+  exportName: "loadPdfiumWasmBinary",
   packageName: "@embedpdf/pdfium",
   file: "dist/pdfium.wasm",
+  lazy: true,
 };
 
 /** Options of {@linkcode wasmEmbedding}. */
@@ -71,8 +78,11 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** A module exporting `name` as the inflated bytes of `compressed`. */
-function embeddedModule(name: string, compressed: Uint8Array): string {
+/**
+ * A module exporting `name` as the inflated bytes of `compressed`, or with
+ * `lazy` as a function resolving to them (inflated once, on first call).
+ */
+function embeddedModule(name: string, compressed: Uint8Array, lazy = false): string {
   return `const GZIP_BASE64 = "${base64(compressed)}";
 function decodeBase64(text) {
   if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text);
@@ -81,9 +91,16 @@ function decodeBase64(text) {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
-const inflated = new Blob([decodeBase64(GZIP_BASE64)]).stream()
-  .pipeThrough(new DecompressionStream("gzip"));
-export const ${name} = new Uint8Array(await new Response(inflated).arrayBuffer());
+async function inflate() {
+  const inflated = new Blob([decodeBase64(GZIP_BASE64)]).stream()
+    .pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
+}
+${
+    lazy
+      ? `let inflating;\nexport const ${name} = () => (inflating ??= inflate());`
+      : `export const ${name} = await inflate();`
+  }
 `;
 }
 
@@ -131,7 +148,10 @@ export function wasmEmbedding(
           return { contents: `export const ${binary.exportName} = undefined;`, loader: "js" };
         }
         const bytes = await Deno.readFile(binaryPath(graph, binary));
-        return { contents: embeddedModule(binary.exportName, await gzip(bytes)), loader: "js" };
+        return {
+          contents: embeddedModule(binary.exportName, await gzip(bytes), binary.lazy),
+          loader: "js",
+        };
       });
     },
   };
