@@ -15,6 +15,7 @@ import { benchCommand } from "./cli/bench_command.ts";
 import { bundleCommand } from "./cli/bundle_command.ts";
 import { convertCommand } from "./cli/convert_command.ts";
 import { doctagsCommand } from "./cli/doctags_command.ts";
+import { documentCommand } from "./cli/document_command.ts";
 import { evalCommand } from "./cli/eval_command.ts";
 import { inspectCommand } from "./cli/inspect_command.ts";
 import { paramsCommand } from "./cli/params_command.ts";
@@ -40,6 +41,7 @@ const COMMANDS: readonly Command[] = [
   evalCommand,
   taskCommand,
   doctagsCommand,
+  documentCommand,
   pluginCommand,
   bundleCommand,
   serveCommand,

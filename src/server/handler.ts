@@ -5,6 +5,8 @@
  * - `POST /v1/chat/completions` — OpenAI-compatible, `stream: true` sends SSE;
  * - `POST /v1/tasks/{name}` — a task plugin (the model's, or one given in
  *   `options.plugins`), typed JSON result;
+ * - `POST /v1/documents` — a PDF or page images converted by a DocTags model,
+ *   page results as server-sent events (`documents_route.ts`);
  * - `GET /v1/models`, `GET /healthz`.
  *
  * Limits: request body bytes, max new tokens, a bounded queue (429 when
@@ -25,6 +27,7 @@ import { DEFAULT_MAX_PIXELS } from "../image/decode.ts";
 import { ImageBudget } from "./image_budget.ts";
 import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
 import { chatCompletion } from "./chat_completion.ts";
+import { documentsResponse } from "./documents_route.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
 
@@ -267,11 +270,23 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
       if (request.method === "POST" && url.pathname === "/v1/chat/completions") {
         return await chat(request, signal);
       }
+      if (request.method === "POST" && url.pathname === "/v1/documents") {
+        const body = await readJsonBody(request, maxBody);
+        return await documentsResponse({
+          model,
+          maxNewTokens,
+          images: imageOptions(signal),
+          maxPixels: options.maxImagePixels ?? DEFAULT_MAX_PIXELS,
+          timeout: signal,
+          admit,
+          onDisconnect: () => aborted++,
+        }, body);
+      }
       const taskMatch = /^\/v1\/tasks\/([a-z0-9-]+)$/.exec(url.pathname);
       if (request.method === "POST" && taskMatch) return await task(request, taskMatch[1], signal);
       return errorResponse(
         new VlmError("not_found", `no route ${request.method} ${url.pathname}`, {
-          fix: "see GET /v1/models, POST /v1/chat/completions",
+          fix: "see GET /v1/models, POST /v1/chat/completions, POST /v1/documents",
         }),
       );
     } catch (error) {

@@ -140,6 +140,7 @@ Deno.test("cli: every command has --help", async () => {
       "eval",
       "task",
       "doctags",
+      "document",
       "plugin",
       "bundle",
       "serve",

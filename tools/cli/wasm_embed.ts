@@ -1,10 +1,12 @@
 /**
  * Embeds WebAssembly binaries into bundles. The sources name no binary
- * (`src/runtime/wasm_binary.ts` and `src/image/jpeg_wasm_binary.ts` export
+ * (`src/runtime/wasm_binary.ts`, `src/image/jpeg_wasm_binary.ts` and
+ * `src/document/pdfium_wasm_binary.ts` export
  * `undefined`, so Deno and Node read the files from their npm packages); a
  * bundle substitutes those modules with ones that carry the bytes, gzip
  * compressed in a base64 string and inflated with `DecompressionStream` when
- * the module loads, so it runs with no file access and no fetch.
+ * the module loads (PDFium's on first use instead), so it runs with no file
+ * access and no fetch.
  *
  * @module
  */
@@ -23,6 +25,11 @@ interface EmbeddedBinary {
   packageName: string;
   /** The binary's path inside the package. */
   file: string;
+  /**
+   * Export a function that inflates the bytes on first call instead of the
+   * bytes (for a binary most bundle users never need, so loading stays cheap).
+   */
+  lazy?: boolean;
 }
 
 const ORT: EmbeddedBinary = {
@@ -37,6 +44,14 @@ const JPEG: EmbeddedBinary = {
   exportName: "JPEG_WASM_BINARY",
   packageName: "@jsquash/jpeg",
   file: "codec/dec/mozjpeg_dec.wasm",
+};
+
+const PDFIUM: EmbeddedBinary = {
+  module: "src/document/pdfium_wasm_binary.ts",
+  exportName: "loadPdfiumWasmBinary",
+  packageName: "@embedpdf/pdfium",
+  file: "dist/pdfium.wasm",
+  lazy: true,
 };
 
 /** Options of {@linkcode wasmEmbedding}. */
@@ -63,8 +78,11 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** A module exporting `name` as the inflated bytes of `compressed`. */
-function embeddedModule(name: string, compressed: Uint8Array): string {
+/**
+ * A module exporting `name` as the inflated bytes of `compressed`, or with
+ * `lazy` as a function resolving to them (inflated once, on first call).
+ */
+function embeddedModule(name: string, compressed: Uint8Array, lazy = false): string {
   return `const GZIP_BASE64 = "${base64(compressed)}";
 function decodeBase64(text) {
   if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text);
@@ -73,9 +91,16 @@ function decodeBase64(text) {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
-const inflated = new Blob([decodeBase64(GZIP_BASE64)]).stream()
-  .pipeThrough(new DecompressionStream("gzip"));
-export const ${name} = new Uint8Array(await new Response(inflated).arrayBuffer());
+async function inflate() {
+  const inflated = new Blob([decodeBase64(GZIP_BASE64)]).stream()
+    .pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
+}
+${
+    lazy
+      ? `let inflating;\nexport const ${name} = () => (inflating ??= inflate());`
+      : `export const ${name} = await inflate();`
+  }
 `;
 }
 
@@ -103,10 +128,15 @@ export function wasmEmbedding(
   graph: DenoGraph,
   options: WasmEmbeddingOptions = {},
 ): esbuild.Plugin {
-  const binaries = [ORT, JPEG];
+  const binaries = [ORT, JPEG, PDFIUM];
   return {
     name: "vlmkit-wasm-embedding",
     setup(build) {
+      // PDFium's default build loads Node's `module` when `process` exists (Deno has it);
+      // the browser build needs nothing from the host once the binary is given.
+      build.onResolve({ filter: /^npm:@embedpdf\/pdfium@[^/]*$/ }, () => ({
+        path: binaryPath(graph, { ...PDFIUM, file: "dist/index.browser.js" }),
+      }));
       build.onResolve({ filter: /wasm_binary\.ts$/ }, (args) => {
         const path = join(dirname(args.importer), args.path);
         const binary = binaries.find((b) => path.endsWith(`/${b.module}`));
@@ -118,7 +148,10 @@ export function wasmEmbedding(
           return { contents: `export const ${binary.exportName} = undefined;`, loader: "js" };
         }
         const bytes = await Deno.readFile(binaryPath(graph, binary));
-        return { contents: embeddedModule(binary.exportName, await gzip(bytes)), loader: "js" };
+        return {
+          contents: embeddedModule(binary.exportName, await gzip(bytes), binary.lazy),
+          loader: "js",
+        };
       });
     },
   };
