@@ -18,7 +18,14 @@ import type { DecoderSpec } from "../../spec/types.ts";
 import type { WeightTensor } from "../seeded_weights.ts";
 import { inverseFrequencies } from "./rope_frequencies.ts";
 import { float } from "../onnx_graph.ts";
-import { activate, type LayerContext, linear, matmul, rmsNorm } from "./ops.ts";
+import {
+  activate,
+  concatOutputs,
+  type LayerContext,
+  linear,
+  matmul,
+  rmsNorm,
+} from "./ops.ts";
 
 /** Standard deviation of the LM head, so greedy picks are clear (logits std ≈ 4). */
 const HEAD_GAIN = 4;
@@ -110,14 +117,6 @@ function attentionInputs(
   return { bias, seqlensK, total: g.op("Cast", [t], { to: 6 }) };
 }
 
-/** x·cos + rotate_half(x)·sin per head of [B, S, heads·hd] (rotate_half(x) = [−x₂, x₁]). */
-function applyRotary(ctx: LayerContext, x: string, shared: DecoderShared, heads: number): string {
-  return ctx.g.op("RotaryEmbedding", [x, shared.positions, shared.cos, shared.sin], {
-    interleaved: 0,
-    num_heads: heads,
-  }, { domain: "com.microsoft" });
-}
-
 /** Attention of layer i; writes `present.{i}.*` and returns [B, S, H]. */
 function attention(
   ctx: LayerContext,
@@ -126,42 +125,41 @@ function attention(
   spec: DecoderSpec,
   shared: DecoderShared,
 ): string {
-  const { g } = ctx;
+  const { g, w } = ctx;
   const { hidden, heads, kvHeads, headDim } = spec;
   const name = `layers.${i}.attn`;
   const names = cacheNames(i);
   return g.scope("attn", () => {
-    const q = applyRotary(
-      ctx,
-      linear(ctx, x, `${name}.q`, hidden, heads * headDim, { bias: false }),
-      shared,
-      heads,
-    );
-    const k = applyRotary(
-      ctx,
-      linear(ctx, x, `${name}.k`, hidden, kvHeads * headDim, { bias: false }),
-      shared,
-      kvHeads,
-    );
-    const v = linear(ctx, x, `${name}.v`, hidden, kvHeads * headDim, { bias: false });
-    // Appends k/v to the cache (present = past ++ new, [B,kv,T,hd]) and attends in one kernel;
-    // inputs 7–9 (cos/sin caches, positions) are unused: RoPE is applied above.
+    // Drawn separately (the names the references read), stored as one [H, (h+2kv)·hd] matmul.
+    const q = w.matrix(`${name}.q.weight`, hidden, heads * headDim);
+    const k = w.matrix(`${name}.k.weight`, hidden, kvHeads * headDim);
+    const v = w.matrix(`${name}.v.weight`, hidden, kvHeads * headDim);
+    const qkv = matmul(ctx, x, `${name}.qkv.weight`, concatOutputs([q, k, v]));
+    // Packed QKV: GQA splits it, rotates q and k at `position_ids` with the
+    // cos/sin tables (do_rotary), appends k/v to the cache (present = past ++
+    // new, [B,kv,T,hd]) and attends, all in one kernel.
     const [context] = g.ops(
       "GroupQueryAttention",
       [
-        q,
-        k,
-        v,
+        qkv,
+        "",
+        "",
         names.pastKey,
         names.pastValue,
         shared.seqlensK,
         shared.total,
-        "",
-        "",
-        "",
+        shared.cos,
+        shared.sin,
+        shared.positions,
         shared.bias,
       ],
-      { num_heads: heads, kv_num_heads: kvHeads, scale: float(1 / Math.sqrt(headDim)) },
+      {
+        num_heads: heads,
+        kv_num_heads: kvHeads,
+        scale: float(1 / Math.sqrt(headDim)),
+        do_rotary: 1,
+        rotary_interleaved: 0,
+      },
       {
         domain: "com.microsoft",
         outputs: [`${name}/context`, names.presentKey, names.presentValue],

@@ -86,6 +86,32 @@ export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTens
   }, { domain: "com.microsoft" });
 }
 
+/**
+ * The `[in, Σout]` matrix of `parts` (each `[in, out_i]`) side by side along
+ * the output axis. Every weight format quantizes per output column (int8
+ * scales, q4 blocks run down one column), so quantizing the concatenation
+ * stores exactly the values each part would have on its own.
+ */
+export function concatOutputs(parts: WeightTensor[]): WeightTensor {
+  const rows = parts[0].dims[0];
+  for (const p of parts) {
+    if (p.dims[0] !== rows) {
+      throw new RangeError(`concatOutputs: input dims differ (${p.dims[0]} vs ${rows})`);
+    }
+  }
+  const cols = parts.reduce((sum, p) => sum + p.dims[1], 0);
+  const data = new Float32Array(rows * cols);
+  let offset = 0;
+  for (const p of parts) {
+    const n = p.dims[1];
+    for (let r = 0; r < rows; r++) {
+      data.set(p.data.subarray(r * n, (r + 1) * n), r * cols + offset);
+    }
+    offset += n;
+  }
+  return { dims: [rows, cols], data };
+}
+
 /** Linear layer `name` (`name.weight` [in, out], optional `name.bias` [out]). */
 export function linear(
   ctx: LayerContext,
