@@ -25,6 +25,7 @@ import {
   linear,
   matmul,
   rmsNorm,
+  skipRmsNorm,
 } from "./ops.ts";
 
 /** Standard deviation of the LM head, so greedy picks are clear (logits std ≈ 4). */
@@ -170,20 +171,29 @@ function attention(
   });
 }
 
-/** SwiGLU MLP of layer i: down(silu(x·gate) ⊙ x·up). */
+/** SwiGLU MLP of layer i: down(silu(x·gate) ⊙ x·up), gate and up as one matmul. */
 function mlp(ctx: LayerContext, x: string, i: number, spec: DecoderSpec): string {
-  const { g } = ctx;
+  const { g, w } = ctx;
   const name = `layers.${i}.mlp`;
   return g.scope("mlp", () => {
-    const gate = activate(
-      g,
-      linear(ctx, x, `${name}.gate`, spec.hidden, spec.intermediate, { bias: false }),
-      "silu",
+    const gateWeight = w.matrix(`${name}.gate.weight`, spec.hidden, spec.intermediate);
+    const upWeight = w.matrix(`${name}.up.weight`, spec.hidden, spec.intermediate);
+    const both = matmul(ctx, x, `${name}.gate_up.weight`, concatOutputs([gateWeight, upWeight]));
+    const [gate, up] = g.ops(
+      "Split",
+      [both, g.ints([spec.intermediate, spec.intermediate])],
+      { axis: -1 },
+      {},
+      2,
     );
-    const up = linear(ctx, x, `${name}.up`, spec.hidden, spec.intermediate, { bias: false });
-    return linear(ctx, g.op("Mul", [gate, up]), `${name}.down`, spec.intermediate, spec.hidden, {
-      bias: false,
-    });
+    return linear(
+      ctx,
+      g.op("Mul", [activate(g, gate, "silu"), up]),
+      `${name}.down`,
+      spec.intermediate,
+      spec.hidden,
+      { bias: false },
+    );
   });
 }
 
@@ -224,26 +234,44 @@ export function llamaDecoder(
     ...rotaryTables(ctx, spec),
     ...attentionInputs(ctx, embeds, attentionMask),
   };
-  let x = embeds;
+  // Each residual Add is folded into the norm that follows it
+  // (SkipSimplifiedLayerNormalization returns both the sum and its norm).
+  let residual = embeds;
+  let normed = rmsNorm(ctx, embeds, "layers.0.input_norm", spec.hidden, spec.rmsEps);
+  let final = "";
   for (let i = 0; i < spec.layers; i++) {
-    x = g.scope(`layers.${i}`, () => {
-      const attended = attention(
+    g.scope(`layers.${i}`, () => {
+      const attended = attention(ctx, normed, i, spec, shared);
+      const post = skipRmsNorm(
         ctx,
-        rmsNorm(ctx, x, `layers.${i}.input_norm`, spec.hidden, spec.rmsEps),
-        i,
-        spec,
-        shared,
+        attended,
+        residual,
+        `layers.${i}.post_attn_norm`,
+        spec.hidden,
+        spec.rmsEps,
       );
-      const h = g.op("Add", [x, attended]);
-      const normed = rmsNorm(ctx, h, `layers.${i}.post_attn_norm`, spec.hidden, spec.rmsEps);
-      return g.op("Add", [h, mlp(ctx, normed, i, spec)]);
+      let out = mlp(ctx, post.normed, i, spec);
+      let skip = post.sum;
+      const last = i === spec.layers - 1;
+      if (last && lastOnly) {
+        // The final norm and the head see the last position only: [B, S, H] → [B, 1, H].
+        const lastRow = (v: string) =>
+          g.op("Slice", [v, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
+        out = lastRow(out);
+        skip = lastRow(skip);
+      }
+      const next = skipRmsNorm(
+        ctx,
+        out,
+        skip,
+        last ? "norm" : `layers.${i + 1}.input_norm`,
+        spec.hidden,
+        spec.rmsEps,
+      );
+      if (last) final = next.normed;
+      else ({ normed, sum: residual } = next);
     });
   }
-  if (lastOnly) {
-    // The final norm and the head see the last position only: [B, S, H] → [B, 1, H].
-    x = g.op("Slice", [x, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
-  }
-  const final = rmsNorm(ctx, x, "norm", spec.hidden, spec.rmsEps);
   if (tiedTable) {
     // The head shares the embedding values; the decoder file holds its own [H, V] copy.
     return matmul(ctx, final, "lm_head.weight", transposed(tiedTable));

@@ -164,6 +164,33 @@ export function rmsNorm(
   return g.op("Mul", [g.op("Div", [x, rms]), scale]);
 }
 
+/**
+ * The residual sum `x + skip` and its RMSNorm (`name.weight`) in one
+ * `com.microsoft` SkipSimplifiedLayerNormalization kernel, which ONNX
+ * Runtime's CPU optimizer does not fuse from the Add and the RMSNorm form.
+ * `x` and `skip` are [B, S, dim].
+ */
+export function skipRmsNorm(
+  ctx: LayerContext,
+  x: string,
+  skip: string,
+  name: string,
+  dim: number,
+  eps: number,
+): { normed: string; sum: string } {
+  const { g, w } = ctx;
+  const scale = floatWeight(g, `${name}.weight`, w.scale(`${name}.weight`, dim));
+  const [normed, , , sum] = g.ops(
+    "SkipSimplifiedLayerNormalization",
+    [x, skip, scale],
+    { epsilon: float(eps) },
+    // The mean and inverse-std outputs stay unnamed, so the kernel skips them.
+    { domain: "com.microsoft", outputs: [`${name}/normed`, "", "", `${name}/sum`] },
+    4,
+  );
+  return { normed, sum };
+}
+
 /** Every activation the layer builders use. */
 export type ActivationKind = Activation | "silu" | "relu" | "hardswish" | "hardsigmoid";
 
