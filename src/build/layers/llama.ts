@@ -5,12 +5,16 @@
  * the hf-idefics3 runtime contract holds.
  *
  * Attention uses ONNX Runtime's fused `com.microsoft` kernels, which both
- * backends run: `RotaryEmbedding` (positions from `position_ids`, cos/sin
- * tables for the whole context) and `GroupQueryAttention` (cache append,
- * grouped heads, softmax and the value product in one kernel, with the
- * padding/causal mask passed as `attention_bias`). One decode step is then
- * about a fifth of the nodes of the unfused graph, which matters at batch 1,
- * where every node's dispatch costs microseconds against a memory-bound step.
+ * backends run: one matmul for Q, K and V, then `GroupQueryAttention` on the
+ * packed projection (split, RoPE at `position_ids` from cos/sin tables for the
+ * whole context, cache append, grouped heads, softmax and the value product in
+ * one kernel, with the padding/causal mask passed as `attention_bias`). Gate
+ * and up are one matmul too, and each residual Add is folded into the RMSNorm
+ * after it (`SkipSimplifiedLayerNormalization`). A layer is then ten nodes
+ * after ONNX Runtime's own fusions (seventeen with separate projections),
+ * which matters at batch 1, where every node's dispatch costs microseconds
+ * against a memory-bound step. The weights are still drawn per projection
+ * (`attn.q`, `mlp.gate`, …), the names the references read.
  *
  * @module
  */
@@ -61,7 +65,7 @@ export function cacheNames(
 
 /**
  * cos/sin of position·invFreq[j] (θ^(−2j/hd), maybe scaled) for every
- * position of the context: the tables `RotaryEmbedding` indexes with
+ * position of the context: the tables `GroupQueryAttention` (do_rotary) indexes with
  * `position_ids` ([contextLength, hd/2] each, computed in float64).
  */
 function rotaryTables(ctx: LayerContext, spec: DecoderSpec): { cos: string; sin: string } {
