@@ -1,7 +1,9 @@
 // The builder writes RMSNorm and tanh-GELU in the forms ONNX Runtime's graph
-// optimizer fuses (SimplifiedLayerNormalization, FastGelu): one kernel each
-// instead of six to eight element-wise nodes. Checked on the optimized graph
-// ORT itself writes out.
+// optimizer fuses (SimplifiedLayerNormalization, FastGelu), or emits the fused
+// kernel itself where ORT does not (residual + RMSNorm, packed QKV with RoPE
+// inside GroupQueryAttention): one kernel instead of several nodes, which is
+// what a batch-1 decode step pays for. Checked on the optimized graph ORT
+// itself writes out.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -26,19 +28,32 @@ async function optimizedOperators(bytes: Uint8Array): Promise<Record<string, num
   }
 }
 
-Deno.test("fusion: every RMSNorm and tanh-GELU of a synthesized SmolVLM fuses into one ORT kernel", async () => {
+Deno.test("fusion: every RMSNorm and tanh-GELU of a synthesized SmolVLM runs as one ORT kernel", async () => {
   const result = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test" });
   const file = (path: string) => result.files.find((f) => f.path === path)!.bytes;
   const decoder = await optimizedOperators(file("onnx/decoder_model_merged.onnx"));
   const layers = result.spec.decoder.layers;
-  assert.equal(
-    decoder["com.microsoft.SimplifiedLayerNormalization"] ?? decoder.SimplifiedLayerNormalization,
-    2 * layers + 1,
-  );
+  // The first norm has no residual before it; every later one carries the residual Add.
+  assert.equal(decoder.SimplifiedLayerNormalization, 1);
+  assert.equal(decoder["com.microsoft.SkipSimplifiedLayerNormalization"], 2 * layers);
   assert.equal(decoder.ReduceMean ?? 0, 0);
+  assert.equal(decoder.Add ?? 0, 0, JSON.stringify(decoder));
   const vision = await optimizedOperators(file("onnx/vision_encoder.onnx"));
   assert.equal(vision["com.microsoft.FastGelu"], result.spec.encoder.layers);
   assert.equal(vision.Tanh ?? 0, 0);
+});
+
+Deno.test("fusion: each decoder layer runs four matmuls (QKV, output, gate/up, down) and no separate RoPE", async () => {
+  for (const dtype of ["fp32", "q4"] as const) {
+    const result = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", dtype });
+    const file = result.files.find((f) => f.path.startsWith("onnx/decoder_model_merged"))!;
+    const ops = await optimizedOperators(file.bytes);
+    const layers = result.spec.decoder.layers;
+    const matmuls = (ops.MatMul ?? 0) + (ops["com.microsoft.MatMulNBits"] ?? 0);
+    assert.equal(matmuls, 4 * layers + 1, `${dtype}: ${JSON.stringify(ops)}`); // + the head
+    assert.equal(ops["com.microsoft.GroupQueryAttention"], layers);
+    assert.equal(ops["com.microsoft.RotaryEmbedding"] ?? 0, 0);
+  }
 });
 
 Deno.test("fusion: int8 matmuls are dynamically quantized and fuse into integer kernels", async () => {

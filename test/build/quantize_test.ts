@@ -2,6 +2,7 @@
 // the int8 / q4 graphs against the float reference through ONNX Runtime.
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatOutputs } from "../../src/build/layers/ops.ts";
 import { languageGraphs } from "../../src/build/module_graphs.ts";
 import {
   dequantizeQ4,
@@ -51,6 +52,46 @@ Deno.test("quantize: int8 per column and per row reconstruct within half a step,
     }
     // the scale spends the whole range: each non-zero slice's largest value maps to ±levels
     return reached.every((m, slice) => m === top || q.scales[slice] === 1);
+  }));
+});
+
+Deno.test("quantize: a matrix concatenated along outputs quantizes to each part's own values", () => {
+  // Why the fused QKV and gate/up matmuls store the same weights as separate ones.
+  const parts = fc.integer({ min: 1, max: 70 }).chain((rows) =>
+    fc.array(
+      matrix.map((m) => {
+        const cols = m.dims[1];
+        const data = Float32Array.from(
+          { length: rows * cols },
+          (_, i) => m.data[i % m.data.length],
+        );
+        return { dims: [rows, cols], data };
+      }),
+      { minLength: 1, maxLength: 4 },
+    )
+  );
+  fc.assert(fc.property(parts, (ws) => {
+    const whole = concatOutputs(ws);
+    const rows = ws[0].dims[0];
+    const cols = whole.dims[1];
+    assert.deepEqual(whole.dims, [rows, ws.reduce((n, w) => n + w.dims[1], 0)]);
+    const int8 = quantizeInt8(whole, 1, MATMUL_INT8_LEVELS);
+    const q4 = dequantizeQ4(quantizeQ4(whole));
+    let offset = 0;
+    for (const w of ws) {
+      const n = w.dims[1];
+      const own = quantizeInt8(w, 1, MATMUL_INT8_LEVELS);
+      const ownQ4 = dequantizeQ4(quantizeQ4(w));
+      assert.deepEqual(int8.scales.subarray(offset, offset + n), own.scales);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < n; c++) {
+          assert.equal(whole.data[r * cols + offset + c], w.data[r * n + c]);
+          assert.equal(int8.values[r * cols + offset + c], own.values[r * n + c]);
+          assert.equal(q4[r * cols + offset + c], ownQ4[r * n + c]);
+        }
+      }
+      offset += n;
+    }
   }));
 });
 

@@ -5,12 +5,16 @@
  * the hf-idefics3 runtime contract holds.
  *
  * Attention uses ONNX Runtime's fused `com.microsoft` kernels, which both
- * backends run: `RotaryEmbedding` (positions from `position_ids`, cos/sin
- * tables for the whole context) and `GroupQueryAttention` (cache append,
- * grouped heads, softmax and the value product in one kernel, with the
- * padding/causal mask passed as `attention_bias`). One decode step is then
- * about a fifth of the nodes of the unfused graph, which matters at batch 1,
- * where every node's dispatch costs microseconds against a memory-bound step.
+ * backends run: one matmul for Q, K and V, then `GroupQueryAttention` on the
+ * packed projection (split, RoPE at `position_ids` from cos/sin tables for the
+ * whole context, cache append, grouped heads, softmax and the value product in
+ * one kernel, with the padding/causal mask passed as `attention_bias`). Gate
+ * and up are one matmul too, and each residual Add is folded into the RMSNorm
+ * after it (`SkipSimplifiedLayerNormalization`). A layer is then ten nodes
+ * after ONNX Runtime's own fusions (seventeen with separate projections),
+ * which matters at batch 1, where every node's dispatch costs microseconds
+ * against a memory-bound step. The weights are still drawn per projection
+ * (`attn.q`, `mlp.gate`, …), the names the references read.
  *
  * @module
  */
@@ -18,7 +22,15 @@ import type { DecoderSpec } from "../../spec/types.ts";
 import type { WeightTensor } from "../seeded_weights.ts";
 import { inverseFrequencies } from "./rope_frequencies.ts";
 import { float } from "../onnx_graph.ts";
-import { activate, type LayerContext, linear, matmul, rmsNorm } from "./ops.ts";
+import {
+  activate,
+  concatOutputs,
+  type LayerContext,
+  linear,
+  matmul,
+  rmsNorm,
+  skipRmsNorm,
+} from "./ops.ts";
 
 /** Standard deviation of the LM head, so greedy picks are clear (logits std ≈ 4). */
 const HEAD_GAIN = 4;
@@ -53,7 +65,7 @@ export function cacheNames(
 
 /**
  * cos/sin of position·invFreq[j] (θ^(−2j/hd), maybe scaled) for every
- * position of the context: the tables `RotaryEmbedding` indexes with
+ * position of the context: the tables `GroupQueryAttention` (do_rotary) indexes with
  * `position_ids` ([contextLength, hd/2] each, computed in float64).
  */
 function rotaryTables(ctx: LayerContext, spec: DecoderSpec): { cos: string; sin: string } {
@@ -110,14 +122,6 @@ function attentionInputs(
   return { bias, seqlensK, total: g.op("Cast", [t], { to: 6 }) };
 }
 
-/** x·cos + rotate_half(x)·sin per head of [B, S, heads·hd] (rotate_half(x) = [−x₂, x₁]). */
-function applyRotary(ctx: LayerContext, x: string, shared: DecoderShared, heads: number): string {
-  return ctx.g.op("RotaryEmbedding", [x, shared.positions, shared.cos, shared.sin], {
-    interleaved: 0,
-    num_heads: heads,
-  }, { domain: "com.microsoft" });
-}
-
 /** Attention of layer i; writes `present.{i}.*` and returns [B, S, H]. */
 function attention(
   ctx: LayerContext,
@@ -126,42 +130,41 @@ function attention(
   spec: DecoderSpec,
   shared: DecoderShared,
 ): string {
-  const { g } = ctx;
+  const { g, w } = ctx;
   const { hidden, heads, kvHeads, headDim } = spec;
   const name = `layers.${i}.attn`;
   const names = cacheNames(i);
   return g.scope("attn", () => {
-    const q = applyRotary(
-      ctx,
-      linear(ctx, x, `${name}.q`, hidden, heads * headDim, { bias: false }),
-      shared,
-      heads,
-    );
-    const k = applyRotary(
-      ctx,
-      linear(ctx, x, `${name}.k`, hidden, kvHeads * headDim, { bias: false }),
-      shared,
-      kvHeads,
-    );
-    const v = linear(ctx, x, `${name}.v`, hidden, kvHeads * headDim, { bias: false });
-    // Appends k/v to the cache (present = past ++ new, [B,kv,T,hd]) and attends in one kernel;
-    // inputs 7–9 (cos/sin caches, positions) are unused: RoPE is applied above.
+    // Drawn separately (the names the references read), stored as one [H, (h+2kv)·hd] matmul.
+    const q = w.matrix(`${name}.q.weight`, hidden, heads * headDim);
+    const k = w.matrix(`${name}.k.weight`, hidden, kvHeads * headDim);
+    const v = w.matrix(`${name}.v.weight`, hidden, kvHeads * headDim);
+    const qkv = matmul(ctx, x, `${name}.qkv.weight`, concatOutputs([q, k, v]));
+    // Packed QKV: GQA splits it, rotates q and k at `position_ids` with the
+    // cos/sin tables (do_rotary), appends k/v to the cache (present = past ++
+    // new, [B,kv,T,hd]) and attends, all in one kernel.
     const [context] = g.ops(
       "GroupQueryAttention",
       [
-        q,
-        k,
-        v,
+        qkv,
+        "",
+        "",
         names.pastKey,
         names.pastValue,
         shared.seqlensK,
         shared.total,
-        "",
-        "",
-        "",
+        shared.cos,
+        shared.sin,
+        shared.positions,
         shared.bias,
       ],
-      { num_heads: heads, kv_num_heads: kvHeads, scale: float(1 / Math.sqrt(headDim)) },
+      {
+        num_heads: heads,
+        kv_num_heads: kvHeads,
+        scale: float(1 / Math.sqrt(headDim)),
+        do_rotary: 1,
+        rotary_interleaved: 0,
+      },
       {
         domain: "com.microsoft",
         outputs: [`${name}/context`, names.presentKey, names.presentValue],
@@ -172,20 +175,29 @@ function attention(
   });
 }
 
-/** SwiGLU MLP of layer i: down(silu(x·gate) ⊙ x·up). */
+/** SwiGLU MLP of layer i: down(silu(x·gate) ⊙ x·up), gate and up as one matmul. */
 function mlp(ctx: LayerContext, x: string, i: number, spec: DecoderSpec): string {
-  const { g } = ctx;
+  const { g, w } = ctx;
   const name = `layers.${i}.mlp`;
   return g.scope("mlp", () => {
-    const gate = activate(
-      g,
-      linear(ctx, x, `${name}.gate`, spec.hidden, spec.intermediate, { bias: false }),
-      "silu",
+    const gateWeight = w.matrix(`${name}.gate.weight`, spec.hidden, spec.intermediate);
+    const upWeight = w.matrix(`${name}.up.weight`, spec.hidden, spec.intermediate);
+    const both = matmul(ctx, x, `${name}.gate_up.weight`, concatOutputs([gateWeight, upWeight]));
+    const [gate, up] = g.ops(
+      "Split",
+      [both, g.ints([spec.intermediate, spec.intermediate])],
+      { axis: -1 },
+      {},
+      2,
     );
-    const up = linear(ctx, x, `${name}.up`, spec.hidden, spec.intermediate, { bias: false });
-    return linear(ctx, g.op("Mul", [gate, up]), `${name}.down`, spec.intermediate, spec.hidden, {
-      bias: false,
-    });
+    return linear(
+      ctx,
+      g.op("Mul", [activate(g, gate, "silu"), up]),
+      `${name}.down`,
+      spec.intermediate,
+      spec.hidden,
+      { bias: false },
+    );
   });
 }
 
@@ -226,26 +238,44 @@ export function llamaDecoder(
     ...rotaryTables(ctx, spec),
     ...attentionInputs(ctx, embeds, attentionMask),
   };
-  let x = embeds;
+  // Each residual Add is folded into the norm that follows it
+  // (SkipSimplifiedLayerNormalization returns both the sum and its norm).
+  let residual = embeds;
+  let normed = rmsNorm(ctx, embeds, "layers.0.input_norm", spec.hidden, spec.rmsEps);
+  let final = "";
   for (let i = 0; i < spec.layers; i++) {
-    x = g.scope(`layers.${i}`, () => {
-      const attended = attention(
+    g.scope(`layers.${i}`, () => {
+      const attended = attention(ctx, normed, i, spec, shared);
+      const post = skipRmsNorm(
         ctx,
-        rmsNorm(ctx, x, `layers.${i}.input_norm`, spec.hidden, spec.rmsEps),
-        i,
-        spec,
-        shared,
+        attended,
+        residual,
+        `layers.${i}.post_attn_norm`,
+        spec.hidden,
+        spec.rmsEps,
       );
-      const h = g.op("Add", [x, attended]);
-      const normed = rmsNorm(ctx, h, `layers.${i}.post_attn_norm`, spec.hidden, spec.rmsEps);
-      return g.op("Add", [h, mlp(ctx, normed, i, spec)]);
+      let out = mlp(ctx, post.normed, i, spec);
+      let skip = post.sum;
+      const last = i === spec.layers - 1;
+      if (last && lastOnly) {
+        // The final norm and the head see the last position only: [B, S, H] → [B, 1, H].
+        const lastRow = (v: string) =>
+          g.op("Slice", [v, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
+        out = lastRow(out);
+        skip = lastRow(skip);
+      }
+      const next = skipRmsNorm(
+        ctx,
+        out,
+        skip,
+        last ? "norm" : `layers.${i + 1}.input_norm`,
+        spec.hidden,
+        spec.rmsEps,
+      );
+      if (last) final = next.normed;
+      else ({ normed, sum: residual } = next);
     });
   }
-  if (lastOnly) {
-    // The final norm and the head see the last position only: [B, S, H] → [B, 1, H].
-    x = g.op("Slice", [x, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
-  }
-  const final = rmsNorm(ctx, x, "norm", spec.hidden, spec.rmsEps);
   if (tiedTable) {
     // The head shares the embedding values; the decoder file holds its own [H, V] copy.
     return matmul(ctx, final, "lm_head.weight", transposed(tiedTable));

@@ -87,6 +87,32 @@ export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTens
   }, { domain: "com.microsoft" });
 }
 
+/**
+ * The `[in, Σout]` matrix of `parts` (each `[in, out_i]`) side by side along
+ * the output axis. Every weight format quantizes per output column (int8
+ * scales, q4 blocks run down one column), so quantizing the concatenation
+ * stores exactly the values each part would have on its own.
+ */
+export function concatOutputs(parts: WeightTensor[]): WeightTensor {
+  const rows = parts[0].dims[0];
+  for (const p of parts) {
+    if (p.dims[0] !== rows) {
+      throw new RangeError(`concatOutputs: input dims differ (${p.dims[0]} vs ${rows})`);
+    }
+  }
+  const cols = parts.reduce((sum, p) => sum + p.dims[1], 0);
+  const data = new Float32Array(rows * cols);
+  let offset = 0;
+  for (const p of parts) {
+    const n = p.dims[1];
+    for (let r = 0; r < rows; r++) {
+      data.set(p.data.subarray(r * n, (r + 1) * n), r * cols + offset);
+    }
+    offset += n;
+  }
+  return { dims: [rows, cols], data };
+}
+
 /** Linear layer `name` (`name.weight` [in, out], optional `name.bias` [out]). */
 export function linear(
   ctx: LayerContext,
@@ -137,6 +163,33 @@ export function rmsNorm(
   const rms = g.op("Sqrt", [g.op("Add", [meanSquare, g.scalar(eps)])]);
   const scale = floatWeight(g, `${name}.weight`, w.scale(`${name}.weight`, dim));
   return g.op("Mul", [g.op("Div", [x, rms]), scale]);
+}
+
+/**
+ * The residual sum `x + skip` and its RMSNorm (`name.weight`) in one
+ * `com.microsoft` SkipSimplifiedLayerNormalization kernel, which ONNX
+ * Runtime's CPU optimizer does not fuse from the Add and the RMSNorm form.
+ * `x` and `skip` are [B, S, dim].
+ */
+export function skipRmsNorm(
+  ctx: LayerContext,
+  x: string,
+  skip: string,
+  name: string,
+  dim: number,
+  eps: number,
+): { normed: string; sum: string } {
+  const { g, w } = ctx;
+  const scale = floatWeight(g, `${name}.weight`, w.scale(`${name}.weight`, dim));
+  const [normed, , , sum] = g.ops(
+    "SkipSimplifiedLayerNormalization",
+    [x, skip, scale],
+    { epsilon: float(eps) },
+    // The mean and inverse-std outputs stay unnamed, so the kernel skips them.
+    { domain: "com.microsoft", outputs: [`${name}/normed`, "", "", `${name}/sum`] },
+    4,
+  );
+  return { normed, sum };
 }
 
 /** Every activation the layer builders use. */
