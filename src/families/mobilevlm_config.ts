@@ -27,7 +27,7 @@ import { ACTIVATIONS, field, type Json, optional, readRopeScaling, RESAMPLE } fr
 import type { CheckpointConfigCodec, CheckpointConfigs, ConfigKey } from "./types.ts";
 
 /** MobileVLM's image placeholder id (`IMAGE_TOKEN_INDEX`), replaced by feature rows. */
-export const MOBILEVLM_IMAGE_TOKEN_INDEX = -200;
+export const MOBILEVLM_IMAGE_TOKEN_INDEX: number = -200;
 
 /** `openai/clip-vit-large-patch14-336`'s preprocessor values, used when the folder has none. */
 const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
