@@ -163,3 +163,18 @@ for (const [name, entry] of Object.entries(manifest.models) as [string, Record<s
     }
   });
 }
+
+Deno.test("vlm convert of a MobileVLM checkpoint without its CLIP folder names --encoder-from", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vlmkit-mobilevlm-no-tower-" });
+  try {
+    await assert.rejects(
+      convertFromArgs(["--from", path("mobilevlm-test"), "--out", `${dir}/out`]),
+      (error: Error & { code?: string; fix?: string }) =>
+        error.code === "usage" && /mm_vision_tower/.test(error.message) &&
+        /--encoder-from/.test(error.fix ?? ""),
+    );
+    await assert.rejects(Deno.stat(`${dir}/out`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
