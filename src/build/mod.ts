@@ -21,3 +21,5 @@ export { type Conversion, convertCheckpoint, type ConvertOptions } from "./check
 export type { Checkpoint } from "./checkpoint/checkpoint.ts";
 export type { SafetensorsDtype, SafetensorsEntry } from "./checkpoint/safetensors_header.ts";
 export type { ModelPart, PartOrigin } from "./checkpoint/checkpoint_weights.ts";
+export { specFromCheckpointConfigs } from "./checkpoint/checkpoint_config.ts";
+export type { CheckpointConfig, CheckpointConfigs } from "../families/types.ts";

@@ -3,12 +3,13 @@
  * LDPv2 projector, MobileLLaMA decoder, the `v1` conversation with one
  * `<image>` placeholder that becomes the sentinel id −200 and is replaced by
  * 144 feature rows. No ONNX export is published, so it runs in the modular
- * layout and has no Hugging Face config codec yet.
+ * layout; its checkpoints' configs are read by `mobilevlm_config.ts`.
  *
  * @module
  */
 import type { SpecIssue } from "../errors/spec_error.ts";
 import type { TokensSpec, VariantSpec } from "../spec/types.ts";
+import { mobileVlmCheckpointConfig } from "./mobilevlm_config.ts";
 import { spliceAsSentinels } from "./splicing.ts";
 import type {
   CheckpointModule,
@@ -287,4 +288,5 @@ export const mobileVlmFamily: ModelFamily = {
   hfConfig: null,
   prompt,
   checkpoint,
+  checkpointConfig: mobileVlmCheckpointConfig,
 };

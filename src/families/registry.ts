@@ -9,7 +9,7 @@ import type { ArtifactLayout, TokensSpec, VariantSpec } from "../spec/types.ts";
 import { idefics3Family } from "./idefics3.ts";
 import { mobileVlmFamily } from "./mobilevlm.ts";
 import { modularLayout } from "./modular_layout.ts";
-import type { HfConfigCodec, ModelFamily, ModuleLayout } from "./types.ts";
+import type { CheckpointConfigCodec, HfConfigCodec, ModelFamily, ModuleLayout } from "./types.ts";
 
 /** Every family vlmkit knows, in the order config.json detection tries them. */
 export const FAMILIES: readonly ModelFamily[] = [idefics3Family, mobileVlmFamily];
@@ -73,4 +73,16 @@ export function hfConfigCodecFor(config: Record<string, unknown>): HfConfigCodec
     );
   }
   return codec;
+}
+
+/**
+ * The checkpoint config codec of the family whose checkpoint has this
+ * config.json, or `undefined` when its family reads checkpoints through its
+ * Hugging Face config codec (or none claims it).
+ */
+export function checkpointConfigCodecFor(
+  config: Record<string, unknown>,
+): CheckpointConfigCodec | undefined {
+  return FAMILIES.flatMap((f) => f.checkpointConfig ? [f.checkpointConfig] : [])
+    .find((codec) => codec.accepts(config));
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { SpecIssue } from "../errors/spec_error.ts";
+import type { VlmError } from "../errors/vlm_error.ts";
 import type { Plan } from "../spec/plan.ts";
 import type {
   ArtifactLayout,
@@ -207,6 +208,42 @@ export interface CheckpointNames {
   head: CheckpointModule;
 }
 
+/** The parsed config.json of one checkpoint folder (and its preprocessor_config.json). */
+export interface CheckpointConfig {
+  /** The folder, as errors name it. */
+  folder: string;
+  /** Its config.json. */
+  config: Record<string, unknown>;
+  /** Its preprocessor_config.json, when it has one. */
+  preprocessor?: Record<string, unknown>;
+}
+
+/** The configs of the checkpoints one conversion reads. */
+export interface CheckpointConfigs {
+  /** `--from` (the checkpoint that carries the decoder). */
+  main: CheckpointConfig;
+  /** `--encoder-from`, when the vision tower comes from another checkpoint folder. */
+  encoder?: CheckpointConfig;
+}
+
+/**
+ * Reads a family's training checkpoint configs into a variant spec, for
+ * families whose checkpoints are not a published ONNX layout (their configs
+ * may span several checkpoints, e.g. MobileVLM's and its CLIP tower's).
+ */
+export interface CheckpointConfigCodec {
+  /** Whether `--from`'s config.json belongs to this family. */
+  accepts(config: Record<string, unknown>): boolean;
+  /**
+   * The spec the configs describe, not yet validated (the caller validates, so
+   * families need not import the validator); a `VlmError` naming the folders
+   * and keys when the configs disagree with each other.
+   */
+  read(configs: CheckpointConfigs): unknown;
+  /** The error for validation `issues` of what `read` returned, naming the config keys behind them. */
+  explain(issues: readonly SpecIssue[], configs: CheckpointConfigs): VlmError;
+}
+
 /** One model family: everything vlmkit knows that differs between families. */
 export interface ModelFamily {
   /** Registry key, e.g. `idefics3`. */
@@ -223,4 +260,6 @@ export interface ModelFamily {
   prompt: PromptFormat;
   /** Its checkpoint's parameter names. */
   checkpoint: CheckpointNames;
+  /** Its checkpoint config codec, when checkpoints are not read through `hfConfig`. */
+  checkpointConfig?: CheckpointConfigCodec;
 }

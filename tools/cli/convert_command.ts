@@ -15,10 +15,9 @@ import { UsageError } from "../../src/errors/usage_error.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
 import { HF_SCHEME, parseHfSource } from "../../src/hub/repo_id.ts";
-import { describeModelFolder } from "../../src/runtime/model_spec.ts";
-import { openModelFolder } from "../../src/runtime/model_folder.ts";
 import type { ArtifactLayout, VariantSpec } from "../../src/spec/types.ts";
 import { parseCommandArgs, requireString } from "./args.ts";
+import { checkpointSpec } from "./checkpoint_spec.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
 import { type FolderFile, writeFolderAtomically } from "./folder_writer.ts";
 import { loadVariant } from "./variant_source.ts";
@@ -28,7 +27,8 @@ const usage = `Usage: vlm convert --from DIR --out DIR [options]
 Converts a Hugging Face safetensors checkpoint (model.safetensors, or shards
 listed by model.safetensors.index.json; F32, BF16 or F16) into a runnable
 model folder with the same graphs as \`vlm synth\`. The spec comes from the
-checkpoint's config.json or --variant.
+checkpoint's config.json or --variant; a MobileVLM checkpoint's
+config.json is read together with the --encoder-from CLIP folder's.
 
 Options:
   --from SRC            checkpoint folder (or hf:owner/name[@rev]) for every part
@@ -206,9 +206,13 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
       "pass --variant V",
     );
   }
+  const encoderFrom = perPart.vision;
   const spec: VariantSpec = typeof parsed.values.variant === "string"
     ? loadVariant(parsed.values.variant)
-    : (await describeModelFolder(openModelFolder((from as { path: string }).path))).spec;
+    : await checkpointSpec(
+      (from as { path: string }).path,
+      encoderFrom?.kind === "folder" ? encoderFrom.path : undefined,
+    );
 
   const started = performance.now();
   const opened = new Map<string, Checkpoint>();
