@@ -23,6 +23,12 @@ export interface ModelFolder {
    * can read it itself); `undefined` for remote folders and missing files.
    */
   localPath?(relativePath: string): Promise<string | undefined>;
+  /**
+   * Whether a file exists, without reading it (a stat locally, a HEAD request
+   * over HTTP). Lets `loadModel` detect the dtype from the files present;
+   * folders without it load fp32 unless a dtype is given.
+   */
+  has?(relativePath: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 function localFolder(base: URL): ModelFolder {
@@ -42,6 +48,13 @@ function localFolder(base: URL): ModelFolder {
         return undefined;
       }
     },
+    async has(relativePath) {
+      try {
+        return (await host.stat(new URL(relativePath, base)))?.isFile ?? false;
+      } catch {
+        return false;
+      }
+    },
     async read(relativePath, signal) {
       try {
         return await host.readFile(new URL(relativePath, base), signal);
@@ -59,6 +72,17 @@ function localFolder(base: URL): ModelFolder {
 function httpFolder(base: URL): ModelFolder {
   return {
     location: base.href,
+    async has(relativePath, signal) {
+      const response = await fetch(new URL(relativePath, base), { method: "HEAD", signal });
+      await response.body?.cancel();
+      if (response.ok) return true;
+      if (response.status === 404) return false;
+      throw new VlmError(
+        "model_invalid",
+        `checking for ${relativePath} at ${base.href} failed with HTTP ${response.status}`,
+        { fix: "check the URL and that the server answers HEAD requests, or pass a dtype" },
+      );
+    },
     async read(relativePath, signal) {
       const response = await fetch(new URL(relativePath, base), { signal });
       if (response.status === 404) {
