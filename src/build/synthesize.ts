@@ -25,6 +25,7 @@ import {
   type ModuleGraph,
   projectorGraph,
 } from "./module_graphs.ts";
+import { float16Form } from "./float16_form.ts";
 import { initializerBytes, INLINE_WEIGHT_LIMIT, serializeModel } from "./onnx_file.ts";
 import type { WeightMap } from "./seeded_weights.ts";
 import { type BuildScale, scaledSpec } from "./test_scale.ts";
@@ -120,12 +121,13 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
   const parameters: Record<string, number> = {};
   const models = plan.files.map((planned) => {
     const { graph } = graphs[planned.module];
-    return graph.toModel({
+    const model = graph.toModel({
       "vlmkit.variant": built.name,
       "vlmkit.seed": String(seed),
       "vlmkit.dtype": dtype,
       "vlmkit.parameters": String(graph.parameters),
     });
+    return dtype === "fp16" || dtype === "q4f16" ? float16Form(model) : model;
   });
   // One choice for the whole folder: transformers.js's switch is per model, not per file.
   const mode = options.externalData ?? "auto";
