@@ -19,6 +19,8 @@ import { layoutOf } from "../families/registry.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { checkLoadOptions } from "./load_options.ts";
+import { kernelMissingError, missingKernel } from "./kernel_error.ts";
+import type { Dtype } from "../spec/types.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
@@ -42,7 +44,23 @@ export interface LoadModelOptions extends BackendOptions {
   plugins?: readonly TaskPlugin<unknown>[];
 }
 
+/** Opens `file`'s session; a missing kernel becomes an error naming its dtype and the backend. */
 async function openSession(
+  backend: Backend,
+  folder: ModelFolder,
+  file: { path: string; dtype: Dtype },
+  signal?: AbortSignal,
+): Promise<OrtSession> {
+  try {
+    return await createSession(backend, folder, file.path, signal);
+  } catch (error) {
+    const op = missingKernel(String((error as Error)?.message ?? error));
+    if (op === undefined) throw error;
+    throw kernelMissingError(file.path, file.dtype, backend.name, op, error);
+  }
+}
+
+async function createSession(
   backend: Backend,
   folder: ModelFolder,
   path: string,
@@ -139,7 +157,7 @@ export async function loadModel(
   const sessions: Record<string, OrtSession> = {};
   try {
     for (const file of plan.files) {
-      sessions[file.module] = await openSession(backend, folder, file.path, signal);
+      sessions[file.module] = await openSession(backend, folder, file, signal);
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,
