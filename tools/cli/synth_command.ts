@@ -7,6 +7,7 @@
  */
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
 import { synthesize } from "../../src/build/synthesize.ts";
+import { synthProgressReporter } from "./synth_progress.ts";
 import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts";
 import type { BuildScale } from "../../src/build/test_scale.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
@@ -88,12 +89,19 @@ export const synthCommand: Command = {
     const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
     const scale = choice("scale", parsed.values.scale, SCALES, "full")!;
     const started = performance.now();
-    const result = synthesize(spec, {
-      seed,
-      dtype,
-      scale,
-      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
-    });
+    const progress = synthProgressReporter();
+    let result;
+    try {
+      result = synthesize(spec, {
+        seed,
+        dtype,
+        scale,
+        layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+        onProgress: progress.report,
+      });
+    } finally {
+      progress.end();
+    }
     await writeFolderAtomically(out, result.files, parsed.values.force === true);
     const bytes = result.files.reduce((sum, f) => sum + f.bytes.byteLength, 0);
     const summary = {
