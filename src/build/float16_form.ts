@@ -83,7 +83,11 @@ export function float16Form(model: Model): Model {
   // Casts of inputs and weights first, of outputs last: the node list stays topologically sorted.
   const node = [
     ...head,
-    ...(graph.node ?? []).map((n) => ({ ...n, input: renamed(n.input), output: renamed(n.output) })),
+    ...(graph.node ?? []).map((n) => ({
+      ...n,
+      input: renamed(n.input),
+      output: renamed(n.output),
+    })),
     ...tail,
   ];
   return { ...model, graph: { ...graph, initializer, input, output, node } };

@@ -19,6 +19,8 @@ import { layoutOf } from "../families/registry.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { checkLoadOptions } from "./load_options.ts";
+import { hubResolveUrl } from "../hub/hub_url.ts";
+import { platform } from "../platform/current.ts";
 import { kernelMissingError, missingKernel } from "./kernel_error.ts";
 import type { Dtype } from "../spec/types.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
@@ -113,7 +115,9 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
 
 /**
  * Loads a model folder (local path, `file:` or `http(s):` URL, `hf:owner/name[@revision]`,
- * pulled into the local cache first with only the files the requested dtypes need, or a
+ * pulled into the local cache first with only the files the requested dtypes need — or,
+ * without a file system or in a `vlm bundle` build, read straight from
+ * `$HF_ENDPOINT/owner/name/resolve/revision/` over fetch (public repos) — or a
  * {@linkcode ModelFolder} object through which the host serves the files itself):
  *
  * - hf-idefics3: `config.json`, `preprocessor_config.json`,
@@ -132,9 +136,14 @@ export async function loadModel(
   checkLoadOptions(options);
   const { signal } = options;
   if (typeof source === "string" && source.startsWith("hf:")) {
-    // Loaded on demand: the Hub client is only needed for hf: sources.
+    // Loaded on demand: the Hub client is only needed for hf: sources. Without a file
+    // system (or in a bundle, which leaves the client out) the repo is read over fetch.
     const { resolveHfSource } = await import("../hub/hf_source.ts");
-    source = await resolveHfSource(source, { dtype: options.dtype, signal });
+    // (A bundle's stand-in for the Hub client resolves to undefined.)
+    const local: string | undefined = platform().fileSystem
+      ? await resolveHfSource(source, { dtype: options.dtype, signal })
+      : undefined;
+    source = local ?? hubResolveUrl(source);
   }
   const folder = isModelFolder(source) ? source : openModelFolder(source);
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);

@@ -69,11 +69,30 @@ function localFolder(base: URL): ModelFolder {
   };
 }
 
+/** `fetch`, with a failure to connect (or a missing --allow-net) as a typed error. */
+async function fetchFile(url: URL, init: RequestInit, base: URL): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as Error)?.name === "AbortError") throw error;
+    throw new VlmError(
+      "model_invalid",
+      `cannot fetch ${url.href}: ${(error as Error)?.message ?? error}`,
+      {
+        fix: `check that ${base.origin} is reachable and that the process may connect to it ` +
+          "(Deno: --allow-net), or load the model from a local folder",
+        cause: error,
+      },
+    );
+  }
+}
+
 function httpFolder(base: URL): ModelFolder {
   return {
     location: base.href,
     async has(relativePath, signal) {
-      const response = await fetch(new URL(relativePath, base), { method: "HEAD", signal });
+      const url = new URL(relativePath, base);
+      const response = await fetchFile(url, { method: "HEAD", signal }, base);
       await response.body?.cancel();
       if (response.ok) return true;
       if (response.status === 404) return false;
@@ -84,7 +103,7 @@ function httpFolder(base: URL): ModelFolder {
       );
     },
     async read(relativePath, signal) {
-      const response = await fetch(new URL(relativePath, base), { signal });
+      const response = await fetchFile(new URL(relativePath, base), { signal }, base);
       if (response.status === 404) {
         await response.body?.cancel();
         return undefined;
