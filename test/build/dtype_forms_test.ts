@@ -263,3 +263,36 @@ Deno.test("dtype forms: an operator a backend has no kernel for is a typed error
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dtype forms: a tied head (granite-docling) and a modular MobileVLM V2 folder run every form on both backends", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const preset of ["granite-docling-258m", "mobilevlm-v2-1.7b"]) {
+      for (const dtype of ["fp32", "fp16", "int8", "uint8", "q4", "q4f16", "bnb4"] as const) {
+        const folder = join(dir, `${preset}-${dtype}`);
+        const result = synthesize(getPreset(preset), { scale: "test", seed: 4, dtype });
+        await writeFolderAtomically(folder, result.files, false);
+        const ids: number[][] = [];
+        for (const backend of ["native", "wasm"] as const) {
+          const model = await loadModel(folder, { backend });
+          try {
+            assert.ok(model.plan.files.every((f) => f.dtype === dtype), `${preset} ${dtype}`);
+            const out = await model.generate({
+              prompt: "Describe the image.",
+              images: [IMAGE],
+              maxNewTokens: 6,
+              stopTokenIds: [],
+            });
+            ids.push(out.tokenIds);
+          } finally {
+            await model.dispose();
+          }
+        }
+        assert.equal(ids[0].length, 6, `${preset} ${dtype}`);
+        if (!DYNAMIC.has(dtype)) assert.deepEqual(ids[1], ids[0], `${preset} ${dtype}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
