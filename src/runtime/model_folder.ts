@@ -92,8 +92,13 @@ function httpFolder(base: URL): ModelFolder {
     location: base.href,
     async has(relativePath, signal) {
       const url = new URL(relativePath, base);
-      const response = await fetchFile(url, { method: "HEAD", signal }, base);
+      let response = await fetchFile(url, { method: "HEAD", signal }, base);
       await response.body?.cancel();
+      if (response.status === 405 || response.status === 501) {
+        // A server without HEAD: ask for the first byte instead.
+        response = await fetchFile(url, { headers: { Range: "bytes=0-0" }, signal }, base);
+        await response.body?.cancel();
+      }
       if (response.ok) return true;
       if (response.status === 404) return false;
       throw new VlmError(

@@ -63,10 +63,15 @@ Deno.test("dtype detection: an int8-only folder is int8; int8 and q4 together pr
   );
 });
 
-async function withServer<T>(root: string, work: (url: string) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  root: string,
+  work: (url: string) => Promise<T>,
+  head = true,
+): Promise<T> {
   const methods: string[] = [];
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     methods.push(req.method);
+    if (req.method === "HEAD" && !head) return new Response(null, { status: 405 });
     const path = join(root, decodeURIComponent(new URL(req.url).pathname));
     try {
       const bytes = await Deno.readFile(path);
@@ -92,10 +97,13 @@ Deno.test("dtype detection: local and HTTP folders of one q4 form describe q4 wi
     const dtypes = (spec: typeof local.spec) =>
       Object.values(spec.artifacts.modules).map((m) => m.dtype);
     assert.deepEqual(dtypes(local.spec), ["q4", "q4", "q4"]);
-    await withServer(join(dir, "model"), async (url) => {
-      const remote = await describeModelFolder(openModelFolder(url));
-      assert.deepEqual(dtypes(remote.spec), ["q4", "q4", "q4"]);
-    });
+    for (const head of [true, false]) {
+      // Servers that refuse HEAD (405) are asked for one byte instead.
+      await withServer(join(dir, "model"), async (url) => {
+        const remote = await describeModelFolder(openModelFolder(url));
+        assert.deepEqual(dtypes(remote.spec), ["q4", "q4", "q4"]);
+      }, head);
+    }
     // An explicit dtype still wins, even one the folder lacks (loading then names the file).
     const asked = await describeModelFolder(openModelFolder(join(dir, "model")), {
       dtype: "fp32",
