@@ -32,7 +32,11 @@ import { assertContracts, contractProblems, describeTensors } from "./session_co
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
-  /** Weight format for every module, or per module (default fp32, or the manifest's for modular folders). */
+  /**
+   * Weight format for every module, or per module. Default: the manifest's for modular
+   * folders, else the first form the folder has a file of for every module (fp32 first;
+   * fp32 for folder objects without `has`).
+   */
   dtype?: DtypeChoice;
   /** Pixel limit for input images (default 50 MP). */
   maxPixels?: number;
