@@ -6,12 +6,14 @@
  * converted one and counts identical predictions.
  *
  *     deno run -A tools/convert_agreement.ts [--count 500] [--checkpoint DIR] [--backend native|wasm]
+ *       [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4]
  *
  * Prints one JSON object: {count, agreed, differing: [{image, prompt, shipped, converted}]}.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import type { WeightFormat } from "../src/build/layers/ops.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { parseLabels } from "../src/eval/labels.ts";
 import { loadModel } from "../src/runtime/load_model.ts";
@@ -26,6 +28,8 @@ export async function convertedAgreement(options: {
   count: number;
   checkpoint?: string;
   backend?: BackendName;
+  /** The converted folder's form (default fp32); the shipped folder stays fp32. */
+  dtype?: WeightFormat;
 }): Promise<{
   count: number;
   agreed: number;
@@ -35,7 +39,15 @@ export async function convertedAgreement(options: {
     new URL("test/fixtures/tiny-smolvlm-checkpoint", REPO).pathname;
   const out = await Deno.makeTempDir({ prefix: "vlmkit-converted-" });
   try {
-    await convertFromArgs(["--from", checkpoint, "--out", out, "--force"]);
+    await convertFromArgs([
+      "--from",
+      checkpoint,
+      "--out",
+      out,
+      "--force",
+      "--dtype",
+      options.dtype ?? "fp32",
+    ]);
     const evalDir = await evalSetDir();
     const labelsUrl = new URL("labels.jsonl", evalDir);
     const items = parseLabels(await Deno.readTextFile(labelsUrl), labelsUrl.pathname)
@@ -77,12 +89,14 @@ if (import.meta.main) {
       count: { type: "string", default: "500" },
       checkpoint: { type: "string" },
       backend: { type: "string", default: "native" },
+      dtype: { type: "string", default: "fp32" },
     },
   });
   const result = await convertedAgreement({
     count: Number(values.count),
     checkpoint: values.checkpoint,
     backend: values.backend as BackendName,
+    dtype: values.dtype as WeightFormat,
   });
   console.log(JSON.stringify(result, null, 2));
 }

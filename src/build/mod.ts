@@ -6,6 +6,7 @@
  */
 export {
   type Synthesis,
+  type SynthesisProgress,
   synthesize,
   type SynthesizedFile,
   type SynthesizeOptions,

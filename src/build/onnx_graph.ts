@@ -11,7 +11,7 @@ import onnxProto from "npm:onnx-proto@8.0.1";
 const { onnx } = onnxProto;
 
 /** Element types the builder emits. */
-export type ElemType = "float32" | "int64" | "int32" | "int8" | "uint8" | "bool";
+export type ElemType = "float32" | "float16" | "int64" | "int32" | "int8" | "uint8" | "bool";
 
 /** A dimension: a size, or a symbolic name such as `"batch_size"`. */
 export type Dim = number | string;
@@ -20,6 +20,8 @@ export type Dim = number | string;
 export interface TensorArrays {
   /** 32-bit floats. */
   float32: Float32Array;
+  /** IEEE half floats, as bit patterns. */
+  float16: Uint16Array;
   /** 64-bit integers. */
   int64: BigInt64Array;
   /** 32-bit integers. */
@@ -53,6 +55,7 @@ export type AttrValue = number | FloatAttr | number[] | string | TensorData;
 
 const ELEM_CODE: Record<ElemType, number> = {
   float32: 1,
+  float16: 10,
   uint8: 2,
   int8: 3,
   int32: 6,

@@ -25,6 +25,7 @@ import {
   type ModuleGraph,
   projectorGraph,
 } from "./module_graphs.ts";
+import { float16Form } from "./float16_form.ts";
 import { initializerBytes, INLINE_WEIGHT_LIMIT, serializeModel } from "./onnx_file.ts";
 import type { WeightMap } from "./seeded_weights.ts";
 import { type BuildScale, scaledSpec } from "./test_scale.ts";
@@ -51,6 +52,25 @@ export interface SynthesizeOptions {
    * `vlm convert` passes a checkpoint's.
    */
   sources?: WeightSources;
+  /**
+   * Called as the build advances (synchronously, between modules), so a
+   * caller can show progress on a large model.
+   */
+  onProgress?: (progress: SynthesisProgress) => void;
+}
+
+/** One step of {@linkcode synthesize}. */
+export interface SynthesisProgress {
+  /** `build`: a module's graph and weights are about to be made; `write`: its file was encoded. */
+  stage: "build" | "write";
+  /** The module (or modules built together, joined by `+`). */
+  module: string;
+  /** 1-based position of this step within its stage. */
+  index: number;
+  /** Steps in this stage. */
+  total: number;
+  /** Tensors stored so far in this stage (weights and constants). */
+  tensors: number;
 }
 
 /** One file of the folder. */
@@ -100,17 +120,34 @@ function json(value: unknown): Uint8Array {
 }
 
 /** The module graphs of the plan's layout, keyed by module name. */
-function moduleGraphs(plan: Plan, settings: BuildSettings): Record<string, ModuleGraph> {
+function moduleGraphs(
+  plan: Plan,
+  settings: BuildSettings,
+  onProgress?: (progress: SynthesisProgress) => void,
+): Record<string, ModuleGraph> {
   const roles = layoutOf(plan.spec).roles;
-  const language = languageGraphs(plan, settings, roles.decoder);
-  // A layout without a projector module fuses the connector into its vision module.
-  const vision = roles.projector === null
-    ? { [roles.vision]: hfVisionEncoderGraph(plan, settings) }
-    : {
-      [roles.vision]: encoderGraph(plan, settings),
-      [roles.projector]: projectorGraph(plan, settings),
-    };
-  return { ...vision, [roles.embed]: language.embed, [roles.decoder]: language.decoder };
+  // One builder per step; embed and decoder share a weight stream, so they are one step.
+  const steps: [string, () => Record<string, ModuleGraph>][] = roles.projector === null
+    // A layout without a projector module fuses the connector into its vision module.
+    ? [[roles.vision, () => ({ [roles.vision]: hfVisionEncoderGraph(plan, settings) })]]
+    : [
+      [roles.vision, () => ({ [roles.vision]: encoderGraph(plan, settings) })],
+      [roles.projector, () => ({ [roles.projector!]: projectorGraph(plan, settings) })],
+    ];
+  steps.push([`${roles.embed}+${roles.decoder}`, () => {
+    const language = languageGraphs(plan, settings, roles.decoder);
+    return { [roles.embed]: language.embed, [roles.decoder]: language.decoder };
+  }]);
+  const graphs: Record<string, ModuleGraph> = {};
+  let tensors = 0;
+  steps.forEach(([module, build], i) => {
+    onProgress?.({ stage: "build", module, index: i + 1, total: steps.length, tensors });
+    for (const [name, graph] of Object.entries(build())) {
+      graphs[name] = graph;
+      tensors += graph.graph.initializers.size;
+    }
+  });
+  return graphs;
 }
 
 /** Builds every file of a synthesized model folder for `spec`. */
@@ -120,26 +157,40 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
   const layout = options.layout ?? spec.artifacts.layout;
   const built = specForBuild(scaledSpec(spec, options.scale ?? "full"), layout, dtype);
   const plan = resolve(built);
-  const graphs = moduleGraphs(plan, { seed, format: dtype, sources: options.sources });
+  const graphs = moduleGraphs(
+    plan,
+    { seed, format: dtype, sources: options.sources },
+    options.onProgress,
+  );
   const files: SynthesizedFile[] = [];
   const weights: Record<string, WeightMap> = {};
   const parameters: Record<string, number> = {};
   const models = plan.files.map((planned) => {
     const { graph } = graphs[planned.module];
-    return graph.toModel({
+    const model = graph.toModel({
       "vlmkit.variant": built.name,
       "vlmkit.seed": String(seed),
       "vlmkit.dtype": dtype,
       "vlmkit.parameters": String(graph.parameters),
     });
+    return dtype === "fp16" || dtype === "q4f16" ? float16Form(model) : model;
   });
   // One choice for the whole folder: transformers.js's switch is per model, not per file.
   const mode = options.externalData ?? "auto";
   const external = mode === "always" ||
     (mode === "auto" && models.some((model) => initializerBytes(model) > INLINE_WEIGHT_LIMIT));
+  let written = 0;
   plan.files.forEach((planned, index) => {
     const fileName = planned.path.split("/").pop()!;
     const serialized = serializeModel(models[index], external ? `${fileName}_data` : undefined);
+    written += models[index].graph?.initializer?.length ?? 0;
+    options.onProgress?.({
+      stage: "write",
+      module: planned.module,
+      index: index + 1,
+      total: plan.files.length,
+      tensors: written,
+    });
     files.push({ path: planned.path, bytes: serialized.model });
     if (serialized.data) files.push({ path: `${planned.path}_data`, bytes: serialized.data });
     weights[planned.module] = graphs[planned.module].weights;

@@ -9,6 +9,7 @@
 import { VlmError } from "../errors/vlm_error.ts";
 import type { DtypeChoice } from "../runtime/model_spec.ts";
 import { DTYPE_SUFFIX, resolve } from "../spec/resolve.ts";
+import { completeDtypes } from "../runtime/dtype_detection.ts";
 import { LAYOUTS } from "../families/registry.ts";
 import { MODULAR_MANIFEST_FILE, modularLayout } from "../families/modular_layout.ts";
 import type { ModuleLayout } from "../families/types.ts";
@@ -49,10 +50,15 @@ function publishedLayout(byPath: Map<string, RepoFile>): ModuleLayout {
   return complete ?? published[0];
 }
 
-/** A published layout's module files, fp32 by default like `loadModel`. */
-function publishedModules(layout: ModuleLayout): ModuleFiles {
+/**
+ * A published layout's module files in the form `loadModel` would detect: the
+ * first complete one in `DTYPE_PREFERENCE` (fp32 when the repo has it), else fp32.
+ */
+function publishedModules(layout: ModuleLayout, byPath: Map<string, RepoFile>): ModuleFiles {
+  const bases = Object.fromEntries(layout.modules.map((m) => [m, layout.files[m]]));
+  const dtype = completeDtypes(bases, new Set(byPath.keys()))[0] ?? "fp32";
   return Object.fromEntries(
-    layout.modules.map((module) => [module, { file: layout.files[module], dtype: "fp32" }]),
+    layout.modules.map((module) => [module, { file: layout.files[module], dtype }]),
   );
 }
 
@@ -106,7 +112,8 @@ function availableDtypes(byPath: Map<string, RepoFile>, base: string): Dtype[] {
 /**
  * The files to pull from `files` for `dtype`. `manifest` is the parsed
  * `vlmkit.json` of a modular repo (it names the module files and their
- * default dtypes); published (e.g. hf-idefics3) repos default to fp32 like `loadModel`.
+ * default dtypes); published (e.g. hf-idefics3) repos default to the form `loadModel`
+ * detects (fp32 when present).
  */
 export function selectFiles(
   files: readonly RepoFile[],
@@ -123,7 +130,7 @@ export function selectFiles(
     });
   }
   const modules = applyDtypes(
-    layout === modularLayout ? manifestModules(manifest) : publishedModules(layout),
+    layout === modularLayout ? manifestModules(manifest) : publishedModules(layout, byPath),
     dtype,
   );
   const selected = CONFIG_FILES.flatMap((path) => byPath.get(path) ?? []);

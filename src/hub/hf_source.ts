@@ -15,6 +15,8 @@ export function isHfSource(source: string | URL): source is string {
 /**
  * Pulls `hf:owner/name[@revision]` (the revision in the source wins over
  * `options.revision`) and returns the local folder for `loadModel`.
+ * (Bundles replace this module with one that returns `undefined`: `loadModel`
+ * then reads the repo over fetch.)
  */
 export async function resolveHfSource(source: string, options: PullOptions = {}): Promise<string> {
   const { repo, revision } = parseHfSource(source);

@@ -19,6 +19,10 @@ import { layoutOf } from "../families/registry.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { checkLoadOptions } from "./load_options.ts";
+import { hubResolveUrl } from "../hub/hub_url.ts";
+import { platform } from "../platform/current.ts";
+import { kernelMissingError, missingKernel } from "./kernel_error.ts";
+import type { Dtype } from "../spec/types.ts";
 import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./model_spec.ts";
 import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
@@ -28,7 +32,11 @@ import { assertContracts, contractProblems, describeTensors } from "./session_co
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
-  /** Weight format for every module, or per module (default fp32, or the manifest's for modular folders). */
+  /**
+   * Weight format for every module, or per module. Default: the manifest's for modular
+   * folders, else the first form the folder has a file of for every module (fp32 first;
+   * fp32 for folder objects without `has`).
+   */
   dtype?: DtypeChoice;
   /** Pixel limit for input images (default 50 MP). */
   maxPixels?: number;
@@ -42,7 +50,23 @@ export interface LoadModelOptions extends BackendOptions {
   plugins?: readonly TaskPlugin<unknown>[];
 }
 
+/** Opens `file`'s session; a missing kernel becomes an error naming its dtype and the backend. */
 async function openSession(
+  backend: Backend,
+  folder: ModelFolder,
+  file: { path: string; dtype: Dtype },
+  signal?: AbortSignal,
+): Promise<OrtSession> {
+  try {
+    return await createSession(backend, folder, file.path, signal);
+  } catch (error) {
+    const op = missingKernel(String((error as Error)?.message ?? error));
+    if (op === undefined) throw error;
+    throw kernelMissingError(file.path, file.dtype, backend.name, op, error);
+  }
+}
+
+async function createSession(
   backend: Backend,
   folder: ModelFolder,
   path: string,
@@ -95,7 +119,9 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
 
 /**
  * Loads a model folder (local path, `file:` or `http(s):` URL, `hf:owner/name[@revision]`,
- * pulled into the local cache first with only the files the requested dtypes need, or a
+ * pulled into the local cache first with only the files the requested dtypes need — or,
+ * without a file system or in a `vlm bundle` build, read straight from
+ * `$HF_ENDPOINT/owner/name/resolve/revision/` over fetch (public repos) — or a
  * {@linkcode ModelFolder} object through which the host serves the files itself):
  *
  * - hf-idefics3: `config.json`, `preprocessor_config.json`,
@@ -114,9 +140,14 @@ export async function loadModel(
   checkLoadOptions(options);
   const { signal } = options;
   if (typeof source === "string" && source.startsWith("hf:")) {
-    // Loaded on demand: the Hub client is only needed for hf: sources.
+    // Loaded on demand: the Hub client is only needed for hf: sources. Without a file
+    // system (or in a bundle, which leaves the client out) the repo is read over fetch.
     const { resolveHfSource } = await import("../hub/hf_source.ts");
-    source = await resolveHfSource(source, { dtype: options.dtype, signal });
+    // (A bundle's stand-in for the Hub client resolves to undefined.)
+    const local: string | undefined = platform().fileSystem
+      ? await resolveHfSource(source, { dtype: options.dtype, signal })
+      : undefined;
+    source = local ?? hubResolveUrl(source);
   }
   const folder = isModelFolder(source) ? source : openModelFolder(source);
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);
@@ -139,7 +170,7 @@ export async function loadModel(
   const sessions: Record<string, OrtSession> = {};
   try {
     for (const file of plan.files) {
-      sessions[file.module] = await openSession(backend, folder, file.path, signal);
+      sessions[file.module] = await openSession(backend, folder, file, signal);
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,

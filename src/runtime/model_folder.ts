@@ -23,6 +23,12 @@ export interface ModelFolder {
    * can read it itself); `undefined` for remote folders and missing files.
    */
   localPath?(relativePath: string): Promise<string | undefined>;
+  /**
+   * Whether a file exists, without reading it (a stat locally, a HEAD request
+   * over HTTP). Lets `loadModel` detect the dtype from the files present;
+   * folders without it load fp32 unless a dtype is given.
+   */
+  has?(relativePath: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 function localFolder(base: URL): ModelFolder {
@@ -42,6 +48,13 @@ function localFolder(base: URL): ModelFolder {
         return undefined;
       }
     },
+    async has(relativePath) {
+      try {
+        return (await host.stat(new URL(relativePath, base)))?.isFile ?? false;
+      } catch {
+        return false;
+      }
+    },
     async read(relativePath, signal) {
       try {
         return await host.readFile(new URL(relativePath, base), signal);
@@ -56,11 +69,46 @@ function localFolder(base: URL): ModelFolder {
   };
 }
 
+/** `fetch`, with a failure to connect (or a missing --allow-net) as a typed error. */
+async function fetchFile(url: URL, init: RequestInit, base: URL): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as Error)?.name === "AbortError") throw error;
+    throw new VlmError(
+      "model_invalid",
+      `cannot fetch ${url.href}: ${(error as Error)?.message ?? error}`,
+      {
+        fix: `check that ${base.origin} is reachable and that the process may connect to it ` +
+          "(Deno: --allow-net), or load the model from a local folder",
+        cause: error,
+      },
+    );
+  }
+}
+
 function httpFolder(base: URL): ModelFolder {
   return {
     location: base.href,
+    async has(relativePath, signal) {
+      const url = new URL(relativePath, base);
+      let response = await fetchFile(url, { method: "HEAD", signal }, base);
+      await response.body?.cancel();
+      if (response.status === 405 || response.status === 501) {
+        // A server without HEAD: ask for the first byte instead.
+        response = await fetchFile(url, { headers: { Range: "bytes=0-0" }, signal }, base);
+        await response.body?.cancel();
+      }
+      if (response.ok) return true;
+      if (response.status === 404) return false;
+      throw new VlmError(
+        "model_invalid",
+        `checking for ${relativePath} at ${base.href} failed with HTTP ${response.status}`,
+        { fix: "check the URL and that the server answers HEAD requests, or pass a dtype" },
+      );
+    },
     async read(relativePath, signal) {
-      const response = await fetch(new URL(relativePath, base), { signal });
+      const response = await fetchFile(new URL(relativePath, base), { signal }, base);
       if (response.status === 404) {
         await response.body?.cancel();
         return undefined;

@@ -15,6 +15,7 @@ import { TextTokenizer } from "../text/tokenizer.ts";
 import { hfConfigCodecFor, layoutNamed } from "../families/registry.ts";
 import { MODULAR_MANIFEST_FILE } from "../families/modular_layout.ts";
 import { type HfFiles, specFromHfFiles } from "./hf_config.ts";
+import { detectDtype } from "./dtype_detection.ts";
 import { type ModelFolder, readJson, requireJson } from "./model_folder.ts";
 
 /** The three sessions of the hf-idefics3 layout. */
@@ -123,12 +124,19 @@ async function hfSpec(
   // The folder's last segment as a spec name (lower-case kebab), whatever the host called it.
   const name = (folder.location.replace(/\/$/, "").split(/[/:]/).pop() ?? "").toLowerCase()
     .replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+|-+$/g, "") || "model";
-  const modules = layoutNamed(codec.layout).modules;
+  const layout = layoutNamed(codec.layout);
+  const modules = layout.modules;
+  let dtype = options.dtype;
+  if (dtype === undefined && folder.has) {
+    const has = folder.has.bind(folder);
+    const bases = Object.fromEntries(modules.map((m) => [m, layout.files[m]]));
+    dtype = await detectDtype(bases, (path) => has(path, signal), folder.location);
+  }
   const spec = specFromHfFiles(
     files,
     tokenizer,
     name,
-    dtypesFor(modules, options.dtype),
+    dtypesFor(modules, dtype),
     folder.location,
   );
   codec.check(files, resolve(spec));
@@ -136,8 +144,10 @@ async function hfSpec(
 }
 
 /**
- * Reads what `folder` describes. `dtype` picks the module files (default:
- * fp32, or the manifest's choice for modular folders).
+ * Reads what `folder` describes. `dtype` picks the module files; without it,
+ * a modular folder takes its manifest's choice and a published-layout folder
+ * the form its files hold (see `DTYPE_PREFERENCE` when it holds several;
+ * fp32 for folder objects that cannot test for files).
  */
 export async function describeModelFolder(
   folder: ModelFolder,

@@ -158,7 +158,10 @@ Deno.test("cli: synth and inspect reject bad input with a usage error naming the
     "--json",
   ]);
   assert.equal(bad.code, 2);
-  assert.match(JSON.parse(bad.stdout).error.message, /--dtype fp8 is not one of fp32, int8, q4/);
+  assert.match(
+    JSON.parse(bad.stdout).error.message,
+    /--dtype fp8 is not one of fp32, fp16, int8, uint8, q4, q4f16, bnb4/,
+  );
   const layout = await runVlm(RW, [
     "synth",
     "--variant",

@@ -52,6 +52,23 @@ Deno.test("selectFiles: configs that exist plus one ONNX file (and its _data) pe
   );
 });
 
+Deno.test("selectFiles: without a dtype, a repo holding only int8 files pulls its int8 form", () => {
+  const int8 = listing([
+    "config.json",
+    "preprocessor_config.json",
+    "tokenizer.json",
+    "onnx/vision_encoder_int8.onnx",
+    "onnx/embed_tokens_int8.onnx",
+    "onnx/decoder_model_merged_int8.onnx",
+    "onnx/decoder_model_merged_q4.onnx",
+  ]);
+  assert.deepEqual(paths(selectFiles(int8, undefined)).filter((p) => p.startsWith("onnx/")), [
+    "onnx/vision_encoder_int8.onnx",
+    "onnx/embed_tokens_int8.onnx",
+    "onnx/decoder_model_merged_int8.onnx",
+  ]);
+});
+
 Deno.test("selectFiles: wrong dtypes, unknown modules and non-model repos are typed errors", () => {
   const isInput = (error: unknown) => error instanceof VlmError && error.code === "input_invalid";
   assert.throws(() => selectFiles(HF, "q5" as "q4"), isInput);

@@ -101,9 +101,13 @@ export function parseBackend(command: string, parsed: ParsedArgs): BackendName {
   return backend;
 }
 
-/** `--dtype`: one of the ONNX file variants (default fp32), or a usage error. */
-export function parseDtype(command: string, parsed: ParsedArgs): Dtype {
-  const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
+/**
+ * `--dtype`: one of the ONNX file variants, or a usage error; `undefined`
+ * when absent, so loading detects the form from the folder's files.
+ */
+export function parseDtype(command: string, parsed: ParsedArgs): Dtype | undefined {
+  if (parsed.values.dtype === undefined) return undefined;
+  const dtype = parsed.values.dtype as Dtype;
   if (!(dtype in DTYPE_SUFFIX)) {
     throw new UsageError(
       `vlm ${command}: unknown dtype "${dtype}"`,

@@ -67,7 +67,8 @@ function targetStubs(target: BundleTarget): esbuild.Plugin {
         path: "onnxruntime-node",
         namespace: "vlmkit-target",
       }));
-      // The Hub client needs a filesystem cache; bundles load models from URLs instead.
+      // The Hub client needs a filesystem cache; bundles read hf: repos over fetch instead
+      // (loadModel takes an undefined local folder as "use the Hub's resolve URLs").
       build.onResolve({ filter: /(^|\/)hub\/hf_source\.ts$/ }, () => ({
         path: "hf_source",
         namespace: "vlmkit-target",
@@ -75,9 +76,7 @@ function targetStubs(target: BundleTarget): esbuild.Plugin {
       build.onLoad({ filter: /.*/, namespace: "vlmkit-target" }, (args) => {
         if (args.path === "hf_source") {
           return {
-            contents: "export function resolveHfSource() { throw new Error(" +
-              `"hf: sources need the Hub client, which this ${target} bundle leaves out; ` +
-              `load the model folder from its URL");}`,
+            contents: "export async function resolveHfSource() { return undefined; }",
             loader: "js",
           };
         }

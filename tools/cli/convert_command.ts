@@ -1,5 +1,5 @@
 /**
- * `vlm convert --from DIR --out DIR [--dtype fp32|int8|q4] [--layout hf|modular]
+ * `vlm convert --from DIR --out DIR [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4] [--layout hf|modular]
  * [--variant V] [--encoder-from SRC] [--decoder-from SRC]
  * [--projector-from SRC|seed:N] [--prefix PREFIX] [--force] [--json]`:
  * safetensors checkpoints → a runnable ONNX model folder, in TypeScript.
@@ -10,7 +10,7 @@ import type { Checkpoint } from "../../src/build/checkpoint/checkpoint.ts";
 import { openCheckpoint } from "../../src/build/checkpoint/checkpoint.ts";
 import type { ModelPart, PartOrigin } from "../../src/build/checkpoint/checkpoint_weights.ts";
 import { convertCheckpoint } from "../../src/build/checkpoint/convert.ts";
-import type { WeightFormat } from "../../src/build/layers/ops.ts";
+import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
@@ -33,7 +33,7 @@ config.json is read together with the --encoder-from CLIP folder's.
 Options:
   --from SRC            checkpoint folder (or hf:owner/name[@rev]) for every part
   --out DIR             output folder (required; written atomically, nothing left on failure)
-  --dtype D             fp32 (default) | int8 | q4
+  --dtype D             fp32 (default) | fp16 | int8 | uint8 | q4 | q4f16 | bnb4
   --layout L            hf | modular; default: the spec's
   --variant V           preset name or spec .json (default: --from's config.json)
   --encoder-from SRC    the vision tower from another checkpoint, or seed:N
@@ -46,10 +46,10 @@ Options:
 Tokenizer and processor files are copied from the --from folder. On a
 terminal, progress (tensor k/n) goes to stderr.`;
 
-/** The dtypes the builder can emit today. */
-const DTYPES: readonly WeightFormat[] = ["fp32", "int8", "q4"];
-/** Published dtypes the builder does not emit yet: refused by name. */
-const NOT_YET = ["fp16", "q4f16", "uint8", "bnb4", "quantized"];
+/** The dtypes the builder emits (every published form but `_quantized`). */
+const DTYPES: readonly WeightFormat[] = WEIGHT_FORMATS;
+/** Published dtypes the builder does not emit: refused by name. */
+const NOT_YET = ["quantized"];
 const LAYOUTS: Record<string, ArtifactLayout> = Object.fromEntries(
   REGISTERED_LAYOUTS.map((layout) => [layout.cliName, layout.name]),
 );

@@ -31,7 +31,7 @@ Options:
   --model DIR            model folder (hf-idefics3 or modular)
   --data FILE            labels.jsonl (required)
   --backend B            wasm (default) or native
-  --dtype D              ONNX file variant (default fp32)
+  --dtype D              ONNX file variant (default: detected from the files)
   --max-new-tokens N     limit per answer (default 32)
   --limit N              evaluate only the first N items
   --predictions FILE     write one JSON line per item {image, prompt, answer, prediction, exact, tokens}

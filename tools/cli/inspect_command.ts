@@ -15,13 +15,13 @@ import { describeModelFolder } from "../../src/runtime/model_spec.ts";
 import { openModelFolder } from "../../src/runtime/model_folder.ts";
 import { contractProblems } from "../../src/runtime/session_contract.ts";
 import { resolve } from "../../src/spec/resolve.ts";
-import type { Dtype, VariantSpec } from "../../src/spec/types.ts";
-import { parseCommandArgs } from "./args.ts";
+import type { VariantSpec } from "../../src/spec/types.ts";
+import { parseCommandArgs, parseDtype } from "./args.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
 import { loadVariant } from "./variant_source.ts";
 import { foldTensors, groupName } from "./tensor_summary.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
-import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
+import { pickDtype } from "../../src/runtime/dtype_detection.ts";
 
 const usage = `Usage: vlm inspect DIR [--variant V] [--dtype D] [--json]
 
@@ -32,8 +32,9 @@ folder itself (vlmkit.json, or the Hugging Face config files).
 
 Options:
   --variant V   preset name or spec .json to check against
-  --dtype D     which files to check (fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4; default fp32)
-  --json        print {folder, variant, layout, sessions, missing, mismatches}
+  --dtype D     which files to check (fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4;
+                default: detected from the files present)
+  --json        print {folder, variant, layout, dtypes, sessions, missing, mismatches}
 
 Per-layer names of one type and shape are folded into one line, e.g.
 past_key_values.{0..29}.{key,value} (--json lists every tensor).`;
@@ -69,13 +70,7 @@ export const inspectCommand: Command = {
     });
     const dir = parsed.positionals[0];
     if (!dir) throw new UsageError("vlm inspect: the folder is required", "run `vlm inspect DIR`");
-    const dtype = (parsed.values.dtype ?? "fp32") as Dtype;
-    if (!(dtype in DTYPE_SUFFIX)) {
-      throw new UsageError(
-        `vlm inspect: --dtype ${dtype} is not one of ${Object.keys(DTYPE_SUFFIX).join(", ")}`,
-        "pass --dtype fp32",
-      );
-    }
+    const dtype = parseDtype("inspect", parsed);
     const sessions: (OnnxInterface & { file: string })[] = [];
     for (const file of await onnxFiles(dir)) {
       sessions.push({ file, ...inspectOnnx(await Deno.readFile(join(dir, file))) });
@@ -83,8 +78,13 @@ export const inspectCommand: Command = {
     let spec: VariantSpec;
     if (typeof parsed.values.variant === "string") {
       const base = loadVariant(parsed.values.variant);
+      const detected = dtype ?? pickDtype(
+        Object.fromEntries(Object.entries(base.artifacts.modules).map(([m, a]) => [m, a.file])),
+        new Set(sessions.map((s) => s.file)),
+        dir,
+      );
       const modules = Object.fromEntries(
-        Object.entries(base.artifacts.modules).map(([m, a]) => [m, { ...a, dtype }]),
+        Object.entries(base.artifacts.modules).map(([m, a]) => [m, { ...a, dtype: detected }]),
       );
       spec = { ...base, artifacts: { ...base.artifacts, modules } };
     } else {
@@ -115,13 +115,17 @@ export const inspectCommand: Command = {
       folder: dir,
       variant: spec.name,
       layout: spec.artifacts.layout,
+      dtypes: Object.fromEntries(
+        Object.entries(spec.artifacts.modules).map(([m, a]) => [m, a.dtype]),
+      ),
       sessions,
       missing,
       mismatches,
     };
     if (parsed.values.json) printJson(report);
     else {
-      console.log(`${dir}: ${spec.name} (${spec.artifacts.layout})`);
+      const forms = [...new Set(Object.values(report.dtypes))].join("+");
+      console.log(`${dir}: ${spec.name} (${spec.artifacts.layout}, ${forms})`);
       for (const s of sessions) {
         console.log(
           `  ${s.file}  ${humanBytes(s.inlineBytes + s.externalBytes)}  ${s.opsets.join(" ")}`,

@@ -24,7 +24,8 @@ model is used from the cache when the hub cannot be reached.
 Options:
   --revision R    branch, tag or commit id (default main); a commit id pins the files
   --dtype D       ONNX file variant: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4
-                  (default fp32; modular vlmkit repos: the dtypes in their vlmkit.json)
+                  (default: the first form with a file for every module, fp32 first;
+                  modular vlmkit repos: the dtypes in their vlmkit.json)
   --hub-url URL   hub or mirror base URL (default $HF_ENDPOINT, else https://huggingface.co)
   --cache DIR     cache folder (default $HF_HOME/vlmkit, else ~/.cache/vlmkit/hub)
   --connect-timeout-ms N  give up on a hub request not answered within N ms (default 30000)

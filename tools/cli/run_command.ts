@@ -40,7 +40,8 @@ Options:
   --max-new-tokens N      upper bound on generated tokens (default ${DEFAULT_MAX_NEW_TOKENS})
   --backend B             wasm (onnxruntime-web, default) or native (onnxruntime-node; --allow-ffi)
   --threads N             ONNX Runtime threads
-  --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default fp32)
+  --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default: detected from the
+                          folder's files)
   --no-split              one tile per image instead of splitting
   --temperature T         sampling temperature; 0 = greedy (default 0)
   --top-k K, --top-p P    sampling filters

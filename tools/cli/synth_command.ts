@@ -1,5 +1,5 @@
 /**
- * `vlm synth --variant V --out DIR [--seed N] [--dtype fp32|int8|q4]
+ * `vlm synth --variant V --out DIR [--seed N] [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4]
  * [--layout hf|modular] [--scale full|test] [--force] [--json]`: writes a
  * runnable model folder with seeded weights for any spec.
  *
@@ -7,7 +7,8 @@
  */
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
 import { synthesize } from "../../src/build/synthesize.ts";
-import type { WeightFormat } from "../../src/build/layers/ops.ts";
+import { synthProgressReporter } from "./synth_progress.ts";
+import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts";
 import type { BuildScale } from "../../src/build/test_scale.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import type { ArtifactLayout } from "../../src/spec/types.ts";
@@ -27,7 +28,11 @@ Options:
   --variant V       preset name or spec .json file (required)
   --out DIR         output folder (required; written atomically)
   --seed N          weight seed (default 0)
-  --dtype D         fp32 | int8 (per-channel weights, dynamic activations) | q4 (MatMulNBits, block 32); default fp32
+  --dtype D         the published file forms, default fp32:
+                      fp32 | fp16 (float16 weights and I/O) |
+                      int8 | uint8 (per-channel weights, dynamic activations) |
+                      q4 | q4f16 (MatMulNBits, block 32; q4f16 with float16 scales and I/O) |
+                      bnb4 (MatMulBnb4, NF4, block 64)
   --layout L        hf (vision_encoder + embed_tokens + decoder_model_merged) | modular
                     (encoder, projector, embed_tokens, decoder + vlmkit.json); default: the spec's
   --scale S         full (default) | test (two layers, narrow widths, same structure)
@@ -39,7 +44,7 @@ Graphs whose weights exceed 2 GiB keep them in <file>.onnx_data. Variants
 whose weights need more than the wasm backend's 4 GiB address space (about
 twice the weight bytes while loading) run on the native backend only.`;
 
-const DTYPES: readonly WeightFormat[] = ["fp32", "int8", "q4"];
+const DTYPES: readonly WeightFormat[] = WEIGHT_FORMATS;
 /** `--layout` names: each registered layout's short CLI name. */
 const LAYOUTS: Record<string, ArtifactLayout> = Object.fromEntries(
   REGISTERED_LAYOUTS.map((layout) => [layout.cliName, layout.name]),
@@ -84,12 +89,19 @@ export const synthCommand: Command = {
     const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
     const scale = choice("scale", parsed.values.scale, SCALES, "full")!;
     const started = performance.now();
-    const result = synthesize(spec, {
-      seed,
-      dtype,
-      scale,
-      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
-    });
+    const progress = synthProgressReporter();
+    let result;
+    try {
+      result = synthesize(spec, {
+        seed,
+        dtype,
+        scale,
+        layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+        onProgress: progress.report,
+      });
+    } finally {
+      progress.end();
+    }
     await writeFolderAtomically(out, result.files, parsed.values.force === true);
     const bytes = result.files.reduce((sum, f) => sum + f.bytes.byteLength, 0);
     const summary = {

@@ -3,7 +3,7 @@
  * reference) on a model folder and prints greedy token ids as JSON.
  *
  *   deno run -A tools/oracle/transformers_js.ts --model DIR --inputs DUMP_DIR \
- *     [--dtype fp32|int8|q4] [--max-new-tokens N] [--ignore-eos] [--image PATH --prompt TEXT]
+ *     [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4] [--max-new-tokens N] [--ignore-eos] [--image PATH --prompt TEXT]
  *
  * `--inputs` is a folder written by `vlm run --dump-inputs`: the oracle is fed
  * exactly the tensors vlmkit fed its own sessions. With `--image` and
@@ -36,7 +36,7 @@ const { values } = parseArgs({
 });
 if (!values.model || !values.inputs) {
   console.error(
-    "usage: transformers_js.ts --model DIR --inputs DUMP_DIR [--dtype fp32|int8|q4] [...]",
+    "usage: transformers_js.ts --model DIR --inputs DUMP_DIR [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4] [...]",
   );
   Deno.exit(2);
 }
@@ -48,8 +48,8 @@ const slash = modelDir.lastIndexOf("/");
 env.localModelPath = modelDir.slice(0, slash + 1);
 const id = modelDir.slice(slash + 1);
 const model = await AutoModelForVision2Seq.from_pretrained(id, {
-  // transformers.js maps fp32 / int8 / q4 to the same file suffixes as the builder.
-  dtype: values.dtype as "fp32" | "int8" | "q4",
+  // transformers.js maps every dtype to the same file suffixes as the builder.
+  dtype: values.dtype as "fp32" | "fp16" | "int8" | "uint8" | "q4" | "q4f16" | "bnb4",
   device: "cpu",
   local_files_only: true,
 });

@@ -7,15 +7,39 @@
  */
 import type { Activation } from "../../spec/types.ts";
 import { float, type GraphBuilder } from "../onnx_graph.ts";
-import { MATMUL_INT8_LEVELS, Q4_BLOCK, quantizeInt8, quantizeQ4 } from "../quantize.ts";
+import { float32ToFloat16 } from "../../runtime/float16.ts";
+import {
+  BNB4_BLOCK,
+  BNB4_TYPE,
+  MATMUL_INT8_LEVELS,
+  Q4_BLOCK,
+  quantizeBnb4,
+  quantizeInt8,
+  quantizeQ4,
+  quantizeUint8,
+} from "../quantize.ts";
 import type { WeightTensor } from "../seeded_weights.ts";
 import type { WeightSource } from "../weight_source.ts";
 
 /**
- * How matmul weights are stored: float, int8 per channel (dynamically
- * quantized activations), or 4-bit MatMulNBits.
+ * How weights are stored, one per published file suffix: float (`fp32`, and
+ * `fp16`, whose float weights and boundaries the build turns into float16
+ * afterwards), int8 or uint8 per channel with dynamically quantized
+ * activations, 4-bit MatMulNBits (`q4`, and `q4f16` with float16 scales and
+ * activations), or 4-bit NF4 MatMulBnb4 (`bnb4`).
  */
-export type WeightFormat = "fp32" | "int8" | "q4";
+export type WeightFormat = "fp32" | "fp16" | "int8" | "uint8" | "q4" | "q4f16" | "bnb4";
+
+/** Every {@linkcode WeightFormat}, in the order the CLI lists them. */
+export const WEIGHT_FORMATS: readonly WeightFormat[] = [
+  "fp32",
+  "fp16",
+  "int8",
+  "uint8",
+  "q4",
+  "q4f16",
+  "bnb4",
+];
 
 /**
  * MatMulNBits `accuracy_level` 4: activations are quantized to int8 per block
@@ -42,49 +66,110 @@ export function floatWeight(g: GraphBuilder, name: string, tensor: WeightTensor)
 export function matmul(ctx: LayerContext, x: string, name: string, w: WeightTensor): string {
   const { g } = ctx;
   const [k, n] = w.dims;
-  if (ctx.format === "fp32") return g.op("MatMul", [x, floatWeight(g, name, w)]);
-  if (ctx.format === "int8") {
-    // Dynamic quantization, the form of the published `_int8` exports: the
-    // activations become uint8 (one scale per call), the integer product runs
-    // on u8×s8 kernels (VNNI on x86), and one float multiply restores the
-    // scale. ORT's CPU optimizer fuses the chain into MatMulIntegerToFloat.
-    // Seven-bit weights keep the product exact on CPUs without VNNI.
-    const q = quantizeInt8(w, 1, MATMUL_INT8_LEVELS);
-    const values = g.weight(
-      `${name}_quantized`,
-      { type: "int8", dims: w.dims, data: q.values },
-      k * n,
-    );
-    const scales = g.weight(`${name}_scale`, { type: "float32", dims: [n], data: q.scales }, 0);
-    const zeros = g.constant("int8", [n], new Int8Array(n));
-    const [xq, xScale, xZero] = g.ops("DynamicQuantizeLinear", [x], {}, {}, 3);
-    const product = g.op("MatMulInteger", [xq, values, xZero, zeros]);
-    const scale = g.op("Mul", [xScale, scales]);
-    return g.op("Mul", [g.op("Cast", [product], { to: 1 }), scale]);
+  switch (ctx.format) {
+    case "fp32":
+    case "fp16":
+      return g.op("MatMul", [x, floatWeight(g, name, w)]);
+    case "int8": {
+      // Dynamic quantization, the form of the published `_int8` exports: the
+      // activations become uint8 (one scale per call), the integer product runs
+      // on u8×s8 kernels (VNNI on x86), and one float multiply restores the
+      // scale. ORT's CPU optimizer fuses the chain into MatMulIntegerToFloat.
+      // Seven-bit weights keep the product exact on CPUs without VNNI.
+      const q = quantizeInt8(w, 1, MATMUL_INT8_LEVELS);
+      const values = g.weight(
+        `${name}_quantized`,
+        { type: "int8", dims: w.dims, data: q.values },
+        k * n,
+      );
+      const scales = g.weight(`${name}_scale`, { type: "float32", dims: [n], data: q.scales }, 0);
+      const zeros = g.constant("int8", [n], new Int8Array(n));
+      const [xq, xScale, xZero] = g.ops("DynamicQuantizeLinear", [x], {}, {}, 3);
+      const product = g.op("MatMulInteger", [xq, values, xZero, zeros]);
+      const scale = g.op("Mul", [xScale, scales]);
+      return g.op("Mul", [g.op("Cast", [product], { to: 1 }), scale]);
+    }
+    case "uint8": {
+      // The `_uint8` exports: the same dynamic chain with u8×u8 products; the
+      // weights' zero points go to MatMulInteger, which subtracts them exactly.
+      const q = quantizeUint8(w);
+      const values = g.weight(
+        `${name}_quantized`,
+        { type: "uint8", dims: w.dims, data: q.values },
+        k * n,
+      );
+      const scales = g.weight(`${name}_scale`, { type: "float32", dims: [n], data: q.scales }, 0);
+      const zeros = g.weight(
+        `${name}_zero_point`,
+        { type: "uint8", dims: [n], data: q.zeroPoints },
+        0,
+      );
+      const [xq, xScale, xZero] = g.ops("DynamicQuantizeLinear", [x], {}, {}, 3);
+      const product = g.op("MatMulInteger", [xq, values, xZero, zeros]);
+      const scale = g.op("Mul", [xScale, scales]);
+      return g.op("Mul", [g.op("Cast", [product], { to: 1 }), scale]);
+    }
+    case "bnb4": {
+      const q = quantizeBnb4(w, "nf4");
+      const packed = g.weight(
+        `${name}_Bnb4`,
+        { type: "uint8", dims: [q.packed.length], data: q.packed },
+        k * n,
+      );
+      const absmax = g.weight(
+        `${name}_absmax`,
+        { type: "float32", dims: [q.absmax.length], data: q.absmax },
+        0,
+      );
+      return g.op("MatMulBnb4", [x, packed, absmax], {
+        K: k,
+        N: n,
+        block_size: BNB4_BLOCK,
+        quant_type: BNB4_TYPE.nf4,
+      }, { domain: "com.microsoft" });
+    }
+    case "q4":
+    case "q4f16":
+      return matmulNBits(ctx, x, name, w);
   }
+}
+
+/**
+ * MatMulNBits q4; in `q4f16` (q4 then the float16 conversion of
+ * transformers.js's quantize script) the scales are float16 and the kernel
+ * takes and returns float16, cast at its edges from the float32 graph.
+ */
+function matmulNBits(ctx: LayerContext, x: string, name: string, w: WeightTensor): string {
+  const { g } = ctx;
+  const [k, n] = w.dims;
+  const half = ctx.format === "q4f16";
   const q = quantizeQ4(w);
   const packed = g.weight(
     `${name}_Q4`,
     { type: "uint8", dims: [n, q.blocks, Q4_BLOCK / 2], data: q.packed },
     k * n,
   );
-  const scales = g.weight(`${name}_scales`, {
-    type: "float32",
-    dims: [n * q.blocks],
-    data: q.scales,
-  }, 0);
+  const scales = g.weight(
+    `${name}_scales`,
+    half
+      ? { type: "float16", dims: [n * q.blocks], data: float32ToFloat16(q.scales) }
+      : { type: "float32", dims: [n * q.blocks], data: q.scales },
+    0,
+  );
   const zeros = g.weight(
     `${name}_zp`,
     { type: "uint8", dims: [q.zeroPoints.length], data: q.zeroPoints },
     0,
   );
-  return g.op("MatMulNBits", [x, packed, scales, zeros], {
+  const a = half ? g.op("Cast", [x], { to: 10 }) : x;
+  const y = g.op("MatMulNBits", [a, packed, scales, zeros], {
     K: k,
     N: n,
     bits: 4,
     block_size: Q4_BLOCK,
     accuracy_level: Q4_ACCURACY_LEVEL,
   }, { domain: "com.microsoft" });
+  return half ? g.op("Cast", [y], { to: 1 }) : y;
 }
 
 /**

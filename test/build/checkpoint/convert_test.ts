@@ -228,8 +228,8 @@ Deno.test("source arguments: folders, hf: repos with revisions, seeds", () => {
 
 Deno.test("dtypes the builder does not emit are refused by name", async () => {
   await assert.rejects(
-    () => convertFromArgs(["--from", "/nowhere", "--out", "/nowhere-out", "--dtype", "q4f16"]),
-    (error: unknown) => error instanceof VlmError && /--dtype q4f16/.test(error.message),
+    () => convertFromArgs(["--from", "/nowhere", "--out", "/nowhere-out", "--dtype", "quantized"]),
+    (error: unknown) => error instanceof VlmError && /--dtype quantized/.test(error.message),
   );
 });
 

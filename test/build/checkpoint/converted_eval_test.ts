@@ -19,3 +19,13 @@ Deno.test({
     assert.ok(result.agreed >= COUNT - 1, JSON.stringify(result.differing, null, 2));
   },
 });
+
+Deno.test({
+  name: "the same checkpoint converted to fp16 (float16 weights and boundaries) keeps the answers",
+  sanitizeResources: false,
+  fn: async () => {
+    const result = await convertedAgreement({ count: 40, dtype: "fp16" });
+    assert.equal(result.count, 40);
+    assert.ok(result.agreed >= 39, JSON.stringify(result.differing, null, 2));
+  },
+});
