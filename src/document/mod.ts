@@ -40,6 +40,11 @@ export {
   type RenderPageOptions,
 } from "./pdf_document.ts";
 export { formatPageRanges, parsePageRanges } from "./page_ranges.ts";
+export {
+  type DocumentsContext,
+  type DocumentsRoute,
+  documentsRoute,
+} from "../server/documents_route.ts";
 export { encodePng } from "./png_encode.ts";
 export type { DocumentSourceOptions } from "./document_source.ts";
 // Types the functions above take or return, so the entry documents itself.
