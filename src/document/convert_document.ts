@@ -52,9 +52,10 @@ export interface ConvertDocumentOptions extends Omit<DocumentSourceOptions, "sca
   /** Document name in the DoclingDocument JSON (docling's `name`; default `Document`). */
   name?: string;
   /**
-   * How page DocTags are read: `docling` (default) as docling-core does, so
-   * the output is docling's (an unclosed element, e.g. on a capped page, is
-   * emptied); `tolerant` keeps what truncated pages hold and reports repairs.
+   * How page DocTags are read: `tolerant` (default) keeps what capped or
+   * looping pages hold and reports every repair in `issues`; `docling` reads
+   * as docling-core does, so the exports are docling's byte for byte (it
+   * empties unclosed elements and drops text outside elements).
    */
   reader?: "docling" | "tolerant";
 }
@@ -342,7 +343,11 @@ export async function convertDocument(
         });
       }
       const sorted = [...results].sort((a, b) => a.pageNo - b.pageNo);
-      const document = assemblePages(kept, { name: options.name, reader: options.reader });
+      const document = assemblePages(kept, {
+        name: options.name,
+        // Model output is often cut off (the token cap, the loop guard): keep what it holds.
+        reader: options.reader ?? "tolerant",
+      });
       // The rasters are in the crops now; the conversion object may outlive the result.
       kept.length = 0;
       return { pages: sorted, document };
