@@ -1,67 +1,62 @@
 /**
- * The one place converted pages become one document. For now it joins the
- * pages' DocTags with `<page_break>` and exports them with the DocTags
- * plugin's reader and exporters; the multi-page assembler (provenance boxes
- * scaled to each page, picture crops) takes its place behind this function.
+ * The one place converted pages become one document: the DocTags plugin's
+ * `assembleDocument` (docling's multi-page reading, provenance boxes scaled to
+ * each page, picture crops), fed with what a conversion keeps of each page.
+ *
+ * Only pages with a located picture keep their raster (see
+ * {@linkcode needsRaster}): a 144 dpi Letter page is 5.8 MB of RGB, so a long
+ * document's rasters would not fit an edge runtime. The other pages get a
+ * 1×1 stand-in, because docling always reads with page images (list items and
+ * key-value cells get boxes then) and the output must not depend on which
+ * pages happen to hold a picture; nothing is ever cropped from a stand-in.
  *
  * @module
  */
-import { parseDocTags } from "../../plugins/doctags/parse.ts";
-import { toMarkdown } from "../../plugins/doctags/markdown.ts";
-import { toHtml } from "../../plugins/doctags/html.ts";
-import { toDoclingJson } from "../../plugins/doctags/docling_json.ts";
+import {
+  type AssembledDocument,
+  assembleDocument,
+  type AssembleOptions,
+  type DocumentPage,
+} from "../../plugins/doctags/pages.ts";
 import type { RgbImage } from "../image/raster.ts";
 
-/** One converted page, as assembly reads it. */
-export interface DocumentPage {
-  /** 1-based page number in the source document. */
+export type { AssembledDocument, AssembleOptions, DocumentPage };
+
+/** A `<picture>` or `<chart>` that opens with a location: the blocks assembly crops. */
+const LOCATED_PICTURE = /<(?:picture|chart)>\s*<loc_\d+>/;
+
+/** Whether assembly will crop something from this page's raster, so the raster must be kept. */
+export function needsRaster(doctags: string): boolean {
+  return LOCATED_PICTURE.test(doctags);
+}
+
+const STAND_IN: RgbImage = { width: 1, height: 1, data: new Uint8Array([255, 255, 255]) };
+
+/** One page as a conversion keeps it. */
+export interface ConvertedPage {
+  /** 1-based page number. */
   pageNo: number;
-  /** The model's DocTags for the page. */
+  /** The page's DocTags (empty for a failed page). */
   doctags: string;
-  /** Page size: PDF points for PDF pages, pixels for image pages. */
+  /** The size boxes are measured in: the raster's pixels (docling's convention). */
   size: { width: number; height: number };
-  /** The page's raster, for picture crops. */
+  /** The raster, kept only when {@linkcode needsRaster} said so. */
   image?: RgbImage;
 }
 
-/** A whole converted document in every output format. */
-export interface AssembledDocument {
-  /** The DoclingDocument, as parsed JSON. */
-  json: unknown;
-  /** Markdown. */
-  markdown: string;
-  /** HTML. */
-  html: string;
-  /** All pages' DocTags in one `<doctag>` envelope, pages separated by `<page_break>`. */
-  doctags: string;
-  /** Picture crops the Markdown and HTML reference, by relative path. */
-  pictures: { path: string; png: Uint8Array }[];
-}
-
-/** The page's DocTags without its `<doctag>` envelope and stop tokens. */
-function pageBody(doctags: string): string {
-  let body = doctags.trim();
-  if (body.startsWith("Assistant:")) body = body.slice("Assistant:".length).trim();
-  body = body.replace(/<end_of_utterance>\s*$/, "").trim();
-  if (body.startsWith("<doctag>")) body = body.slice("<doctag>".length);
-  if (body.endsWith("</doctag>")) body = body.slice(0, -"</doctag>".length);
-  return body.trim();
-}
-
-/** Assembles `pages` (in page order) into one document. */
-export function assemblePages(pages: readonly DocumentPage[]): AssembledDocument {
+/** Assembles `pages` (any order) into one document. */
+export function assemblePages(
+  pages: readonly ConvertedPage[],
+  options: AssembleOptions = {},
+): AssembledDocument {
   const ordered = [...pages].sort((a, b) => a.pageNo - b.pageNo);
-  const bodies = ordered.map((page) => pageBody(page.doctags));
-  const doctags = `<doctag>${bodies.join("<page_break>")}</doctag>`;
-  const { document } = parseDocTags(
-    bodies.map((body) => `<doctag>${body}</doctag>`),
-    { pageSize: ordered.map((page) => page.size) },
+  return assembleDocument(
+    ordered.map((page) => ({
+      pageNo: page.pageNo,
+      doctags: page.doctags,
+      size: page.size,
+      image: page.image ?? STAND_IN,
+    })),
+    options,
   );
-  return {
-    json: JSON.parse(toDoclingJson(document)),
-    markdown: toMarkdown(document),
-    html: toHtml(document),
-    doctags,
-    pictures: [],
-  };
 }

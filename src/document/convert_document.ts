@@ -12,7 +12,13 @@ import { loopGuard } from "../../plugins/doctags/loop_guard.ts";
 import { VlmError } from "../errors/vlm_error.ts";
 import { runTask, type TaskModel } from "../runtime/tasks/run_task.ts";
 import type { TaskPlugin } from "../runtime/tasks/contract.ts";
-import { type AssembledDocument, assemblePages, type DocumentPage } from "./assemble_pages.ts";
+import type { RgbImage } from "../image/raster.ts";
+import {
+  type AssembledDocument,
+  assemblePages,
+  type ConvertedPage,
+  needsRaster,
+} from "./assemble_pages.ts";
 import {
   type DocumentSource,
   type DocumentSourceOptions,
@@ -43,13 +49,26 @@ export interface ConvertDocumentOptions extends Omit<DocumentSourceOptions, "sca
    * generated again and come back with `resumed: true` (how `--resume` works).
    */
   completed?: ReadonlyMap<number, string>;
+  /** Document name in the DoclingDocument JSON (docling's `name`; default `Document`). */
+  name?: string;
+  /**
+   * How page DocTags are read: `tolerant` (default) keeps what capped or
+   * looping pages hold and reports every repair in `issues`; `docling` reads
+   * as docling-core does, so the exports are docling's byte for byte (it
+   * empties unclosed elements and drops text outside elements).
+   */
+  reader?: "docling" | "tolerant";
 }
 
 /** The end of a conversion. */
 export interface ConvertedDocument {
   /** Every selected page's result, in page order. */
   pages: PageResult[];
-  /** The pages assembled into one document (failed pages are empty pages). */
+  /**
+   * The pages assembled into one document (failed pages are empty pages):
+   * boxes and page sizes in raster pixels at the render scale, as docling's
+   * VLM pipeline has them; `pictures` holds the PNG crops the exports reference.
+   */
   document: AssembledDocument;
 }
 
@@ -120,18 +139,24 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
     (error instanceof DOMException && error.name === "AbortError");
 }
 
+/** A page result and, when the page was rendered for the model, its raster. */
+interface ConvertedSourcePage {
+  result: PageResult;
+  pixels?: RgbImage;
+}
+
 async function convertPage(
   model: TaskModel,
   page: SourcePage,
   cap: number | undefined,
   options: ConvertDocumentOptions,
-): Promise<PageResult> {
+): Promise<ConvertedSourcePage> {
   const base = { pageNo: page.pageNo, size: page.size, resumed: false };
   const started = performance.now();
   let rasterMs = 0;
   let raster = { width: 0, height: 0 };
   try {
-    const bytes = page.bytes();
+    const { bytes, pixels } = page.render();
     rasterMs = performance.now() - started;
     const generating = performance.now();
     const plugin = pagePlugin(cap ?? DEFAULT_PAGE_TOKEN_CAP);
@@ -158,31 +183,78 @@ async function convertPage(
     const verdict = loopVerdict(model, result.tokenIds);
     if (verdict.looping) {
       return {
-        ...common,
-        status: "looped",
-        reason: `the loop guard stopped a ${verdict.reason} repeated ${verdict.repeats} times`,
+        result: {
+          ...common,
+          status: "looped",
+          reason: `the loop guard stopped a ${verdict.reason} repeated ${verdict.repeats} times`,
+        },
+        pixels,
       };
     }
     if (result.finishReason === "max_tokens") {
       return {
-        ...common,
-        status: "capped",
-        reason: `stopped at the cap of ${result.tokenIds.length} new tokens`,
+        result: {
+          ...common,
+          status: "capped",
+          reason: `stopped at the cap of ${result.tokenIds.length} new tokens`,
+        },
+        pixels,
       };
     }
-    return { ...common, status: "ok" };
+    return { result: { ...common, status: "ok" }, pixels };
   } catch (error) {
     if (isAbort(error, options.signal)) throw error;
-    return {
-      ...base,
-      status: "failed",
-      reason: error instanceof Error ? error.message : String(error),
-      errorCode: error instanceof VlmError ? error.code : "internal",
-      doctags: "",
-      raster,
-      tokens: 0,
-      timings: { rasterMs: rasterMs || performance.now() - started, generateMs: 0 },
-    };
+    return { result: failedPage(page, error, raster, rasterMs || performance.now() - started) };
+  }
+}
+
+function failedPage(
+  page: SourcePage,
+  error: unknown,
+  raster: { width: number; height: number },
+  rasterMs: number,
+): PageResult {
+  return {
+    pageNo: page.pageNo,
+    size: page.size,
+    resumed: false,
+    status: "failed",
+    reason: error instanceof Error ? error.message : String(error),
+    errorCode: error instanceof VlmError ? error.code : "internal",
+    doctags: "",
+    raster,
+    tokens: 0,
+    timings: { rasterMs, generateMs: 0 },
+  };
+}
+
+/**
+ * A page from an earlier run. When its DocTags crop a picture, the page is
+ * rendered again now, while the source is open; if that fails (a lower pixel
+ * limit than before, say) the page is failed rather than cropped wrongly.
+ */
+function resumedPage(page: SourcePage, doctags: string): ConvertedSourcePage {
+  const result: PageResult = {
+    pageNo: page.pageNo,
+    status: "ok",
+    doctags,
+    size: page.size,
+    raster: page.rasterSize,
+    tokens: 0,
+    resumed: true,
+    timings: { rasterMs: 0, generateMs: 0 },
+  };
+  if (!needsRaster(doctags)) return { result };
+  const started = performance.now();
+  try {
+    const pixels = page.pixels();
+    result.timings.rasterMs = performance.now() - started;
+    return { result, pixels };
+  } catch (error) {
+    const failed = failedPage(page, error, page.rasterSize, performance.now() - started);
+    failed.reason = `page ${page.pageNo} was resumed but cannot be rendered again for its ` +
+      `pictures: ${failed.reason}`;
+    return { result: failed };
   }
 }
 
@@ -233,24 +305,24 @@ export async function convertDocument(
     throw error;
   }
   const results: PageResult[] = [];
+  const kept: ConvertedPage[] = [];
   async function* run(): AsyncGenerator<PageResult> {
     try {
       for (const pageNo of numbers) {
         options.signal?.throwIfAborted();
         const page = opened.pages[pageNo - 1];
         const earlier = options.completed?.get(pageNo);
-        const result: PageResult = earlier !== undefined
-          ? {
-            pageNo,
-            status: "ok",
-            doctags: earlier,
-            size: page.size,
-            raster: { width: 0, height: 0 },
-            tokens: 0,
-            resumed: true,
-            timings: { rasterMs: 0, generateMs: 0 },
-          }
+        const { result, pixels } = earlier !== undefined
+          ? resumedPage(page, earlier)
           : await convertPage(model, page, cap, options);
+        // Only the rasters assembly crops from are kept (memory: see assemble_pages.ts).
+        let image: RgbImage | undefined;
+        if (needsRaster(result.doctags)) {
+          try {
+            image = pixels ?? page.pixels();
+          } catch { /* an image page that decodes for the model always decodes */ }
+        }
+        kept.push({ pageNo, doctags: result.doctags, size: page.rasterSize, image });
         results.push(result);
         yield result;
       }
@@ -271,12 +343,14 @@ export async function convertDocument(
         });
       }
       const sorted = [...results].sort((a, b) => a.pageNo - b.pageNo);
-      const documentPages: DocumentPage[] = sorted.map((page) => ({
-        pageNo: page.pageNo,
-        doctags: page.doctags,
-        size: page.size,
-      }));
-      return { pages: sorted, document: assemblePages(documentPages) };
+      const document = assemblePages(kept, {
+        name: options.name,
+        // Model output is often cut off (the token cap, the loop guard): keep what it holds.
+        reader: options.reader ?? "tolerant",
+      });
+      // The rasters are in the crops now; the conversion object may outlive the result.
+      kept.length = 0;
+      return { pages: sorted, document };
     })();
   return {
     kind: opened.kind,

@@ -12,7 +12,7 @@ import type { RgbImage } from "../image/raster.ts";
 import { readImageHeader } from "../image/sniff.ts";
 import { type ImageSource, readImageSource } from "../image/source.ts";
 import { encodePng } from "./png_encode.ts";
-import { DEFAULT_PDF_SCALE, openPdf } from "./pdf_document.ts";
+import { DEFAULT_PDF_SCALE } from "./pdf_scale.ts";
 
 /** A PDF's bytes, one image's bytes, or several images (each one page). */
 export type DocumentSource = Uint8Array | ArrayBuffer | readonly ImageSource[];
@@ -37,10 +37,15 @@ export interface SourcePage {
   pageNo: number;
   /** PDF points, or pixels for an image. */
   size: { width: number; height: number };
+  /** Pixel size of the raster (the PDF page at the render scale, or the image). */
+  rasterSize: { width: number; height: number };
   /** The raster, decoded or rendered now. */
   pixels(): RgbImage;
-  /** Encoded image bytes for the model (PNG for PDF pages, the file itself for images). */
-  bytes(): Uint8Array;
+  /**
+   * What the model reads: encoded image bytes (PNG for PDF pages, the file
+   * itself for images) and, when producing them rendered the page, its raster.
+   */
+  render(): { bytes: Uint8Array; pixels?: RgbImage };
 }
 
 /** An open document. Close it when done: a PDF holds wasm memory. */
@@ -93,12 +98,24 @@ async function openPdfSource(
   options: DocumentSourceOptions,
 ): Promise<OpenDocument> {
   const scale = options.scale ?? DEFAULT_PDF_SCALE;
+  // Loaded here, not at the top: PDFium (about 3 MB of WebAssembly) stays out of programs
+  // and bundles that only ever see images.
+  const { openPdf } = await import("./pdf_document.ts");
   const pdf = await openPdf(bytes, { password: options.password, maxPages: options.maxPages });
   try {
     const pages = Array.from({ length: pdf.pageCount }, (_, i): SourcePage => {
       const pageNo = i + 1;
       const pixels = () => pdf.renderPage(pageNo, { scale, maxPixels: options.maxPixels });
-      return { pageNo, size: pdf.pageSize(pageNo), pixels, bytes: () => encodePng(pixels()) };
+      return {
+        pageNo,
+        size: pdf.pageSize(pageNo),
+        rasterSize: pdf.rasterSize(pageNo, scale),
+        pixels,
+        render: () => {
+          const image = pixels();
+          return { bytes: encodePng(image), pixels: image };
+        },
+      };
     });
     return { kind: "pdf", pages, close: () => pdf.close() };
   } catch (error) {
@@ -114,8 +131,9 @@ function openImages(all: readonly Uint8Array[], maxPixels?: number): OpenDocumen
     return {
       pageNo: i + 1,
       size: { width, height },
+      rasterSize: { width, height },
       pixels: () => decodeImage(bytes, { maxPixels }),
-      bytes: () => bytes,
+      render: () => ({ bytes }),
     };
   });
   return { kind: "images", pages, close: () => {} };

@@ -28,7 +28,7 @@ export {
   type DocumentConversion,
 } from "./convert_document.ts";
 export type { PageResult, PageStatus, PageTimings } from "./page_result.ts";
-export type { AssembledDocument, DocumentPage } from "./assemble_pages.ts";
+export type { AssembledDocument, AssembleOptions, DocumentPage } from "./assemble_pages.ts";
 export { type DocumentSource, isPdf } from "./document_source.ts";
 export {
   DEFAULT_MAX_PAGES,
@@ -40,9 +40,45 @@ export {
   type RenderPageOptions,
 } from "./pdf_document.ts";
 export { formatPageRanges, parsePageRanges } from "./page_ranges.ts";
+export {
+  type DocumentsContext,
+  type DocumentsRoute,
+  documentsRoute,
+} from "../server/documents_route.ts";
 export { encodePng } from "./png_encode.ts";
 export type { DocumentSourceOptions } from "./document_source.ts";
 // Types the functions above take or return, so the entry documents itself.
+export type { AssembledPicture } from "../../plugins/doctags/pages.ts";
+export type {
+  BlockNode,
+  BoundingBox,
+  CodeNode,
+  ContentLayer,
+  DocNode,
+  DocTagsDocument,
+  FormulaNode,
+  HeadingNode,
+  InlineChild,
+  InlineNode,
+  KeyValueCell,
+  KeyValueLink,
+  KeyValueNode,
+  ListItemNode,
+  ListNode,
+  NodeBase,
+  PageInfo,
+  PageSize as DocTagsPageSize,
+  PictureImage,
+  PictureNode,
+  TableCell,
+  TableData,
+  TableNode,
+  TextLabel,
+  TextNode,
+  TitleNode,
+} from "../../plugins/doctags/document.ts";
+export type { IssueCode, ParseIssue } from "../../plugins/doctags/issues.ts";
+export type { VlmErrorCode } from "../errors/vlm_error.ts";
 export type { TaskModel } from "../runtime/tasks/run_task.ts";
 export type { RgbImage } from "../image/raster.ts";
 export type { ImageSource } from "../image/source.ts";

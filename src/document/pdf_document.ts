@@ -9,9 +9,9 @@ import { DEFAULT_MAX_PIXELS } from "../image/decode.ts";
 import type { RgbImage } from "../image/raster.ts";
 import { VlmError } from "../errors/vlm_error.ts";
 import { loadPdfium, type Pdfium } from "./pdfium.ts";
+import { DEFAULT_PDF_SCALE } from "./pdf_scale.ts";
 
-/** docling's VLM pipeline renders pages at scale 2.0: 144 dots per inch. */
-export const DEFAULT_PDF_SCALE = 2.0;
+export { DEFAULT_PDF_SCALE };
 /** Pages a document may have before {@linkcode openPdf} refuses it. */
 export const DEFAULT_MAX_PAGES = 1000;
 

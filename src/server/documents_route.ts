@@ -13,8 +13,12 @@
  * ```
  * Response: `text/event-stream` with `event: document` (`{kind, source_pages,
  * pages}`), one `event: page` per page as it finishes (a `PageResult`), and
- * `event: done` (`{to, output, pages}`; `output` is the DoclingDocument object
- * for `json`, text otherwise) or `event: error` (`{error}`) if the run stops.
+ * `event: done` (`{to, output, pages, pictures}`; `output` is the
+ * DoclingDocument object for `json`, text otherwise, and references each
+ * picture by its relative `path`; `pictures` carries the crops as
+ * `{path, page_no, bbox, size, data_url}` with a PNG `data:` URL, so one
+ * response holds the whole document) or `event: error` (`{error}`) if the run
+ * stops.
  * Bad input (an encrypted or corrupt PDF, a bad page selection, too many
  * pages) is an ordinary JSON error response before any event. The document
  * holds the server's one generation slot for all its pages, within the
@@ -160,8 +164,25 @@ const encoder = new TextEncoder();
 const event = (name: string, data: unknown) =>
   encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 
-/** Handles `POST /v1/documents` for a parsed JSON body. */
-export async function documentsResponse(
+/** The route as the server handler calls it (`ServerOptions.documents`). */
+export type DocumentsRoute = (context: DocumentsContext, json: unknown) => Promise<Response>;
+
+/** A PNG as a base64 `data:` URL. */
+function pngDataUrl(png: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < png.length; i += 0x8000) {
+    binary += String.fromCharCode(...png.subarray(i, i + 0x8000));
+  }
+  return `data:image/png;base64,${btoa(binary)}`;
+}
+
+/**
+ * Handles `POST /v1/documents` for a parsed JSON body. Give it to the server
+ * handler as its `documents` option to serve the route.
+ */
+export const documentsRoute: DocumentsRoute = (context, json) => documentsResponse(context, json);
+
+async function documentsResponse(
   context: DocumentsContext,
   json: unknown,
 ): Promise<Response> {
@@ -202,6 +223,13 @@ export async function documentsResponse(
           to: body.to,
           output: output(done.document, body.to),
           pages: done.pages.map(({ doctags: _, ...page }) => page),
+          pictures: done.document.pictures.map((picture) => ({
+            path: picture.path,
+            page_no: picture.pageNo,
+            bbox: picture.bbox,
+            size: picture.size,
+            data_url: pngDataUrl(picture.png),
+          })),
         });
       } catch (error) {
         send("error", errorBody(toVlmError(error)));

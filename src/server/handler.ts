@@ -6,7 +6,9 @@
  * - `POST /v1/tasks/{name}` — a task plugin (the model's, or one given in
  *   `options.plugins`), typed JSON result;
  * - `POST /v1/documents` — a PDF or page images converted by a DocTags model,
- *   page results as server-sent events (`documents_route.ts`);
+ *   page results as server-sent events (`documents_route.ts`), when the
+ *   `documents` option brings the route in (it carries PDFium, ~3 MB, which
+ *   bundles of servers that never convert documents should not);
  * - `GET /v1/models`, `GET /healthz`.
  *
  * Limits: request body bytes, max new tokens, a bounded queue (429 when
@@ -27,7 +29,8 @@ import { DEFAULT_MAX_PIXELS } from "../image/decode.ts";
 import { ImageBudget } from "./image_budget.ts";
 import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
 import { chatCompletion } from "./chat_completion.ts";
-import { documentsResponse } from "./documents_route.ts";
+// Type only: the route itself comes in through `options.documents`.
+import type { DocumentsRoute } from "./documents_route.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
 
@@ -61,6 +64,12 @@ export interface ServerOptions {
    * the model (e.g. loaded from a bundle); a name may not be served twice.
    */
   plugins?: readonly TaskPlugin<unknown>[];
+  /**
+   * Serves `POST /v1/documents`: pass `documentsRoute` from
+   * `@vlmkit/vlmkit/document`. Left out, the route answers 404 and the
+   * handler (and a bundle of it) carries no PDF code.
+   */
+  documents?: DocumentsRoute;
 }
 
 /** A request handler and its live counters. */
@@ -271,8 +280,14 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         return await chat(request, signal);
       }
       if (request.method === "POST" && url.pathname === "/v1/documents") {
+        if (!options.documents) {
+          throw new VlmError("not_found", "this server does not convert documents", {
+            fix: "create the handler with documents: documentsRoute (from " +
+              "@vlmkit/vlmkit/document); `vlm serve` does",
+          });
+        }
         const body = await readJsonBody(request, maxBody);
-        return await documentsResponse({
+        return await options.documents({
           model,
           maxNewTokens,
           images: imageOptions(signal),

@@ -51,3 +51,38 @@ console.log(JSON.stringify({ pages: pdf.pageCount, width: image.width, height: i
     await Deno.remove(work, { recursive: true });
   }
 });
+
+Deno.test("a bundle of the document entry loads PDFium on the first PDF, offline", async () => {
+  const work = await Deno.makeTempDir({ prefix: "vlmkit-document-bundle-" });
+  try {
+    const bundle = `${work}/document.js`;
+    await bundleModule(fileURLToPath(new URL("src/document/document_source.ts", ROOT)), bundle);
+    const script = `${work}/main.js`;
+    await Deno.writeTextFile(
+      script,
+      `import { openDocumentSource } from "./document.js";
+const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+const source = await openDocumentSource(bytes);
+console.log(JSON.stringify({ kind: source.kind, raster: source.pages[0].rasterSize }));
+source.close();
+`,
+    );
+    const child = new Deno.Command(DENO, {
+      args: ["run", "--no-prompt", "--no-config", script],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(await makePdf([{ width: 200, height: 100 }]));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+      kind: "pdf",
+      raster: { width: 400, height: 200 },
+    });
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});

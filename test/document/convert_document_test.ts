@@ -62,7 +62,20 @@ Deno.test("a page that fails, loops or hits the cap is reported; the others stil
   assert.match(results[2].reason!, /loop guard/);
   assert.match(results[3].reason!, /cap of 12/);
   assert.equal(model.requests[0].maxNewTokens, 12);
+  // The tolerant reader (default) keeps the capped page's unclosed text; docling's empties it.
   assert.match(document.markdown, /first[\s\S]*Same line[\s\S]*Unfinished[\s\S]*last/);
+  assert.ok(document.issues.some((issue) => issue.page === 4));
+  const docling = await convertDocument(
+    fakeModel((call) => script[call]),
+    await makePdf(pages(5)),
+    {
+      maxNewTokens: 12,
+      reader: "docling",
+    },
+  );
+  const strict = (await docling.result()).document;
+  assert.match(strict.markdown, /first[\s\S]*last/);
+  assert.doesNotMatch(strict.markdown, /Unfinished/);
 });
 
 Deno.test("pages, dpi and resume choose what is generated", async () => {

@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { createServerHandler, type ServerHandler } from "../../src/server/handler.ts";
+import { documentsRoute } from "../../src/document/mod.ts";
+import { decodeImage } from "../../src/image/decode.ts";
 import { TINY_MODEL } from "../runtime/_tiny_model.ts";
+import { EOS, fakeModel } from "./_fake_model.ts";
 import { encryptedPdf, makePdf } from "./_pdfs.ts";
 
 function dataUrl(type: string, bytes: Uint8Array): string {
@@ -23,7 +26,7 @@ async function readEvents(response: Response): Promise<{ event: string; data: un
 
 async function withServer(body: (url: string, handler: ServerHandler) => Promise<void>) {
   const model = await loadModel(TINY_MODEL);
-  const handler = createServerHandler(model, { maxNewTokens: 6 });
+  const handler = createServerHandler(model, { maxNewTokens: 6, documents: documentsRoute });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler.handle);
   try {
     await body(`http://127.0.0.1:${server.addr.port}/v1/documents`, handler);
@@ -143,4 +146,59 @@ Deno.test("POST /v1/documents: a client that leaves stops the conversion and fre
     const events = await readEvents(next);
     assert.deepEqual(events.map((e) => e.event), ["document", "page", "done"]);
   });
+});
+
+Deno.test("POST /v1/documents: the done event carries the picture crops as data: URLs", async () => {
+  // A fake DocTags model, so the page places a <picture> on the red rectangle: 400x200 px,
+  // rectangle at pixels 20..120 x 120..180.
+  const pdf = await makePdf([{
+    width: 200,
+    height: 100,
+    boxes: [{ x: 10, y: 10, width: 50, height: 30, color: [255, 0, 0] }],
+  }]);
+  const model = fakeModel(() => ({
+    text: "<doctag><picture><loc_25><loc_300><loc_150><loc_450></picture></doctag>",
+    tokenIds: [5, EOS],
+    finishReason: "stop_string",
+  }));
+  const response = await documentsRoute({
+    model,
+    maxNewTokens: 8,
+    images: { allowRemote: false, maxBytes: 1_000_000 },
+    maxPixels: 1_000_000,
+    timeout: AbortSignal.timeout(60_000),
+    admit: () => Promise.resolve(() => {}),
+    onDisconnect: () => {},
+  }, { document: dataUrl("application/pdf", pdf), to: "md" });
+  const events = await readEvents(response);
+  const done = events.at(-1)!.data as {
+    output: string;
+    pictures: { path: string; page_no: number; size: unknown; data_url: string }[];
+  };
+  assert.match(done.output, /!\[Image\]\(pictures\/page-001-picture-01\.png\)/);
+  assert.equal(done.pictures.length, 1);
+  const [picture] = done.pictures;
+  assert.equal(picture.path, "pictures/page-001-picture-01.png");
+  assert.equal(picture.page_no, 1);
+  assert.deepEqual(picture.size, { width: 100, height: 60 });
+  const png = Uint8Array.from(atob(picture.data_url.split(",")[1]), (c) => c.charCodeAt(0));
+  const crop = decodeImage(png);
+  assert.deepEqual([crop.width, crop.height], [100, 60]);
+  assert.deepEqual(Array.from(crop.data.subarray(0, 3)), [255, 0, 0]);
+});
+
+Deno.test("POST /v1/documents is 404 with a fix when the server was made without the route", async () => {
+  const model = await loadModel(TINY_MODEL);
+  try {
+    const handler = createServerHandler(model);
+    const response = await handler.handle(
+      new Request("http://localhost/v1/documents", { method: "POST", body: "{}" }),
+    );
+    assert.equal(response.status, 404);
+    const body = await response.json();
+    assert.match(body.error.message, /does not convert documents/);
+    assert.match(body.error.fix, /documentsRoute/);
+  } finally {
+    await model.dispose();
+  }
 });

@@ -12,6 +12,7 @@ import { vqa } from "../../plugins/vqa/mod.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import type { TaskPlugin } from "../../src/plugins/types.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
+import { documentsRoute } from "../../src/server/documents_route.ts";
 import { createServerHandler } from "../../src/server/handler.ts";
 import {
   optionalNumber,
@@ -105,6 +106,7 @@ export const serveCommand: Command = {
     let handler;
     try {
       handler = createServerHandler(model, {
+        documents: documentsRoute,
         modelName: dir.replace(/\/$/, "").split("/").pop(),
         maxNewTokens: optionalNumber("serve", parsed, "max-new-tokens", {
           min: 1,
