@@ -20,6 +20,7 @@ import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 import { AnswerStart, trimAnswerStart } from "../../src/text/answer_start.ts";
+import { trackPeakRss } from "../bench/peak_rss.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
@@ -53,20 +54,20 @@ Options:
 ${MAX_PIXELS_HELP}
   --json                  print {text, tokenIds, promptTokens, imageTokens,
                           timings:{loadMs, preprocessMs, visionMs, prefillMs, ttftMs,
-                          decodeTokensPerSec}, peakRssBytes}`;
+                          decodeTokensPerSec}, peakRssBytes}; peakRssBytes is the
+                          kernel's high-water mark (VmHWM; getrusage off Linux)`;
 
-/** Samples resident memory while a task runs; returns the peak seen. */
+/**
+ * Runs a task and returns its result with the process's peak resident memory
+ * as the OS counts it (VmHWM, else getrusage, else sampled: see peak_rss.ts).
+ */
 async function withPeakRss<T>(task: () => Promise<T>): Promise<{ value: T; peakRssBytes: number }> {
-  let peak = Deno.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, Deno.memoryUsage().rss);
-  }, 20);
+  const rss = trackPeakRss();
   try {
     const value = await task();
-    peak = Math.max(peak, Deno.memoryUsage().rss);
-    return { value, peakRssBytes: peak };
+    return { value, peakRssBytes: rss.peak() };
   } finally {
-    clearInterval(timer);
+    rss.stop();
   }
 }
 
