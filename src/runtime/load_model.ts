@@ -23,6 +23,7 @@ import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./
 import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
 import { wasmMemoryEstimate } from "./wasm_memory.ts";
+import { defaultMaxTiles } from "./edge_defaults.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
 
@@ -32,6 +33,12 @@ export interface LoadModelOptions extends BackendOptions {
   dtype?: DtypeChoice;
   /** Pixel limit for input images (default 50 MP). */
   maxPixels?: number;
+  /**
+   * Image budget: most tiles per image, a request's `maxTiles` overriding it
+   * (default 5 on the wasm backend, no cap on native and host runtimes; 1 =
+   * unsplit, Infinity = the model's full split).
+   */
+  maxTiles?: number;
   /** Images whose features are kept for reuse (default 8; 0 disables). */
   featureCacheSize?: number;
   /** Reuse the previous request's KV cache for a shared prompt prefix (default true). */
@@ -192,6 +199,7 @@ export async function loadModel(
       }),
       loadMs: performance.now() - started,
       maxPixels: options.maxPixels,
+      maxTiles: options.maxTiles ?? defaultMaxTiles(backend.name),
       featureCacheSize: options.featureCacheSize ?? 8,
       reusePrefix: options.reusePrefix ?? true,
       plugins: options.plugins,

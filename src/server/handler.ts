@@ -27,6 +27,7 @@ import { imageUrlBytes, type ImageUrlOptions } from "./image_urls.ts";
 import { chatCompletion } from "./chat_completion.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
+import { isMaxTiles } from "../runtime/edge_defaults.ts";
 
 /** Server limits and naming. */
 export interface ServerOptions {
@@ -51,6 +52,12 @@ export interface ServerOptions {
    * budget is 413, a malformed image 400.
    */
   maxImagePixels?: number;
+  /**
+   * Most tiles per image for requests whose images say `detail: "auto"` (or
+   * nothing); default: the model's budget (5 on the wasm backend, no cap on
+   * native). `detail: "low"` is always unsplit, `"high"` the full split.
+   */
+  maxTiles?: number;
   /** Time for fetching and checking one request's images, in ms (default 10 000; past it: 408). */
   imageTimeMs?: number;
   /**
@@ -130,6 +137,13 @@ function servedPlugins(
 
 /** Builds the handler for `model`. */
 export function createServerHandler(model: VlmModel, options: ServerOptions = {}): ServerHandler {
+  if (options.maxTiles !== undefined && !isMaxTiles(options.maxTiles)) {
+    throw new VlmError(
+      "usage",
+      `createServerHandler: maxTiles must be an integer ≥ 1 or Infinity, got ${options.maxTiles}`,
+      { fix: "pass maxTiles: 5 (1 = unsplit), or leave it unset for the model's budget" },
+    );
+  }
   const name = options.modelName ?? "vlmkit";
   const maxBody = options.maxBodyBytes ?? 20_000_000;
   const maxNewTokens = options.maxNewTokens ?? 512;
@@ -182,7 +196,11 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         fix: `use "${name}" (see GET /v1/models)`,
       }]);
     }
-    const plan = await toGenerateRequest(body, { maxNewTokens, images: imageOptions(signal) });
+    const plan = await toGenerateRequest(body, {
+      maxNewTokens,
+      images: imageOptions(signal),
+      maxTiles: options.maxTiles,
+    });
     const context = {
       model,
       name,

@@ -27,7 +27,7 @@ const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
 
 const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prompt TEXT
                [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
-               [--no-split] [--temperature T] [--top-k K] [--top-p P]
+               [--no-split] [--max-tiles N] [--temperature T] [--top-k K] [--top-p P]
                [--repetition-penalty R] [--seed S] [--stop TEXT ...]
                [--keep-special-tokens] [--dump-inputs DIR] [--max-pixels N] [--json]
 
@@ -43,6 +43,8 @@ Options:
   --threads N             ONNX Runtime threads
   --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default fp32)
   --no-split              one tile per image instead of splitting
+  --max-tiles N           most tiles per image (default 5 on wasm, no cap on native; a split
+                          image over it is tiled at a smaller size; 1 = unsplit)
   --temperature T         sampling temperature; 0 = greedy (default 0)
   --top-k K, --top-p P    sampling filters
   --repetition-penalty R  penalty for repeated tokens (default 1)
@@ -52,7 +54,7 @@ Options:
   --dump-inputs DIR       also write input_ids.bin (int64 LE), pixel_values.bin (f32 LE),
                           pixel_attention_mask.bin (u8) and shapes.json to DIR
 ${MAX_PIXELS_HELP}
-  --json                  print {text, tokenIds, promptTokens, imageTokens,
+  --json                  print {text, tokenIds, promptTokens, imageTokens, imagePlan,
                           timings:{loadMs, preprocessMs, visionMs, prefillMs, ttftMs,
                           decodeTokensPerSec}, peakRssBytes}; peakRssBytes is the
                           kernel's high-water mark (VmHWM; getrusage off Linux)`;
@@ -85,6 +87,7 @@ export const runCommand: Command = {
       threads: { type: "string" },
       dtype: { type: "string" },
       "no-split": { type: "boolean" },
+      "max-tiles": { type: "string" },
       temperature: { type: "string" },
       "top-k": { type: "string" },
       "top-p": { type: "string" },
@@ -107,6 +110,7 @@ export const runCommand: Command = {
         optionalNumber("run", parsed, "max-new-tokens", { min: 1, max: 1e6, integer: true }) ??
           DEFAULT_MAX_NEW_TOKENS,
       split: parsed.values["no-split"] ? false : undefined,
+      maxTiles: optionalNumber("run", parsed, "max-tiles", { min: 1, max: 10_000, integer: true }),
       temperature: optionalNumber("run", parsed, "temperature", { min: 0, max: 100 }),
       topK: optionalNumber("run", parsed, "top-k", { min: 0, max: 1e9, integer: true }),
       topP: optionalNumber("run", parsed, "top-p", { min: 1e-9, max: 1 }),
@@ -147,6 +151,7 @@ export const runCommand: Command = {
         tokenIds: result.tokenIds,
         promptTokens: result.promptTokens,
         imageTokens: result.imageTokens,
+        imagePlan: result.imagePlan,
         timings: {
           loadMs: t.loadMs,
           preprocessMs: t.preprocessMs,

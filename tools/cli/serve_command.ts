@@ -56,6 +56,8 @@ Options:
   --allow-remote-images    also fetch http(s) image URLs (off by default)
   --max-image-pixels N     total pixels of one request's images, checked as they arrive, before
                            the request queues (default 50000000; over it: 413)
+  --max-tiles N            most tiles per image for detail "auto" and tasks (default 5 on wasm,
+                           no cap on native; detail "low" is unsplit, "high" the full split)
   --image-time-ms N        time to fetch and check one request's images (default 10000; past it: 408)
 ${MAX_PIXELS_HELP}`;
 
@@ -79,6 +81,7 @@ export const serveCommand: Command = {
       "allow-remote-images": { type: "boolean" },
       "max-image-pixels": { type: "string" },
       "image-time-ms": { type: "string" },
+      "max-tiles": { type: "string" },
       ...MAX_PIXELS_OPTION,
     });
     const dir = requireString("serve", parsed, "model");
@@ -96,7 +99,13 @@ export const serveCommand: Command = {
     for (const path of (parsed.values.plugin as string[] | undefined) ?? []) {
       plugins.push(...pluginsOfFile(await loadPluginFile(path)));
     }
+    const maxTiles = optionalNumber("serve", parsed, "max-tiles", {
+      min: 1,
+      max: 10_000,
+      integer: true,
+    });
     const model = await loadModel(dir, {
+      maxTiles,
       backend: parseBackend("serve", parsed),
       dtype: parseDtype("serve", parsed),
       maxPixels: parseMaxPixels("serve", parsed),
@@ -137,6 +146,7 @@ export const serveCommand: Command = {
           max: 3_600_000,
           integer: true,
         }),
+        maxTiles,
         plugins,
       });
     } catch (error) {

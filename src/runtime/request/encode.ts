@@ -65,7 +65,13 @@ export function tilePending(
 ): { index: number; processed: ProcessedImage }[] {
   return images.entries.flatMap((entry, index) =>
     "pending" in entry
-      ? [{ index, processed: tileImage(entry.pending.pixels, spec, { split: images.split }) }]
+      ? [{
+        index,
+        processed: tileImage(entry.pending.pixels, spec, {
+          split: images.split,
+          maxTiles: images.maxTiles,
+        }),
+      }]
       : []
   );
 }
