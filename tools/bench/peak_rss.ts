@@ -59,7 +59,12 @@ export function rssBytes(): number {
 }
 
 /** Samples RSS every 20 ms until `stop()`; `peak()` prefers the OS's counters. */
-export function trackPeakRss(): { stop(): void; peak(): number; source(): PeakRssSource } {
+export function trackPeakRss(): {
+  stop(): void;
+  peak(): number;
+  source(): PeakRssSource;
+  sampledPeak(): number;
+} {
   let sampled = currentRss();
   const timer = setInterval(() => (sampled = Math.max(sampled, currentRss())), 20);
   const read = (): PeakRss => {
@@ -70,5 +75,7 @@ export function trackPeakRss(): { stop(): void; peak(): number; source(): PeakRs
     stop: () => clearInterval(timer),
     peak: () => read().bytes,
     source: () => read().source,
+    /** The largest RSS sampled since tracking began (not the process's lifetime peak). */
+    sampledPeak: () => Math.max(sampled, currentRss()),
   };
 }
