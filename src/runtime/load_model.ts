@@ -24,6 +24,7 @@ import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
 import { wasmMemoryEstimate } from "./wasm_memory.ts";
 import { defaultMaxTiles } from "./edge_defaults.ts";
+import { releaseBuffer } from "./release_buffer.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
 
@@ -53,7 +54,8 @@ async function openSession(
   backend: Backend,
   folder: ModelFolder,
   path: string,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  ownsBytes: boolean,
 ): Promise<OrtSession> {
   // Native sessions (and host runtimes that say so) read local files themselves, external
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
@@ -71,7 +73,13 @@ async function openSession(
   const dataPath = `${path}_data`;
   const data = await folder.read(dataPath, signal);
   const externalData = data ? [{ path: dataPath.split("/").pop()!, data }] : undefined;
-  return await backend.createSession({ name: path, bytes, externalData });
+  const session = await backend.createSession({ name: path, bytes, externalData });
+  // The runtime holds its own copy now; ours (when no caller's folder shares it) goes at once.
+  if (ownsBytes) {
+    releaseBuffer(bytes);
+    releaseBuffer(data);
+  }
+  return session;
 }
 
 /** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
@@ -79,9 +87,13 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
   const roles = layoutOf(plan.spec).roles;
   const visionDtype = plan.files.find((f) => f.module === roles.vision)?.dtype ?? "fp32";
   // 8-bit exports quantize activations with one scale per call: the features of a tile then
-  // depend on the other tiles of the call, so those run every tile at once, as the reference does.
+  // depend on the other tiles of the call, so native runs every tile at once, as the reference
+  // does. On wasm memory comes first (all 13 tiles of a photo at once reach 2.4 GiB): bounded
+  // calls there too, at the cost of per-call scales that differ from the reference's.
   const perCallScale = visionDtype === "int8" || visionDtype === "uint8" || visionDtype === "q8";
-  const chunk = perCallScale ? Number.MAX_SAFE_INTEGER : tilesPerRun(plan.encoder.patchesPerTile);
+  const chunk = perCallScale && backend.name !== "wasm"
+    ? Number.MAX_SAFE_INTEGER
+    : tilesPerRun(plan.encoder.patchesPerTile);
   // A layout without a projector session fuses it into the vision session.
   const encoder: Encoder = roles.projector === null
     ? new OnnxVisionEncoder(sessions[roles.vision], backend.ort, chunk, plan.tokensPerTile)
@@ -146,7 +158,13 @@ export async function loadModel(
   const sessions: Record<string, OrtSession> = {};
   try {
     for (const file of plan.files) {
-      sessions[file.module] = await openSession(backend, folder, file.path, signal);
+      sessions[file.module] = await openSession(
+        backend,
+        folder,
+        file.path,
+        signal,
+        folder !== source,
+      );
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,

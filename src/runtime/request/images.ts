@@ -17,8 +17,8 @@ import { abortIfNeeded } from "./abort.ts";
 
 /** An image whose features have to be computed. */
 export interface PendingImage {
-  /** Decoded pixels. */
-  pixels: RgbImage;
+  /** Decoded pixels (`undefined` once tiled: the request no longer holds them). */
+  pixels: RgbImage | undefined;
   /** The tiles it will be cut into. */
   plan: TilePlan;
 }
