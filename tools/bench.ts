@@ -34,6 +34,7 @@ import { planTiles } from "../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 import { decodeBytesPerToken, visionFlopsPerTile } from "./bench/bounds.ts";
 import { type BenchImages, writeBenchImages } from "./bench/inputs.ts";
+import { benchEdge, type EdgeModel } from "./bench/edge.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
@@ -90,10 +91,44 @@ export interface BenchOptions {
   runs?: number;
   /** Tokens decoded per unsplit request (default 128). */
   tokens?: number;
+  /** Run one section only: `edge` (see tools/bench/edge.ts). */
+  section?: "edge";
+}
+
+/**
+ * The edge section: the tiny model and SmolVLM-256M int8 and q4 (synthesized
+ * here, or `options.model` at those dtypes) through the edge bundle.
+ */
+async function edgeSection(options: BenchOptions, images: BenchImages, work: string) {
+  const models: EdgeModel[] = [{ name: "tiny-smolvlm (shipped)", folder: TINY_MODEL.pathname }];
+  if (!options.quick) {
+    for (const dtype of ["int8", "q4"] as const) {
+      let folder = options.model;
+      if (!folder) {
+        folder = `${work}/edge-smolvlm-256m-${dtype}`;
+        const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+        await writeFolderAtomically(folder, built.files, false);
+      }
+      models.push({ name: `${DEFAULT_PRESET} ${dtype}`, folder, dtype });
+    }
+  }
+  // Fewer tokens than the main section: q4 decodes at a few tokens a second on wasm.
+  return await benchEdge(models, images, {
+    runs: options.runs ?? 3,
+    tokens: Math.min(options.tokens ?? 32, 32),
+  });
 }
 
 /** Runs every benchmark; tables go to stderr and the figures are returned. */
 export async function runBench(options: BenchOptions = {}): Promise<Record<string, unknown>> {
+  if (options.section === "edge") {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+    try {
+      return { edge: await edgeSection(options, await writeBenchImages(work), work) };
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  }
   const spec = getPreset(DEFAULT_PRESET);
   const plan = resolve(spec);
   const sizes = Array.from({ length: 1024 }, (_, i) => ({
@@ -206,7 +241,9 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
         if (!options.model) await Deno.remove(folder, { recursive: true });
       }
     }
+    const edge = await edgeSection(options, images, work);
     return {
+      edge,
       rounds: ROUNDS,
       deno: Deno.version.deno,
       machine,
@@ -357,9 +394,15 @@ if (import.meta.main) {
       quick: { type: "boolean", default: false },
       runs: { type: "string" },
       tokens: { type: "string" },
+      section: { type: "string" },
     },
   });
+  if (values.section !== undefined && values.section !== "edge") {
+    console.error(`unknown --section ${values.section}: the sections are: edge`);
+    Deno.exit(2);
+  }
   const figures = await runBench({
+    section: values.section as "edge" | undefined,
     model: values.model,
     quick: values.quick,
     runs: values.runs ? Number(values.runs) : undefined,

@@ -6,10 +6,12 @@
  * @module
  */
 import { runBench } from "../bench.ts";
+import { UsageError } from "../../src/errors/usage_error.ts";
 import { optionalNumber, parseCommandArgs } from "./args.ts";
 import { type Command, printJson } from "./command.ts";
 
-const usage = `Usage: vlm bench [--quick] [--model DIR] [--runs N] [--tokens N] [--json]
+const usage =
+  `Usage: vlm bench [--quick] [--section edge] [--model DIR] [--runs N] [--tokens N] [--json]
 
 Times planning and image preprocessing, measures the machine's memory
 bandwidth and matmul rate, then runs models, each configuration in its own
@@ -23,6 +25,11 @@ Medians of --runs runs (default 5) after a warm-up.
 
 Options:
   --quick        the tiny model only (about a minute)
+  --section edge only the edge section: the tiny model and SmolVLM-256M int8/q4 through the
+                 edge bundle in a bare deno run (read permission on the model only), one
+                 process per figure: RSS after import and load, peak RSS (VmHWM) for an
+                 unsplit 512² image and a 1024×768 photo at the edge default, load, first
+                 token, decode; native 2 threads in the same run for the ratios (medians)
   --model DIR    measure this folder instead of the synthesized SmolVLM-256M
   --runs N       timed runs per figure (default 5)
   --tokens N     tokens decoded per request (default 128)
@@ -38,10 +45,16 @@ export const benchCommand: Command = {
       quick: { type: "boolean" },
       runs: { type: "string" },
       tokens: { type: "string" },
+      section: { type: "string" },
     });
+    const section = parsed.values.section as string | undefined;
+    if (section !== undefined && section !== "edge") {
+      throw new UsageError(`vlm bench: unknown --section "${section}"`, "the sections are: edge");
+    }
     const figures = await runBench({
       model: parsed.values.model as string | undefined,
       quick: parsed.values.quick === true,
+      section: section as "edge" | undefined,
       runs: optionalNumber("bench", parsed, "runs", { min: 1, max: 100, integer: true }),
       tokens: optionalNumber("bench", parsed, "tokens", { min: 2, max: 4096, integer: true }),
     });
