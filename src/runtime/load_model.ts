@@ -74,12 +74,33 @@ async function openSession(
   const data = await folder.read(dataPath, signal);
   const externalData = data ? [{ path: dataPath.split("/").pop()!, data }] : undefined;
   const session = await backend.createSession({ name: path, bytes, externalData });
-  // The runtime holds its own copy now; ours (when no caller's folder shares it) goes at once.
-  if (ownsBytes) {
+  // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
+  // caller's folder shares them, goes at once. Other runtimes may keep a reference.
+  if (ownsBytes && backend.name === "wasm") {
     releaseBuffer(bytes);
     releaseBuffer(data);
   }
   return session;
+}
+
+/**
+ * The files in the order to open them: the largest first (by parameters). On
+ * wasm the heap never shrinks, and the transient copies of a file being
+ * parsed are freed into it; opened first, the largest file's transient space
+ * is reused by the smaller files' instead of stacking on top of them.
+ */
+function loadOrder(plan: Plan): Plan["files"] {
+  const roles = layoutOf(plan.spec).roles;
+  const { encoder, projector, decoder } = plan.params;
+  const size = (module: string) =>
+    module === roles.decoder
+      ? decoder.total - decoder.embedding
+      : module === roles.vision
+      ? encoder.total + (roles.projector === null ? projector.total : 0)
+      : module === roles.projector
+      ? projector.total
+      : decoder.embedding;
+  return [...plan.files].sort((a, b) => size(b.module) - size(a.module));
 }
 
 /** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
@@ -157,7 +178,7 @@ export async function loadModel(
   const backend = await loadBackend({ backend: options.backend, threads: options.threads });
   const sessions: Record<string, OrtSession> = {};
   try {
-    for (const file of plan.files) {
+    for (const file of loadOrder(plan)) {
       sessions[file.module] = await openSession(
         backend,
         folder,
