@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bundleCommand } from "../../tools/cli/bundle_command.ts";
+import { runWithPeak } from "../../tools/bench/child_peak.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MODEL = new URL("test/fixtures/tiny-idefics3/", ROOT).pathname;
@@ -29,25 +30,19 @@ function hasPrlimit(): boolean {
   }
 }
 
-async function capped(dir: string, dataMiB: number) {
-  const output = await new Deno.Command("prlimit", {
-    args: [
-      `--data=${dataMiB * 2 ** 20}`,
-      Deno.execPath(),
-      "run",
-      "--no-config",
-      "--no-lock",
-      "--no-prompt",
-      "--v8-flags=--max-old-space-size=96",
-      `--allow-read=${MODEL},${IMAGE}`,
-      "edge_probe.js",
-      JSON.stringify({ model: MODEL, image: IMAGE, split: true, tokens: 4 }),
-    ],
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+function capped(dir: string, dataMiB: number) {
+  return runWithPeak("prlimit", [
+    `--data=${dataMiB * 2 ** 20}`,
+    Deno.execPath(),
+    "run",
+    "--no-config",
+    "--no-lock",
+    "--no-prompt",
+    "--v8-flags=--max-old-space-size=96",
+    `--allow-read=${MODEL},${IMAGE}`,
+    "edge_probe.js",
+    JSON.stringify({ model: MODEL, image: IMAGE, split: true, tokens: 4, waitForParent: true }),
+  ], dir);
 }
 
 Deno.test({
@@ -67,10 +62,11 @@ Deno.test({
 
       const run = await capped(dir, DATA_CAP_MIB);
       assert.equal(run.code, 0, run.stderr);
-      const figures = JSON.parse(run.stdout);
+      const figures = run.json!;
       assert.equal(figures.tokens, 4);
       assert.equal(figures.tiles, 5);
-      const peakMiB = figures.peakRssBytes / 2 ** 20;
+      assert.equal(figures.peakSource, "VmHWM");
+      const peakMiB = (figures.peakRssBytes as number) / 2 ** 20;
       assert.ok(peakMiB <= PEAK_LIMIT_MIB, `peak RSS ${peakMiB.toFixed(0)} MiB`);
 
       // The cap is enforced: half of it cannot hold V8's own reservations, let alone the model.

@@ -2,8 +2,9 @@
  * The bench's "edge" section: models run as an edge function runs them —
  * through the `vlm bundle --target edge` file in a bare `deno run --no-config`
  * with read permission on the model and the image only — each measurement in
- * a process of its own (tools/bench/edge_probe.js), so the kernel's peak RSS
- * (getrusage maxRSS = VmHWM) belongs to it alone. The same probe runs the
+ * a process of its own (tools/bench/edge_probe.js), its peak RSS read by this
+ * process from /proc/<pid>/status (VmHWM, which exec resets; the probe cannot
+ * read /proc/self without -A, and getrusage would carry this process's peak). The same probe runs the
  * sources on the native backend with 2 threads in the same run, for the
  * ratios. Figures are medians of `runs` processes.
  *
@@ -11,6 +12,7 @@
  */
 import { join } from "node:path";
 import type { Dtype } from "../../src/spec/types.ts";
+import { runWithPeak } from "./child_peak.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const PROBE = new URL("bench/edge_probe.js", new URL("../", import.meta.url));
@@ -44,6 +46,8 @@ export interface ProbeFigures {
   visionMs: number;
   /** New tokens after the first per second. */
   decodeTokensPerSec: number;
+  /** Which counter gave the peak (`VmHWM`, else `getrusage`). */
+  peakSource?: string;
   /** Tiles the image was cut into. */
   tiles: number | null;
   /** Prompt tokens. */
@@ -140,6 +144,7 @@ async function probe(
     backend,
     split,
     tokens,
+    waitForParent: true,
     // The native figures use the wasm default budget, so both cut the photo alike.
     ...(backend === "native" ? { threads: 2, maxTiles: 5 } : {}),
   });
@@ -154,7 +159,9 @@ async function probe(
       options,
     ]
     : ["run", "-A", "--config", new URL("deno.json", ROOT).pathname, "native_probe.js", options];
-  return JSON.parse(await run(args, dir).then((out) => out.trim().split("\n").pop()!));
+  const result = await runWithPeak(Deno.execPath(), args, dir);
+  if (result.code !== 0 || !result.json) throw new Error(`edge probe failed: ${result.stderr}`);
+  return result.json as unknown as ProbeFigures;
 }
 
 /** Runs the edge section over `models`; progress on stderr. */
@@ -209,8 +216,8 @@ export async function benchEdge(
       );
     }
     return {
-      method: "edge bundle in `deno run --no-config --allow-read=<model>,<image>`, one process " +
-        "per figure; peak = getrusage maxRSS (VmHWM); native = sources, onnxruntime-node, 2 threads",
+      method: "edge bundle in `deno run --no-config --allow-read=<model>,<image>`, one " +
+        "process per figure; peak = its VmHWM, read by the parent; native = sources, onnxruntime-node, 2 threads",
       runs: options.runs,
       models: reports,
     };

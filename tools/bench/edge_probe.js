@@ -7,8 +7,10 @@
 //     "model": MODEL, "image": IMAGE, "dtype": "int8", "backend": "wasm", "maxTiles": 5,
 //     "split": true, "tokens": 32}'
 //
-// RSS is the kernel's: getrusage's maxRSS (VmHWM on Linux; /proc needs no extra permission that
-// way) and Deno.memoryUsage().rss (VmRSS).
+// RSS is the kernel's. The peak: with "waitForParent", the probe prints its figures and waits on
+// stdin while the spawner reads VmHWM from /proc/<pid>/status (Deno lets only -A read /proc/self);
+// otherwise getrusage's maxRSS, which Linux carries across execve from the spawner, so it reads
+// high when the spawner was larger.
 import process from "node:process";
 // The bench rewrites this line to the sources' entry for the native backend.
 import * as vlm from "./vlmkit.edge.js";
@@ -46,6 +48,7 @@ console.log(JSON.stringify({
   loadPeakRssBytes,
   afterRunRssBytes,
   peakRssBytes: peak(),
+  peakSource: "getrusage",
   loadMs,
   ttftMs: result.timings.ttftMs,
   visionMs: result.timings.visionMs,
@@ -54,3 +57,5 @@ console.log(JSON.stringify({
   promptTokens: result.promptTokens,
   tiles: result.imagePlan?.tiles ?? null,
 }));
+// The spawner reads /proc/<pid>/status now, then closes stdin.
+if (options.waitForParent) await Deno.stdin.read(new Uint8Array(1));

@@ -5,8 +5,9 @@
  * Sources, first that answers:
  * 1. `VmHWM` in `/proc/self/status` (Linux; read with `Deno.readTextFileSync`
  *    under Deno, `node:fs` under Node) — the kernel's high-water mark of RSS;
- * 2. `process.resourceUsage().maxRSS` (getrusage's `ru_maxrss`: the same
- *    kernel counter on Linux, also on macOS; needs no read permission);
+ * 2. `process.resourceUsage().maxRSS` (getrusage's `ru_maxrss`: also on
+ *    macOS, needs no read permission; but Linux carries it across execve, so
+ *    in a process spawned by a larger one it reads the spawner's peak);
  * 3. the largest `rss` sampled every 20 ms while tracking (under-reports
  *    short spikes: the last resort).
  *
@@ -42,8 +43,13 @@ function procStatus(): string | undefined {
 
 /** The kernel's peak RSS of this process, or undefined where no counter answers. */
 export function osPeakRss(): PeakRss | undefined {
-  const kib = Number(procStatus()?.match(/^VmHWM:\s+(\d+)\s+kB/m)?.[1]);
-  if (kib > 0) return { bytes: kib * 1024, source: "VmHWM" };
+  const status = procStatus();
+  const kib = (field: string) =>
+    Number(status?.match(new RegExp(`^${field}:\\s+(\\d+)`, "m"))?.[1]);
+  // The kernel raises VmHWM lazily (when RSS is about to drop): the current RSS may be above it.
+  if (kib("VmHWM") > 0) {
+    return { bytes: Math.max(kib("VmHWM"), kib("VmRSS")) * 1024, source: "VmHWM" };
+  }
   try {
     const maxRss = process.resourceUsage().maxRSS; // KiB
     if (maxRss > 0) return { bytes: maxRss * 1024, source: "getrusage" };
