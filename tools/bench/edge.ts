@@ -34,8 +34,6 @@ export interface ProbeFigures {
   importRssBytes: number;
   /** RSS after `loadModel`. */
   loadRssBytes: number;
-  /** Peak RSS (VmHWM) by the end of `loadModel`. */
-  loadPeakRssBytes: number;
   /** Peak RSS (VmHWM) of the whole process, request included. */
   peakRssBytes: number;
   /** `loadModel` wall time, ms. */
@@ -46,8 +44,6 @@ export interface ProbeFigures {
   visionMs: number;
   /** New tokens after the first per second. */
   decodeTokensPerSec: number;
-  /** Which counter gave the peak (`VmHWM`, else `getrusage`). */
-  peakSource?: string;
   /** Tiles the image was cut into. */
   tiles: number | null;
   /** Prompt tokens. */

@@ -30,7 +30,6 @@ const model = await vlm.loadModel(options.model, {
 });
 const loadMs = performance.now() - started;
 const loadRssBytes = rss();
-const loadPeakRssBytes = peak();
 const image = await Deno.readFile(options.image);
 const result = await model.generate({
   prompt: "Describe this image.",
@@ -45,7 +44,6 @@ await model.dispose();
 console.log(JSON.stringify({
   importRssBytes,
   loadRssBytes,
-  loadPeakRssBytes,
   afterRunRssBytes,
   peakRssBytes: peak(),
   peakSource: "getrusage",
