@@ -57,6 +57,8 @@ export type {
   GenerateRequest,
   GenerationResult,
   GenerationTimings,
+  ImagePlan,
+  ImageTiling,
   LogitsProcessor,
   StreamedToken,
   TokenLogprob,

@@ -47,6 +47,7 @@ import {
   type DecoderComparison,
   printLlamaCppTable,
 } from "./bench/llama_cpp_side_by_side.ts";
+import { benchEdge, type EdgeModel } from "./bench/edge.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
@@ -105,11 +106,76 @@ export interface BenchOptions {
   tokens?: number;
   /** Skip the decoder side by side with llama.cpp. */
   noLlamaCpp?: boolean;
+  /**
+   * Run one section only: `edge` (see tools/bench/edge.ts), or `llama-cpp`
+   * (the decoder side by side with llama.cpp, without the rest).
+   */
+  section?: "edge" | "llama-cpp";
+}
+
+/**
+ * The edge section: the tiny model and SmolVLM-256M int8 and q4 (synthesized
+ * here, or `options.model` at those dtypes) through the edge bundle.
+ */
+async function edgeSection(options: BenchOptions, images: BenchImages, work: string) {
+  const models: EdgeModel[] = [{ name: "tiny-smolvlm (shipped)", folder: TINY_MODEL.pathname }];
+  if (!options.quick) {
+    for (const dtype of ["int8", "q4"] as const) {
+      let folder = options.model;
+      if (!folder) {
+        folder = `${work}/edge-smolvlm-256m-${dtype}`;
+        const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+        await writeFolderAtomically(folder, built.files, false);
+      }
+      models.push({ name: `${DEFAULT_PRESET} ${dtype}`, folder, dtype });
+    }
+  }
+  // Fewer tokens than the main section: q4 decodes at a few tokens a second on wasm.
+  return await benchEdge(models, images, {
+    runs: options.runs ?? 3,
+    tokens: Math.min(options.tokens ?? 32, 32),
+  });
 }
 
 /** Runs every benchmark; tables go to stderr and the figures are returned. */
 export async function runBench(options: BenchOptions = {}): Promise<Record<string, unknown>> {
+  if (options.section === "edge") {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+    try {
+      return { edge: await edgeSection(options, await writeBenchImages(work), work) };
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  }
   const spec = getPreset(DEFAULT_PRESET);
+  if (options.section === "llama-cpp") {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+    try {
+      const rows: DecoderComparison[] = [];
+      for (const dtype of ["fp32", "int8", "q4"] as const) {
+        const folder = `${work}/smolvlm-256m-${dtype}`;
+        await writeFolderAtomically(
+          folder,
+          synthesize(spec, { dtype, layout: "hf-idefics3" }).files,
+          false,
+        );
+        rows.push(
+          await compareWithLlamaCpp(spec, folder, dtype, {
+            work,
+            threads: 2,
+            prompt: 512,
+            tokens: options.tokens ?? 128,
+            runs: options.runs ?? 5,
+          }),
+        );
+        await Deno.remove(folder, { recursive: true });
+      }
+      printLlamaCppTable(rows);
+      return { llamaCpp: rows };
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  }
   const plan = resolve(spec);
   const sizes = Array.from({ length: 1024 }, (_, i) => ({
     width: 1 + ((i * 7919) % 8000),
@@ -245,7 +311,9 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
           ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB`,
       );
     }
+    const edge = await edgeSection(options, images, work);
     return {
+      edge,
       rounds: ROUNDS,
       convert,
       deno: Deno.version.deno,
@@ -399,9 +467,15 @@ if (import.meta.main) {
       runs: { type: "string" },
       tokens: { type: "string" },
       "no-llama-cpp": { type: "boolean", default: false },
+      section: { type: "string" },
     },
   });
+  if (values.section !== undefined && !["edge", "llama-cpp"].includes(values.section)) {
+    console.error(`unknown --section ${values.section}: the sections are: edge, llama-cpp`);
+    Deno.exit(2);
+  }
   const figures = await runBench({
+    section: values.section as BenchOptions["section"],
     model: values.model,
     quick: values.quick,
     runs: values.runs ? Number(values.runs) : undefined,

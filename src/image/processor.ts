@@ -24,6 +24,8 @@ export interface ProcessedImage {
 export interface TileImageOptions {
   /** Override the spec's splitting switch. */
   split?: boolean;
+  /** Most tiles the image may take (see `PlanTilesOptions.maxTiles`). */
+  maxTiles?: number;
 }
 
 /**

@@ -4,9 +4,10 @@
  * as one call over every tile, while the session's activations — above all
  * the attention scores, heads × patches² floats per tile — are held for one
  * chunk only: a 13-tile SmolVLM-256M image needs ~50 MB of scores per tile
- * instead of ~650 MB at once. Not for 8-bit exports with dynamically
- * quantized activations: their one scale per call couples the tiles of a call,
- * so `loadModel` gives them every tile at once, as the reference runs them.
+ * instead of ~650 MB at once. 8-bit exports with dynamically quantized
+ * activations have one scale per call, which couples the tiles of a call:
+ * `loadModel` gives them every tile at once, as the reference runs them, except
+ * on the wasm backend, where memory comes first and they are chunked too.
  *
  * @module
  */

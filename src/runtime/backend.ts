@@ -11,6 +11,7 @@ import { withFloat16Bits } from "./float16_tensors.ts";
 import { type BackendChoice, checkBackendOptions, type RuntimeName } from "./load_options.ts";
 import type { HostBackend } from "./host_runtime.ts";
 import type { OrtApi, OrtSession } from "./ort_api.ts";
+import { releaseBuffer } from "./release_buffer.ts";
 
 export type { BackendChoice, BackendName, RuntimeName } from "./load_options.ts";
 export type { HostBackend } from "./host_runtime.ts";
@@ -72,6 +73,31 @@ async function loadOrtWeb(threads: number): Promise<OrtApi> {
   return ort as unknown as OrtApi;
 }
 
+/**
+ * Session options of the wasm backend, chosen for memory. The wasm heap only
+ * grows, so whatever a run allocates stays resident: without the CPU arena and
+ * the memory pattern, ONNX Runtime frees activations back to the heap's
+ * allocator, which reuses them, instead of holding arena chunks and pattern
+ * blocks sized for the largest run.
+ */
+export const WASM_SESSION_OPTIONS: Readonly<Record<string, unknown>> = {
+  enableCpuMemArena: false,
+  enableMemPattern: false,
+};
+
+/**
+ * Once ONNX Runtime is instantiated, the embedded binary (a bundle's, ~12 MB)
+ * is dead weight: drop the reference and free its bytes. One thread only:
+ * worker threads would instantiate from it later.
+ */
+function releaseWasmBinary(ort: OrtApi): void {
+  const env = (ort as unknown as OrtEnvWasm).env.wasm;
+  const binary = env.wasmBinary;
+  if (binary === undefined || (env.numThreads ?? 1) > 1) return;
+  env.wasmBinary = undefined;
+  releaseBuffer(binary);
+}
+
 async function loadOrtNode(): Promise<OrtApi> {
   try {
     return (await import("npm:onnxruntime-node@1.30.0")) as unknown as OrtApi;
@@ -116,6 +142,9 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
     executionProviders: [name === "wasm" ? "wasm" : "cpu"],
     graphOptimizationLevel: "all",
     ...(name === "native" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    // wasm memory never shrinks: an arena or a planned memory pattern keeps every request's
+    // largest activations resident for good (see WASM_SESSION_OPTIONS).
+    ...(name === "wasm" ? WASM_SESSION_OPTIONS : {}),
   };
   return {
     name,
@@ -124,7 +153,9 @@ export async function loadBackend(options: BackendOptions = {}): Promise<Backend
     readsFiles: name === "native",
     async createSession(file: ModelFile): Promise<OrtSession> {
       try {
-        return await openSession(ort, file, name === "native", sessionOptions);
+        const session = await openSession(ort, file, name === "native", sessionOptions);
+        if (name === "wasm") releaseWasmBinary(ort);
+        return session;
       } catch (error) {
         if (name === "wasm" && /Requires read access/.test(String((error as Error).message))) {
           throw new VlmError(

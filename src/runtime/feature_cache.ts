@@ -17,12 +17,17 @@ export interface CachedImage {
 }
 
 /** SHA-256 of the encoded bytes, plus the options that change the features. */
-export async function imageKey(bytes: Uint8Array, split: boolean | undefined): Promise<string> {
+export async function imageKey(
+  bytes: Uint8Array,
+  split: boolean | undefined,
+  maxTiles?: number,
+): Promise<string> {
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   );
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex}:${split === undefined ? "default" : split ? "split" : "nosplit"}`;
+  const tiles = maxTiles === undefined || maxTiles === Infinity ? "" : `:max${maxTiles}`;
+  return `${hex}:${split === undefined ? "default" : split ? "split" : "nosplit"}${tiles}`;
 }
 
 /** A bounded LRU map of image features. */

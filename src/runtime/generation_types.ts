@@ -26,6 +26,12 @@ export interface GenerateRequest extends SamplingOptions {
   fitContext?: boolean;
   /** Override the model's image splitting. */
   split?: boolean;
+  /**
+   * Most tiles per image for this request (overrides the model's budget,
+   * `loadModel`'s `maxTiles`: 5 on wasm by default). Integer ≥ 1 or Infinity
+   * for the full split; a split image over it is planned at a smaller size.
+   */
+  maxTiles?: number;
   /** Token ids that end generation (default: the model's EOS ids). */
   stopTokenIds?: number[];
   /** Strings that end generation; the text is cut before them. */
@@ -120,10 +126,42 @@ export interface GenerationResult {
   reusedPrefixTokens: number;
   /** Images served from the feature cache. */
   cachedImages: number;
+  /** How the images were tiled (absent for `generateFromInputs` and aborted-before-start results). */
+  imagePlan?: ImagePlan;
   /** Per generated token, when the request asked for `logprobs`. */
   logprobs?: TokenLogprob[];
   /** Timings. */
   timings: GenerationTimings;
+}
+
+/** The tiling of one image. */
+export interface ImageTiling {
+  /** Original width in pixels. */
+  width: number;
+  /** Original height in pixels. */
+  height: number;
+  /** Whether it was split into a grid. */
+  split: boolean;
+  /** Grid rows (0 when unsplit). */
+  rows: number;
+  /** Grid columns (0 when unsplit). */
+  cols: number;
+  /** Tiles encoded: rows·cols + the global image, or 1. */
+  tiles: number;
+  /** Image tokens it takes in the prompt. */
+  imageTokens: number;
+}
+
+/** The image budget a request ran with and the plan it produced. */
+export interface ImagePlan {
+  /** Per image, in order. */
+  images: ImageTiling[];
+  /** Tiles across all images. */
+  tiles: number;
+  /** Image tokens across all images. */
+  imageTokens: number;
+  /** The per-image tile cap applied (null: none, the model's full split). */
+  maxTiles: number | null;
 }
 
 /** One generated token as streamed. */

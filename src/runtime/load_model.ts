@@ -27,6 +27,8 @@ import { describeModelFolder, type DtypeChoice, MODULAR_MANIFEST_FILE } from "./
 import { VlmModel } from "./model.ts";
 import type { TaskPlugin } from "./tasks/contract.ts";
 import { wasmMemoryEstimate } from "./wasm_memory.ts";
+import { defaultMaxTiles } from "./edge_defaults.ts";
+import { releaseBuffer } from "./release_buffer.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
 
@@ -40,6 +42,12 @@ export interface LoadModelOptions extends BackendOptions {
   dtype?: DtypeChoice;
   /** Pixel limit for input images (default 50 MP). */
   maxPixels?: number;
+  /**
+   * Image budget: most tiles per image, a request's `maxTiles` overriding it
+   * (default 5 on the wasm backend, no cap on native and host runtimes; 1 =
+   * unsplit, Infinity = the model's full split).
+   */
+  maxTiles?: number;
   /** Images whose features are kept for reuse (default 8; 0 disables). */
   featureCacheSize?: number;
   /** Reuse the previous request's KV cache for a shared prompt prefix (default true). */
@@ -55,10 +63,11 @@ async function openSession(
   backend: Backend,
   folder: ModelFolder,
   file: { path: string; dtype: Dtype },
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  ownsBytes: boolean,
 ): Promise<OrtSession> {
   try {
-    return await createSession(backend, folder, file.path, signal);
+    return await createSession(backend, folder, file.path, signal, ownsBytes);
   } catch (error) {
     const op = missingKernel(String((error as Error)?.message ?? error));
     if (op === undefined) throw error;
@@ -70,7 +79,8 @@ async function createSession(
   backend: Backend,
   folder: ModelFolder,
   path: string,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  ownsBytes: boolean,
 ): Promise<OrtSession> {
   // Native sessions (and host runtimes that say so) read local files themselves, external
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
@@ -88,7 +98,34 @@ async function createSession(
   const dataPath = `${path}_data`;
   const data = await folder.read(dataPath, signal);
   const externalData = data ? [{ path: dataPath.split("/").pop()!, data }] : undefined;
-  return await backend.createSession({ name: path, bytes, externalData });
+  const session = await backend.createSession({ name: path, bytes, externalData });
+  // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
+  // caller's folder shares them, goes at once. Other runtimes may keep a reference.
+  if (ownsBytes && backend.name === "wasm") {
+    releaseBuffer(bytes);
+    releaseBuffer(data);
+  }
+  return session;
+}
+
+/**
+ * The files in the order to open them: the largest first (by parameters). On
+ * wasm the heap never shrinks, and the transient copies of a file being
+ * parsed are freed into it; opened first, the largest file's transient space
+ * is reused by the smaller files' instead of stacking on top of them.
+ */
+function loadOrder(plan: Plan): Plan["files"] {
+  const roles = layoutOf(plan.spec).roles;
+  const { encoder, projector, decoder } = plan.params;
+  const size = (module: string) =>
+    module === roles.decoder
+      ? decoder.total - decoder.embedding
+      : module === roles.vision
+      ? encoder.total + (roles.projector === null ? projector.total : 0)
+      : module === roles.projector
+      ? projector.total
+      : decoder.embedding;
+  return [...plan.files].sort((a, b) => size(b.module) - size(a.module));
 }
 
 /** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
@@ -96,9 +133,13 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
   const roles = layoutOf(plan.spec).roles;
   const visionDtype = plan.files.find((f) => f.module === roles.vision)?.dtype ?? "fp32";
   // 8-bit exports quantize activations with one scale per call: the features of a tile then
-  // depend on the other tiles of the call, so those run every tile at once, as the reference does.
+  // depend on the other tiles of the call, so native runs every tile at once, as the reference
+  // does. On wasm memory comes first (all 13 tiles of a photo at once reach 2.4 GiB): bounded
+  // calls there too, at the cost of per-call scales that differ from the reference's.
   const perCallScale = visionDtype === "int8" || visionDtype === "uint8" || visionDtype === "q8";
-  const chunk = perCallScale ? Number.MAX_SAFE_INTEGER : tilesPerRun(plan.encoder.patchesPerTile);
+  const chunk = perCallScale && backend.name !== "wasm"
+    ? Number.MAX_SAFE_INTEGER
+    : tilesPerRun(plan.encoder.patchesPerTile);
   // A layout without a projector session fuses it into the vision session.
   const encoder: Encoder = roles.projector === null
     ? new OnnxVisionEncoder(sessions[roles.vision], backend.ort, chunk, plan.tokensPerTile)
@@ -169,8 +210,8 @@ export async function loadModel(
   const backend = await loadBackend({ backend: options.backend, threads: options.threads });
   const sessions: Record<string, OrtSession> = {};
   try {
-    for (const file of plan.files) {
-      sessions[file.module] = await openSession(backend, folder, file, signal);
+    for (const file of loadOrder(plan)) {
+      sessions[file.module] = await openSession(backend, folder, file, signal, folder !== source);
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,
@@ -223,6 +264,7 @@ export async function loadModel(
       }),
       loadMs: performance.now() - started,
       maxPixels: options.maxPixels,
+      maxTiles: options.maxTiles ?? defaultMaxTiles(backend.name),
       featureCacheSize: options.featureCacheSize ?? 8,
       reusePrefix: options.reusePrefix ?? true,
       plugins: options.plugins,

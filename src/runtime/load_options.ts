@@ -9,6 +9,7 @@ import { VlmError } from "../errors/vlm_error.ts";
 import type { Dtype } from "../spec/types.ts";
 import type { HfModule, ModularModule } from "./model_spec.ts";
 import { type HostBackend, hostBackendProblems } from "./host_runtime.ts";
+import { isMaxTiles } from "./edge_defaults.ts";
 
 // Records keyed by the union types, so a new dtype or module fails type checking until listed.
 /** The runtimes vlmkit loads itself: `wasm` (onnxruntime-web) and `native` (onnxruntime-node). */
@@ -114,6 +115,11 @@ const CHECKS: Record<string, Check> = {
   dtype: checkDtype,
   maxPixels: integer("maxPixels", 1),
   featureCacheSize: integer("featureCacheSize", 0),
+  maxTiles: (value) =>
+    isMaxTiles(value) ? undefined : {
+      message: `maxTiles must be an integer ≥ 1 or Infinity, got ${shown(value)}`,
+      fix: "set maxTiles to e.g. 5 (1 = unsplit), or Infinity for the model's full split",
+    },
   reusePrefix: (value) =>
     typeof value === "boolean" ? undefined : {
       message: `reusePrefix must be true or false, got ${shown(value)}`,

@@ -18,6 +18,8 @@ export type {
   GenerateRequest,
   GenerationResult,
   GenerationTimings,
+  ImagePlan,
+  ImageTiling,
   LogitsProcessor,
   StreamedToken,
   TokenLogprob,

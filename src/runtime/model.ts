@@ -19,7 +19,7 @@ import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { TilePlan } from "../tokens/tiles.ts";
 import type { Backend, OrtSession, RuntimeName } from "./backend.ts";
 import { FeatureCache } from "./feature_cache.ts";
-import type { GenerateRequest, GenerationResult } from "./generation_types.ts";
+import type { GenerateRequest, GenerationResult, ImagePlan } from "./generation_types.ts";
 import { GenerationStream } from "./generation_stream.ts";
 import { runTask } from "./tasks/run_task.ts";
 import type { TaskInput, TaskPlugin, TaskResult } from "./tasks/contract.ts";
@@ -62,6 +62,8 @@ export interface VlmModelParts {
   loadMs: number;
   /** Pixel limit for images. */
   maxPixels?: number;
+  /** Most tiles per image unless a request says otherwise (default: no cap). */
+  maxTiles?: number;
   /** Feature cache capacity. */
   featureCacheSize: number;
   /** Default for prefix reuse. */
@@ -82,6 +84,28 @@ export interface PreparedInputs {
   tileSize: number;
   /** Tile plans per image. */
   plans: TilePlan[];
+}
+
+/** What `result.imagePlan` reports about the tiling of a request's images. */
+function imagePlanOf(
+  plans: readonly TilePlan[],
+  maxTiles: number | undefined,
+  plan: Plan,
+): ImagePlan {
+  return {
+    images: plans.map(({ width, height, split, rows, cols, tiles }) => ({
+      width,
+      height,
+      split,
+      rows,
+      cols,
+      tiles,
+      imageTokens: tiles * plan.tokensPerTile,
+    })),
+    tiles: plans.reduce((n, p) => n + p.tiles, 0),
+    imageTokens: plans.reduce((n, p) => n + p.tiles * plan.tokensPerTile, 0),
+    maxTiles: maxTiles === undefined || maxTiles === Infinity ? null : maxTiles,
+  };
 }
 
 function isAbortError(error: unknown): boolean {
@@ -306,14 +330,28 @@ export class VlmModel {
       visionMs: vision.visionMs,
       started,
     };
-    return await this.#decode(input, request, sampler, emit);
+    const result = await this.#decode(input, request, sampler, emit);
+    return { ...result, imagePlan: imagePlanOf(images.plans, images.maxTiles, this.plan) };
+  }
+
+  /**
+   * The tile cap a request's images get: its `maxTiles`, else the model's
+   * default (5 on wasm); `split: false` needs none. Infinity means no cap.
+   */
+  imageBudget(request: Pick<GenerateRequest, "split" | "maxTiles">): number {
+    if (request.split === false) return 1;
+    return request.maxTiles ?? this.#parts.maxTiles ?? Infinity;
   }
 
   /** Reads, checks and plans the request's images; features come from `cache` where it has them. */
-  #readImages(request: Pick<GenerateRequest, "images" | "split" | "signal">, cache: FeatureCache) {
+  #readImages(
+    request: Pick<GenerateRequest, "images" | "split" | "maxTiles" | "signal">,
+    cache: FeatureCache,
+  ) {
     return readImages(request.images ?? [], {
       spec: this.plan.spec.image,
       split: request.split,
+      maxTiles: this.imageBudget(request),
       maxPixels: this.#parts.maxPixels,
       cache,
       signal: request.signal,

@@ -22,6 +22,7 @@ import type { VlmModel } from "../runtime/model.ts";
 import { AnswerStart, trimAnswerStart } from "../text/answer_start.ts";
 import { errorBody, toVlmError } from "./http_error.ts";
 import { atField, type ChatPlan } from "./openai_chat.ts";
+import { imagePlanField } from "./image_plan_field.ts";
 import {
   chunkBody,
   completionBody,
@@ -216,11 +217,14 @@ export async function chatCompletion(
               finish: null,
             }], usage));
           }
-          send(chunkBody(id, name, created, [{
-            index,
-            delta: {},
-            finish: finishReason(result.finishReason),
-          }], usage));
+          send({
+            ...chunkBody(id, name, created, [{
+              index,
+              delta: {},
+              finish: finishReason(result.finishReason),
+            }], usage),
+            ...imagePlanField(result.imagePlan),
+          });
           results.push(result);
         }
         if (plan.includeUsage) send(chunkBody(id, name, created, [], usageOf(results)));

@@ -33,6 +33,19 @@ import { chatCompletion } from "./chat_completion.ts";
 import type { DocumentsRoute } from "./documents_route.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
+import { isMaxTiles } from "../runtime/edge_defaults.ts";
+import type { GenerateRequest } from "../runtime/generation_types.ts";
+import type { ChatMessage } from "../text/messages.ts";
+import { assertWithinMemory } from "./request_memory.ts";
+
+/** The text of a conversation, for counting its tokens. */
+function messageText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) =>
+    typeof m.content === "string"
+      ? m.content
+      : m.content.map((part) => part.type === "text" ? part.text : "").join(" ")
+  ).join("\n");
+}
 
 /** Server limits and naming. */
 export interface ServerOptions {
@@ -57,6 +70,25 @@ export interface ServerOptions {
    * budget is 413, a malformed image 400.
    */
   maxImagePixels?: number;
+  /**
+   * Most tiles per image for requests whose images say `detail: "auto"` (or
+   * nothing); default: the model's budget (5 on the wasm backend, no cap on
+   * native). `detail: "low"` is always unsplit, `"high"` the full split.
+   */
+  maxTiles?: number;
+  /**
+   * Pixels of any one image, read from its header before anything is decoded
+   * (default 4096² = 16 777 216; over it: 413).
+   */
+  maxPixelsPerImage?: number;
+  /**
+   * Memory one request may add on top of the loaded model, in bytes (default:
+   * no limit). Estimated from the request's plan before it queues — decoded
+   * images, tiles × the vision encoder's per-tile activations, the KV cache for
+   * prompt + max_tokens (see `requestMemory`); over it: 413 with the smaller
+   * request that fits.
+   */
+  memoryBudgetBytes?: number;
   /** Time for fetching and checking one request's images, in ms (default 10 000; past it: 408). */
   imageTimeMs?: number;
   /**
@@ -142,6 +174,23 @@ function servedPlugins(
 
 /** Builds the handler for `model`. */
 export function createServerHandler(model: VlmModel, options: ServerOptions = {}): ServerHandler {
+  if (options.maxTiles !== undefined && !isMaxTiles(options.maxTiles)) {
+    throw new VlmError(
+      "usage",
+      `createServerHandler: maxTiles must be an integer ≥ 1 or Infinity, got ${options.maxTiles}`,
+      { fix: "pass maxTiles: 5 (1 = unsplit), or leave it unset for the model's budget" },
+    );
+  }
+  for (const key of ["maxPixelsPerImage", "memoryBudgetBytes"] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new VlmError(
+        "usage",
+        `createServerHandler: ${key} must be a positive integer, got ${value}`,
+        { fix: `pass ${key} as a positive integer, or leave it unset` },
+      );
+    }
+  }
   const name = options.modelName ?? "vlmkit";
   const maxBody = options.maxBodyBytes ?? 20_000_000;
   const maxNewTokens = options.maxNewTokens ?? 512;
@@ -153,15 +202,32 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
   const taskNames = [...model.tasks, ...plugins.keys()];
 
   // One budget per request: every image of the request counts against it.
-  const imageOptions = (signal: AbortSignal): ImageUrlOptions => ({
+  const imageOptions = (signal: AbortSignal): ImageUrlOptions & { budget: ImageBudget } => ({
     allowRemote: options.allowRemoteImages ?? false,
     maxBytes: maxBody,
     signal,
     budget: new ImageBudget({
       maxPixels: options.maxImagePixels ?? DEFAULT_MAX_PIXELS,
+      maxPixelsPerImage: options.maxPixelsPerImage,
       timeMs: options.imageTimeMs ?? 10_000,
     }),
   });
+
+  /** Refuses (413) a request whose plan would need more than the memory budget. */
+  const checkMemory = (
+    budget: ImageBudget,
+    request: Pick<GenerateRequest, "split" | "maxTiles" | "maxNewTokens">,
+    text: string,
+  ) => {
+    if (options.memoryBudgetBytes === undefined) return;
+    assertWithinMemory(model.plan, {
+      images: budget.sizes,
+      split: request.split,
+      maxTiles: model.imageBudget(request),
+      textTokens: model.tokenizer.encode(text).length,
+      maxNewTokens: request.maxNewTokens,
+    }, options.memoryBudgetBytes);
+  };
 
   async function admitted<T>(
     signal: AbortSignal,
@@ -194,7 +260,13 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         fix: `use "${name}" (see GET /v1/models)`,
       }]);
     }
-    const plan = await toGenerateRequest(body, { maxNewTokens, images: imageOptions(signal) });
+    const images = imageOptions(signal);
+    const plan = await toGenerateRequest(body, {
+      maxNewTokens,
+      images,
+      maxTiles: options.maxTiles,
+    });
+    checkMemory(images.budget, plan.request, messageText(plan.request.messages ?? []));
     const context = {
       model,
       name,
@@ -238,6 +310,9 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         },
       );
     }
+    checkMemory(limits.budget, {
+      maxNewTokens: requested ?? maxNewTokens,
+    }, typeof body.prompt === "string" ? body.prompt : "");
     const result = await admitted(signal, async (release) => {
       try {
         const input = {

@@ -5,3 +5,10 @@
  */
 export { createServerHandler, type ServerHandler, type ServerOptions } from "./handler.ts";
 export { RequestQueue } from "./request_queue.ts";
+export {
+  type RequestMemory,
+  requestMemory,
+  type RequestShape,
+  tileActivationBytes,
+} from "./request_memory.ts";
+export { DEFAULT_MAX_PIXELS_PER_IMAGE } from "./image_budget.ts";

@@ -242,8 +242,15 @@ export interface ChatPlan {
   includeUsage: boolean;
 }
 
-/** The `detail` of every image as one splitting choice (`auto`: the model's default). */
-function splitting(details: { path: string; detail: string }[]): boolean | undefined {
+/**
+ * The `detail` of every image as one image budget: `low` unsplit, `high` the
+ * model's full split, `auto` the server's budget (`autoMaxTiles`, else the
+ * backend's default: at most 5 tiles an image on wasm).
+ */
+function imageBudget(
+  details: { path: string; detail: string }[],
+  autoMaxTiles: number | undefined,
+): Pick<GenerateRequest, "split" | "maxTiles"> {
   const distinct = [...new Set(details.map((d) => d.detail))];
   if (distinct.length > 1) {
     const second = details.find((d) => d.detail !== details[0].detail)!;
@@ -254,13 +261,20 @@ function splitting(details: { path: string; detail: string }[]): boolean | undef
       fix: "send the same detail for every image of a request",
     }]);
   }
-  return distinct[0] === "low" ? false : distinct[0] === "high" ? true : undefined;
+  if (distinct[0] === "low") return { split: false };
+  if (distinct[0] === "high") return { split: true, maxTiles: Infinity };
+  return autoMaxTiles === undefined ? {} : { maxTiles: autoMaxTiles };
 }
 
 /** Translates the request: messages with image parts, their image bytes, and sampling settings. */
 export async function toGenerateRequest(
   body: ChatCompletionBody,
-  limits: { maxNewTokens: number; images: ImageUrlOptions },
+  limits: {
+    maxNewTokens: number;
+    images: ImageUrlOptions;
+    /** Tiles per image for `detail: "auto"` (default: the model's budget). */
+    maxTiles?: number;
+  },
 ): Promise<ChatPlan> {
   const images: Uint8Array[] = [];
   const imagePaths: string[] = [];
@@ -319,7 +333,7 @@ export async function toGenerateRequest(
       // Without a limit the answer may use the room the prompt leaves in the context.
       maxNewTokens: requested ?? limits.maxNewTokens,
       fitContext: requested === undefined,
-      split: splitting(details),
+      ...imageBudget(details, limits.maxTiles),
       // Greedy unless asked otherwise (OpenAI's default is 1; small models answer better greedy).
       temperature: body.temperature ?? 0,
       topP: body.top_p ?? undefined,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { imagePlanField } from "./image_plan_field.ts";
 import type { FinishReason, GenerationResult, TokenLogprob } from "../runtime/generation_types.ts";
 
 /** OpenAI's finish reasons. */
@@ -90,6 +91,7 @@ export function completionBody(
       finish_reason: finishReason(choice.result.finishReason),
     })),
     usage: usageOf(choices.map((c) => c.result)),
+    ...imagePlanField(choices[0]?.result.imagePlan),
   };
 }
 

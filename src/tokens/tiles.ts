@@ -110,6 +110,13 @@ export function resizeToTileMultiple(size: Size, tileSize: number): Size {
 export interface PlanTilesOptions {
   /** Override the spec's splitting switch (e.g. `--no-split`). */
   split?: boolean;
+  /**
+   * Most tiles one image may take (default: no limit). A split image over it
+   * is planned at a smaller longest edge (the largest multiple of the tile
+   * whose grid plus the global image fits), as the Python processor does with
+   * `size={"longest_edge": N}`; at one tile side it is unsplit.
+   */
+  maxTiles?: number;
 }
 
 /**
@@ -124,6 +131,30 @@ export function planTiles(
   settings: TileSettings,
   options: PlanTilesOptions = {},
 ): TilePlan {
+  const full = planUncapped(width, height, settings, options.split);
+  const cap = options.maxTiles ?? Infinity;
+  if (full.tiles <= cap) return full;
+  if (!(cap >= 1)) {
+    throw new VlmError("input_invalid", `maxTiles must be at least 1, got ${cap}`, {
+      fix: "pass maxTiles ≥ 1 (1 = unsplit), or leave it unset for no limit",
+    });
+  }
+  // Shrink the longest edge a tile at a time: fewer grid cells, same aspect.
+  const tile = settings.tileSize;
+  for (let edge = Math.ceil(settings.longestEdge / tile) * tile - tile; edge > tile; edge -= tile) {
+    const plan = planUncapped(width, height, { ...settings, longestEdge: edge }, options.split);
+    if (plan.tiles <= cap) return plan;
+  }
+  return planUncapped(width, height, settings, false);
+}
+
+function planUncapped(
+  width: number,
+  height: number,
+  settings: TileSettings,
+  splitOption: boolean | undefined,
+): TilePlan {
+  const options = { split: splitOption };
   assertDimension("width", width);
   assertDimension("height", height);
   const tile = settings.tileSize;

@@ -33,6 +33,7 @@ Deno.test("cli: run --json follows the DESIGN §4 contract and --dump-inputs wri
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout);
     assert.deepEqual(Object.keys(result).sort(), [
+      "imagePlan",
       "imageTokens",
       "peakRssBytes",
       "promptTokens",
@@ -50,6 +51,11 @@ Deno.test("cli: run --json follows the DESIGN §4 contract and --dump-inputs wri
     ]);
     assert.ok(result.tokenIds.length >= 1 && result.tokenIds.length <= 8);
     assert.equal(result.imageTokens, 20); // 2×2 tiles + global, 4 tokens each
+    // The wasm default budget (5 tiles an image) is reported, and this plan is within it.
+    assert.deepEqual(
+      { tiles: result.imagePlan.tiles, maxTiles: result.imagePlan.maxTiles },
+      { tiles: 5, maxTiles: 5 },
+    );
     assert.ok(result.peakRssBytes > 0);
 
     const shapes = JSON.parse(await Deno.readTextFile(`${dump}/shapes.json`));

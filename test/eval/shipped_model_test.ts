@@ -81,7 +81,8 @@ Deno.test({
     const subset = items.slice(0, 60);
     const answers: string[][] = [];
     for (const backend of ["wasm", "native"] as const) {
-      const model = await loadModel(modelDir, { backend });
+      // The same tiling on both (wasm's default budget caps tiles): this compares the runtimes.
+      const model = await loadModel(modelDir, { backend, maxTiles: Infinity });
       try {
         const { predictions } = await evaluate(model, subset, {
           imageSource: imageOf,

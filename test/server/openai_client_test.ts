@@ -13,10 +13,20 @@ import type {
 } from "openai/resources/chat/completions";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { VlmModel } from "../../src/runtime/model.ts";
+import { planTiles } from "../../src/tokens/tiles.ts";
 import { createServerHandler, type ServerOptions } from "../../src/server/handler.ts";
 
 const MODEL_DIR = new URL("../../models/tiny-smolvlm/", import.meta.url);
 const MODEL_ID = "tiny-smolvlm";
+
+/** The `vlmkit.image_plan` extension field of a response. */
+interface ImagePlanField {
+  tiles: number;
+  image_tokens: number;
+  max_tiles: number | null;
+  split: boolean;
+  images: { width: number; height: number; tiles: number; split: boolean }[];
+}
 
 async function dataUrl(name: string): Promise<string> {
   const bytes = await Deno.readFile(new URL(`../fixtures/images/sources/${name}`, import.meta.url));
@@ -242,7 +252,7 @@ Deno.test("openai client: n choices, and a seed repeats sampled answers across r
 });
 
 Deno.test("openai client: no max_tokens uses the room the prompt leaves; detail picks the tiling", async () => {
-  await withClient({ maxNewTokens: 512 }, async (client) => {
+  await withClient({ maxNewTokens: 512 }, async (client, model) => {
     const { max_tokens: _, ...unlimited } = base();
     const completion = await client.chat.completions.create(unlimited);
     checkCompletion(completion);
@@ -254,14 +264,55 @@ Deno.test("openai client: no max_tokens uses the room the prompt leaves; detail 
     assert.match(tooLong.message, /max_tokens 512 exceeds the context of 512/);
     assert.doesNotMatch(JSON.stringify(tooLong.error), /maxNewTokens|split: false/);
 
-    const tokens = async (detail: "auto" | "low" | "high") =>
-      (await client.chat.completions.create(base({ messages: ask(detail), max_tokens: 1 })))
-        .usage!.prompt_tokens;
-    const low = await tokens("low");
-    const high = await tokens("high");
-    assert.ok(low < high, `low ${low}, high ${high}`);
-    // The shipped model splits by default.
-    assert.equal(await tokens("auto"), high);
+    // detail picks the image budget: the prompt grows with the tiles, and the plan is reported.
+    const planned = async (detail: "auto" | "low" | "high") => {
+      const completion = await client.chat.completions.create(
+        base({ messages: ask(detail), max_tokens: 1 }),
+      );
+      const plan = (completion as unknown as { vlmkit: { image_plan: ImagePlanField } }).vlmkit
+        .image_plan;
+      assert.equal(plan.images.length, 1);
+      assert.equal(plan.tiles, plan.images[0].tiles);
+      return { prompt: completion.usage!.prompt_tokens, plan };
+    };
+    const low = await planned("low");
+    const high = await planned("high");
+    const auto = await planned("auto");
+    assert.deepEqual({ split: low.plan.split, tiles: low.plan.tiles }, { split: false, tiles: 1 });
+    // high is the model's full split (computed by the planner without a cap).
+    const { width, height } = high.plan.images[0];
+    const full = planTiles(width, height, model.plan.spec.image).tiles;
+    assert.ok(full > 5, `the fixture splits into more than the default budget (${full})`);
+    assert.deepEqual({ tiles: high.plan.tiles, max: high.plan.max_tiles }, {
+      tiles: full,
+      max: null,
+    });
+    // auto is the wasm backend's default budget of 5 tiles an image.
+    assert.deepEqual({ tiles: auto.plan.tiles, max: auto.plan.max_tiles }, { tiles: 5, max: 5 });
+    assert.ok(low.prompt < auto.prompt && auto.prompt < high.prompt, JSON.stringify({ low, auto }));
+    // The prompt grows by the image tokens, plus the grid's row/column markers.
+    assert.ok(high.prompt - low.prompt >= high.plan.image_tokens - low.plan.image_tokens);
+  });
+});
+
+Deno.test("openai client: the server's maxTiles sets what detail auto gets", async () => {
+  await withClient({ maxTiles: 1 }, async (client) => {
+    const completion = await client.chat.completions.create(
+      base({ messages: ask("auto"), max_tokens: 1 }),
+    );
+    const plan = (completion as unknown as { vlmkit: { image_plan: ImagePlanField } }).vlmkit
+      .image_plan;
+    assert.deepEqual({ tiles: plan.tiles, max: plan.max_tiles }, { tiles: 1, max: 1 });
+    const streamed = await client.chat.completions.create(
+      { ...base({ messages: ask("high"), max_tokens: 1 }), stream: true },
+    );
+    const plans = [];
+    for await (const chunk of streamed) {
+      const extra = (chunk as unknown as { vlmkit?: { image_plan: ImagePlanField } }).vlmkit;
+      if (extra) plans.push(extra.image_plan);
+    }
+    assert.equal(plans.length, 1);
+    assert.ok(plans[0].tiles > 1 && plans[0].max_tiles === null, JSON.stringify(plans));
   });
 });
 

@@ -2,7 +2,8 @@
  * The benchmark's input images, written once per run into a folder: a 12 MP
  * 4:3 JPEG (4000×3000, quality 85, gradients plus texture so the entropy
  * coder has real work) that SmolVLM splits into 12 tiles + the global image,
- * and a 512×512 PNG for the unsplit single-tile case.
+ * a 512×512 PNG for the unsplit single-tile case, and a 1024×768 JPEG for
+ * the edge section.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface BenchImages {
   photo: string;
   /** 512×512 PNG. */
   square: string;
+  /** 1024×768 JPEG: the edge section's photo (13 tiles split fully, 5 at the wasm default). */
+  photoSmall: string;
 }
 
 function texture(width: number, height: number, channels: 3 | 4): Uint8Array {
@@ -46,5 +49,10 @@ export async function writeBenchImages(dir: string): Promise<BenchImages> {
     square,
     encodePng({ width: 512, height: 512, data: texture(512, 512, 3), channels: 3 }),
   );
-  return { photo, square };
+  const photoSmall = join(dir, "photo-1024x768.jpg");
+  await Deno.writeFile(
+    photoSmall,
+    jpeg.encode({ data: texture(1024, 768, 4), width: 1024, height: 768 }, 85).data,
+  );
+  return { photo, square, photoSmall };
 }

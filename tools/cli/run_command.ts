@@ -20,13 +20,14 @@ import { type Command, printJson } from "./command.ts";
 import { dumpInputs } from "./dump_inputs.ts";
 import { MAX_PIXELS_HELP, MAX_PIXELS_OPTION, parseMaxPixels } from "./max_pixels.ts";
 import { AnswerStart, trimAnswerStart } from "../../src/text/answer_start.ts";
+import { trackPeakRss } from "../bench/peak_rss.ts";
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
 
 const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prompt TEXT
                [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
-               [--no-split] [--temperature T] [--top-k K] [--top-p P]
+               [--no-split] [--max-tiles N] [--temperature T] [--top-k K] [--top-p P]
                [--repetition-penalty R] [--seed S] [--stop TEXT ...]
                [--keep-special-tokens] [--dump-inputs DIR] [--max-pixels N] [--json]
 
@@ -43,6 +44,8 @@ Options:
   --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default: detected from the
                           folder's files)
   --no-split              one tile per image instead of splitting
+  --max-tiles N           most tiles per image (default 5 on wasm, no cap on native; a split
+                          image over it is tiled at a smaller size; 1 = unsplit)
   --temperature T         sampling temperature; 0 = greedy (default 0)
   --top-k K, --top-p P    sampling filters
   --repetition-penalty R  penalty for repeated tokens (default 1)
@@ -52,22 +55,22 @@ Options:
   --dump-inputs DIR       also write input_ids.bin (int64 LE), pixel_values.bin (f32 LE),
                           pixel_attention_mask.bin (u8) and shapes.json to DIR
 ${MAX_PIXELS_HELP}
-  --json                  print {text, tokenIds, promptTokens, imageTokens,
+  --json                  print {text, tokenIds, promptTokens, imageTokens, imagePlan,
                           timings:{loadMs, preprocessMs, visionMs, prefillMs, ttftMs,
-                          decodeTokensPerSec}, peakRssBytes}`;
+                          decodeTokensPerSec}, peakRssBytes}; peakRssBytes is the
+                          kernel's high-water mark (VmHWM; getrusage off Linux)`;
 
-/** Samples resident memory while a task runs; returns the peak seen. */
+/**
+ * Runs a task and returns its result with the process's peak resident memory
+ * as the OS counts it (VmHWM, else getrusage, else sampled: see peak_rss.ts).
+ */
 async function withPeakRss<T>(task: () => Promise<T>): Promise<{ value: T; peakRssBytes: number }> {
-  let peak = Deno.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, Deno.memoryUsage().rss);
-  }, 20);
+  const rss = trackPeakRss();
   try {
     const value = await task();
-    peak = Math.max(peak, Deno.memoryUsage().rss);
-    return { value, peakRssBytes: peak };
+    return { value, peakRssBytes: rss.peak() };
   } finally {
-    clearInterval(timer);
+    rss.stop();
   }
 }
 
@@ -85,6 +88,7 @@ export const runCommand: Command = {
       threads: { type: "string" },
       dtype: { type: "string" },
       "no-split": { type: "boolean" },
+      "max-tiles": { type: "string" },
       temperature: { type: "string" },
       "top-k": { type: "string" },
       "top-p": { type: "string" },
@@ -107,6 +111,7 @@ export const runCommand: Command = {
         optionalNumber("run", parsed, "max-new-tokens", { min: 1, max: 1e6, integer: true }) ??
           DEFAULT_MAX_NEW_TOKENS,
       split: parsed.values["no-split"] ? false : undefined,
+      maxTiles: optionalNumber("run", parsed, "max-tiles", { min: 1, max: 10_000, integer: true }),
       temperature: optionalNumber("run", parsed, "temperature", { min: 0, max: 100 }),
       topK: optionalNumber("run", parsed, "top-k", { min: 0, max: 1e9, integer: true }),
       topP: optionalNumber("run", parsed, "top-p", { min: 1e-9, max: 1 }),
@@ -147,6 +152,7 @@ export const runCommand: Command = {
         tokenIds: result.tokenIds,
         promptTokens: result.promptTokens,
         imageTokens: result.imageTokens,
+        imagePlan: result.imagePlan,
         timings: {
           loadMs: t.loadMs,
           preprocessMs: t.preprocessMs,

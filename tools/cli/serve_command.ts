@@ -57,8 +57,18 @@ Options:
   --allow-remote-images    also fetch http(s) image URLs (off by default)
   --max-image-pixels N     total pixels of one request's images, checked as they arrive, before
                            the request queues (default 50000000; over it: 413)
+  --max-tiles N            most tiles per image for detail "auto" and tasks (default 5 on wasm,
+                           no cap on native; detail "low" is unsplit, "high" the full split)
+  --max-pixels-per-image N pixels of any one image, read from its header before decoding
+                           (default 16777216 = 4096²; over it: 413, so a decompression bomb
+                           is refused without being decoded)
+  --memory-budget-mb N     memory one request may add on top of the model, estimated from its
+                           plan before it queues (decoded images, tiles × vision activations,
+                           KV cache for prompt + max_tokens); over it: 413 (default: no limit)
   --image-time-ms N        time to fetch and check one request's images (default 10000; past it: 408)
 ${MAX_PIXELS_HELP}`;
+
+const mebibytes = (mb: number | undefined) => mb === undefined ? undefined : mb * 2 ** 20;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -80,6 +90,9 @@ export const serveCommand: Command = {
       "allow-remote-images": { type: "boolean" },
       "max-image-pixels": { type: "string" },
       "image-time-ms": { type: "string" },
+      "max-tiles": { type: "string" },
+      "max-pixels-per-image": { type: "string" },
+      "memory-budget-mb": { type: "string" },
       ...MAX_PIXELS_OPTION,
     });
     const dir = requireString("serve", parsed, "model");
@@ -97,7 +110,13 @@ export const serveCommand: Command = {
     for (const path of (parsed.values.plugin as string[] | undefined) ?? []) {
       plugins.push(...pluginsOfFile(await loadPluginFile(path)));
     }
+    const maxTiles = optionalNumber("serve", parsed, "max-tiles", {
+      min: 1,
+      max: 10_000,
+      integer: true,
+    });
     const model = await loadModel(dir, {
+      maxTiles,
       backend: parseBackend("serve", parsed),
       dtype: parseDtype("serve", parsed),
       maxPixels: parseMaxPixels("serve", parsed),
@@ -139,6 +158,19 @@ export const serveCommand: Command = {
           max: 3_600_000,
           integer: true,
         }),
+        maxTiles,
+        maxPixelsPerImage: optionalNumber("serve", parsed, "max-pixels-per-image", {
+          min: 1,
+          max: 2 ** 31,
+          integer: true,
+        }),
+        memoryBudgetBytes: mebibytes(
+          optionalNumber("serve", parsed, "memory-budget-mb", {
+            min: 1,
+            max: 1_048_576,
+            integer: true,
+          }),
+        ),
         plugins,
       });
     } catch (error) {

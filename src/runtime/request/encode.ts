@@ -63,11 +63,15 @@ export function tilePending(
   images: RequestImages,
   spec: ImageSpec,
 ): { index: number; processed: ProcessedImage }[] {
-  return images.entries.flatMap((entry, index) =>
-    "pending" in entry
-      ? [{ index, processed: tileImage(entry.pending.pixels, spec, { split: images.split }) }]
-      : []
-  );
+  return images.entries.flatMap((entry, index) => {
+    if (!("pending" in entry)) return [];
+    const pixels = entry.pending.pixels;
+    if (!pixels) throw new Error("internal: an image was tiled twice");
+    const processed = tileImage(pixels, spec, { split: images.split, maxTiles: images.maxTiles });
+    // The decoded image is released once tiled (a 12 MP photo is 36 MB of RGB).
+    entry.pending.pixels = undefined;
+    return [{ index, processed }];
+  });
 }
 
 /** Features of every image: cached ones as they are, the rest encoded together and cached. */

@@ -17,8 +17,8 @@ import { abortIfNeeded } from "./abort.ts";
 
 /** An image whose features have to be computed. */
 export interface PendingImage {
-  /** Decoded pixels. */
-  pixels: RgbImage;
+  /** Decoded pixels (`undefined` once tiled: the request no longer holds them). */
+  pixels: RgbImage | undefined;
   /** The tiles it will be cut into. */
   plan: TilePlan;
 }
@@ -37,6 +37,8 @@ export interface RequestImages {
   readMs: number;
   /** The request's splitting override, for tiling the pending images. */
   split: boolean | undefined;
+  /** The tile cap per image, for tiling the pending images. */
+  maxTiles: number | undefined;
 }
 
 /** How images are read. */
@@ -45,6 +47,8 @@ export interface ReadImagesOptions {
   spec: ImageSpec;
   /** Override the spec's splitting switch. */
   split?: boolean;
+  /** Most tiles per image (the request's, else the model's image budget). */
+  maxTiles?: number;
   /** Pixel limit per image. */
   maxPixels?: number;
   /** Features already computed, by content key. */
@@ -59,7 +63,7 @@ export async function readImages(
   options: ReadImagesOptions,
 ): Promise<RequestImages> {
   const started = performance.now();
-  const { split, signal } = options;
+  const { split, maxTiles, signal } = options;
   const images: RequestImages = {
     keys: [],
     entries: [],
@@ -67,11 +71,12 @@ export async function readImages(
     cachedImages: 0,
     readMs: 0,
     split,
+    maxTiles,
   };
   for (const source of sources) {
     abortIfNeeded(signal);
     const bytes = await readImageSource(source, { signal });
-    const key = await imageKey(bytes, split);
+    const key = await imageKey(bytes, split, maxTiles);
     images.keys.push(key);
     const cached = options.cache.get(key);
     if (cached) {
@@ -81,7 +86,7 @@ export async function readImages(
       continue;
     }
     const pixels = decodeImage(bytes, { maxPixels: options.maxPixels });
-    const plan = planTiles(pixels.width, pixels.height, options.spec, { split });
+    const plan = planTiles(pixels.width, pixels.height, options.spec, { split, maxTiles });
     images.entries.push({ pending: { pixels, plan } });
     images.plans.push(plan);
   }

@@ -10,6 +10,7 @@ import { VlmError } from "../../errors/vlm_error.ts";
 import { type ChatMessage, countImageParts } from "../../text/messages.ts";
 import type { GenerateRequest } from "../generation_types.ts";
 import { samplingProblems } from "../sampler.ts";
+import { isMaxTiles } from "../edge_defaults.ts";
 import { responseFormatIssues } from "../../structured/response_format.ts";
 
 const SAMPLING_FIX = "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0";
@@ -22,6 +23,13 @@ export function settingsIssues(request: Omit<GenerateRequest, "messages" | "prom
       path: "maxNewTokens",
       message: `must be a positive integer, got ${request.maxNewTokens}`,
       fix: "pass maxNewTokens explicitly, e.g. 256",
+    });
+  }
+  if (request.maxTiles !== undefined && !isMaxTiles(request.maxTiles)) {
+    issues.push({
+      path: "maxTiles",
+      message: `must be an integer ≥ 1 or Infinity, got ${request.maxTiles}`,
+      fix: "pass e.g. maxTiles: 5 (1 = unsplit), or Infinity for the model's full split",
     });
   }
   for (const problem of samplingProblems(request)) {
