@@ -70,5 +70,6 @@ export async function checkpointSpec(
     });
     if (spec) return spec;
   }
-  return (await describeModelFolder(openModelFolder(from))).spec;
+  // A checkpoint folder holds no ONNX files to detect a dtype from; the output's comes later.
+  return (await describeModelFolder(openModelFolder(from), { dtype: "fp32" })).spec;
 }
