@@ -12,7 +12,7 @@
  *
  * @module
  */
-export { pullModel, type PullOptions, type PullResult } from "./pull.ts";
+export { type PullKind, pullModel, type PullOptions, type PullResult } from "./pull.ts";
 export { isHfSource, resolveHfSource } from "./hf_source.ts";
 export { type HfSource, parseHfSource } from "./repo_id.ts";
 export { HubError, type HubErrorReason } from "./hub_error.ts";

@@ -16,6 +16,7 @@ import { defaultCacheDir, fileSize, readTextIfPresent, RepoCache } from "./cache
 import { contentKey } from "./content_hash.ts";
 import { readEnv as env } from "./env.ts";
 import { downloadToCache, resolveUrl } from "./download.ts";
+import { CHECKPOINT_INDEX, selectCheckpointFiles } from "./checkpoint_selection.ts";
 import { isModular, MANIFEST_FILE, selectFiles } from "./file_selection.ts";
 import { HubError, type RequestContext } from "./hub_error.ts";
 import { listSnapshot, type RepoFile, type RepoSnapshot } from "./listing.ts";
@@ -47,6 +48,33 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Receives progress; the total is known from the first event. */
   onProgress?: ProgressCallback;
+  /**
+   * What to pull: `onnx` (default), the files `loadModel` runs; or
+   * `checkpoint`, a safetensors checkpoint and its configs for `vlm convert`.
+   */
+  kind?: PullKind;
+}
+
+/** What a pull fetches: an ONNX model folder or a safetensors checkpoint. */
+export type PullKind = "onnx" | "checkpoint";
+
+/** The small JSON file the selection depends on, fetched first: a modular manifest, a shard index. */
+function descriptorOf(kind: PullKind, files: readonly RepoFile[]): string | undefined {
+  if (kind === "checkpoint") {
+    return files.some((f) => f.path === CHECKPOINT_INDEX) ? CHECKPOINT_INDEX : undefined;
+  }
+  return isModular(files) ? MANIFEST_FILE : undefined;
+}
+
+function select(
+  kind: PullKind,
+  files: readonly RepoFile[],
+  dtype: DtypeChoice | undefined,
+  descriptor: unknown,
+): RepoFile[] {
+  return kind === "checkpoint"
+    ? selectCheckpointFiles(files, descriptor)
+    : selectFiles(files, dtype, descriptor);
 }
 
 /** What {@linkcode pullModel} brought into the cache. */
@@ -74,17 +102,19 @@ async function completeInCache(
   cache: RepoCache,
   snapshot: RepoSnapshot,
   dtype: DtypeChoice | undefined,
+  kind: PullKind,
 ): Promise<RepoFile[] | undefined> {
   const at = (path: string) => cache.filePath(snapshot.commit, path);
-  let manifest: unknown;
-  if (isModular(snapshot.files)) {
+  let descriptor: unknown;
+  const descriptorPath = descriptorOf(kind, snapshot.files);
+  if (descriptorPath) {
     try {
-      manifest = JSON.parse((await readTextIfPresent(at(MANIFEST_FILE))) ?? "");
+      descriptor = JSON.parse((await readTextIfPresent(at(descriptorPath))) ?? "");
     } catch {
       return undefined;
     }
   }
-  const selected = selectFiles(snapshot.files, dtype, manifest);
+  const selected = select(kind, snapshot.files, dtype, descriptor);
   for (const file of selected) {
     if (await fileSize(at(file.path)) !== file.size) return undefined;
   }
@@ -96,10 +126,11 @@ async function fromCache(
   cache: RepoCache,
   revision: string,
   dtype: DtypeChoice | undefined,
+  kind: PullKind,
   onProgress: ProgressCallback | undefined,
 ): Promise<PullResult | undefined> {
   const snapshot = await readSnapshotRecord(cache, cache.repo, revision);
-  const files = snapshot && await completeInCache(cache, snapshot, dtype);
+  const files = snapshot && await completeInCache(cache, snapshot, dtype, kind);
   if (!snapshot || !files) return undefined;
   const tracker = new ProgressTracker(files, onProgress);
   for (const file of files) tracker.finish(file.path);
@@ -140,6 +171,7 @@ function hubDown(error: unknown): boolean {
  */
 export async function pullModel(repo: string, options: PullOptions = {}): Promise<PullResult> {
   const { dtype, signal, onProgress } = options;
+  const kind = options.kind ?? "onnx";
   signal?.throwIfAborted();
   checkRepoId(repo);
   const revision = checkRevision(options.revision ?? DEFAULT_REVISION);
@@ -155,7 +187,7 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
 
   // A commit never changes, so a complete copy of it is current without asking the hub.
   if (offline || isCommitId(revision)) {
-    const cached = await fromCache(cache, revision, dtype, onProgress);
+    const cached = await fromCache(cache, revision, dtype, kind, onProgress);
     if (cached) return cached;
     if (offline) {
       throw new HubError(
@@ -171,7 +203,7 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
     snapshot = await listSnapshot(repo, revision, { hubUrl, token, signal, ...timeouts });
   } catch (error) {
     if (hubDown(error)) {
-      const cached = await fromCache(cache, revision, dtype, onProgress);
+      const cached = await fromCache(cache, revision, dtype, kind, onProgress);
       if (cached) return cached;
     }
     throw error;
@@ -197,23 +229,26 @@ export async function pullModel(repo: string, options: PullOptions = {}): Promis
   };
 
   const downloaded: string[] = [];
-  let manifest: unknown;
-  if (isModular(snapshot.files)) {
-    // Small, and needed to know which module files (and so which total) to pull.
-    const file = snapshot.files.find((f) => f.path === MANIFEST_FILE)!;
+  let descriptor: unknown;
+  const descriptorPath = descriptorOf(kind, snapshot.files);
+  if (descriptorPath) {
+    // Small, and needed to know which weight files (and so which total) to pull.
+    const file = snapshot.files.find((f) => f.path === descriptorPath)!;
     if (await fetchFile(file, () => {}) === "downloaded") downloaded.push(file.path);
     try {
-      manifest = JSON.parse(
+      descriptor = JSON.parse(
         (await readTextIfPresent(cache.filePath(snapshot.commit, file.path))) ?? "",
       );
     } catch (error) {
-      throw new HubError("incomplete_repo", `${MANIFEST_FILE} in ${repo} is not valid JSON`, {
-        fix: "re-create the folder with `vlm synth --layout modular` and upload it again",
+      throw new HubError("incomplete_repo", `${descriptorPath} in ${repo} is not valid JSON`, {
+        fix: kind === "checkpoint"
+          ? "pick a revision whose upload is complete (hf:owner/name@REVISION)"
+          : "re-create the folder with `vlm synth --layout modular` and upload it again",
         cause: error,
       });
     }
   }
-  const files = selectFiles(snapshot.files, dtype, manifest);
+  const files = select(kind, snapshot.files, dtype, descriptor);
   const tracker = new ProgressTracker(files, onProgress);
   for (const file of files) {
     const outcome = await fetchFile(file, (bytes) => tracker.advance(file.path, bytes));

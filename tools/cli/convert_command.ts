@@ -14,6 +14,8 @@ import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
+import type { PullProgress } from "../../src/hub/progress.ts";
+import { pullModel } from "../../src/hub/pull.ts";
 import { HF_SCHEME, parseHfSource } from "../../src/hub/repo_id.ts";
 import type { ArtifactLayout, VariantSpec } from "../../src/spec/types.ts";
 import { parseCommandArgs, requireString } from "./args.ts";
@@ -114,6 +116,17 @@ function choice<T extends string>(
   );
 }
 
+/** A terminal progress line for a checkpoint download. */
+function pullProgress(label: string): (event: PullProgress) => void {
+  return (event) => {
+    if (!Deno.stderr.isTerminal()) return;
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+    const done = event.filesDone === event.fileCount;
+    const text = `\rpull ${label}: ${mb(event.bytes)}/${mb(event.total)} MB${done ? "\n" : ""}`;
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  };
+}
+
 function progress(read: number, total: number): void {
   if (!Deno.stderr.isTerminal()) return;
   const text = `\rconvert: tensor ${read}/${total}${read === total ? "\n" : ""}`;
@@ -172,7 +185,7 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
     const value = parsed.values[name];
     return typeof value === "string" ? parseWeightSourceArg(name, value) : undefined;
   };
-  const from = flag("from");
+  let from = flag("from");
   if (from?.kind === "seed") {
     throw new UsageError(
       "vlm convert: --from takes a checkpoint, not a seed",
@@ -192,14 +205,30 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
         "pass --from DIR (or --encoder-from, --projector-from and --decoder-from)",
       );
     }
-    if (source.kind === "hub") {
-      throw new VlmError(
-        "usage",
-        `vlm convert: hf:${source.repo} checkpoints cannot be fetched yet (the Hub client pulls ONNX folders, not safetensors)`,
-        { fix: "download the checkpoint repository and pass its folder" },
+  }
+  // hf: sources become folders in the Hub cache: configs and safetensors weights only.
+  const pulls = new Map<string, Promise<string>>();
+  const local = async (source: WeightSourceArg): Promise<WeightSourceArg> => {
+    if (source.kind !== "hub") return source;
+    const key = `${source.repo}@${source.revision ?? ""}`;
+    if (!pulls.has(key)) {
+      pulls.set(
+        key,
+        pullModel(source.repo, {
+          kind: "checkpoint",
+          ...(source.revision ? { revision: source.revision } : {}),
+          onProgress: pullProgress(`hf:${source.repo}`),
+        }).then((pulled) => pulled.path),
       );
     }
+    return { kind: "folder", path: await pulls.get(key)! };
+  };
+  for (const part of Object.keys(perPart) as ModelPart[]) {
+    perPart[part] = await local(perPart[part]!);
   }
+  // A pulled folder is named by its commit; the spec takes the repo's name instead.
+  const repoName = from?.kind === "hub" ? from.repo.split("/")[1].toLowerCase() : undefined;
+  if (from) from = await local(from);
   if (from === undefined && typeof parsed.values.variant !== "string") {
     throw new UsageError(
       "vlm convert: without --from, --variant is required",
@@ -212,7 +241,7 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
     : await checkpointSpec(
       (from as { path: string }).path,
       encoderFrom?.kind === "folder" ? encoderFrom.path : undefined,
-    );
+    ).then((found) => repoName ? { ...found, name: repoName } : found);
 
   const started = performance.now();
   const opened = new Map<string, Checkpoint>();

@@ -232,12 +232,3 @@ Deno.test("dtypes the builder does not emit are refused by name", async () => {
     (error: unknown) => error instanceof VlmError && /--dtype quantized/.test(error.message),
   );
 });
-
-Deno.test("hf: checkpoint sources are refused with a fix (the Hub client pulls ONNX folders)", async () => {
-  await assert.rejects(
-    () => convertFromArgs(["--from", "hf:owner/name@main", "--out", "/nowhere-out"]),
-    (error: unknown) =>
-      error instanceof VlmError && error.code === "usage" && /hf:owner\/name/.test(error.message) &&
-      /download/.test(error.fix ?? ""),
-  );
-});
