@@ -45,6 +45,8 @@ export {
   type DocumentsRoute,
   documentsRoute,
 } from "../server/documents_route.ts";
+export type { ImageUrlOptions } from "../server/image_urls.ts";
+export type { ImageBudget } from "../server/image_budget.ts";
 export { encodePng } from "./png_encode.ts";
 export type { DocumentSourceOptions } from "./document_source.ts";
 // Types the functions above take or return, so the entry documents itself.

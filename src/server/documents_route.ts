@@ -180,9 +180,7 @@ function pngDataUrl(png: Uint8Array): string {
  * Handles `POST /v1/documents` for a parsed JSON body. Give it to the server
  * handler as its `documents` option to serve the route.
  */
-export const documentsRoute: DocumentsRoute = (context, json) => documentsResponse(context, json);
-
-async function documentsResponse(
+export async function documentsRoute(
   context: DocumentsContext,
   json: unknown,
 ): Promise<Response> {
