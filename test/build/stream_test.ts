@@ -11,8 +11,10 @@ import type { AppendFile } from "../../src/build/tensor_sink.ts";
 import { seededSources } from "../../src/build/weight_source.ts";
 import type { ArtifactLayout } from "../../src/spec/types.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
+import { dumpInputs } from "../../tools/cli/dump_inputs.ts";
 import { writeFolderAtomically, writeFolderStreaming } from "../../tools/cli/folder_writer.ts";
 import { getPreset } from "../../variants/mod.ts";
+import { runVlm } from "../cli/_vlm.ts";
 
 const PRESET = "smolvlm-256m-instruct";
 const IMAGE = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
@@ -147,6 +149,53 @@ Deno.test("stream: a streamed folder loads on native and wasm with the in-memory
     assert.equal(expected.length, 12);
     assert.deepEqual(await ids(streamed, "native"), expected);
     assert.deepEqual(await ids(streamed, "wasm"), await ids(inline, "wasm"));
+    // transformers.js reads the external data too (config.json tells it to) and agrees.
+    const model = await loadModel(streamed, { backend: "native" });
+    try {
+      await dumpInputs(join(dir, "dump"), await model.prepareInputs(request));
+    } finally {
+      await model.dispose();
+    }
+    assert.deepEqual(await transformersJs(streamed, join(dir, "dump")), expected);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function transformersJs(model: string, dump: string): Promise<number[]> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../tools/oracle/transformers_js.ts", import.meta.url).pathname,
+      ...["--model", model, "--inputs", dump, "--dtype", "fp32"],
+      ...["--max-new-tokens", "12", "--ignore-eos"],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]).tokenIds as number[];
+}
+
+Deno.test("stream: vlm synth --stream writes external data; --stream with --inline is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vlmkit-stream-test-" });
+  try {
+    const RW = ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi"];
+    const args = ["synth", "--variant", PRESET, "--scale", "test", "--out", join(dir, "m")];
+    const run = await runVlm(RW, [...args, "--stream", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout);
+    const expected = synthesize(getPreset(PRESET), { scale: "test", externalData: "always" });
+    assert.deepEqual(
+      summary.files.map((f: { path: string; bytes: number }) => [f.path, f.bytes]).sort(),
+      expected.files.map((f) => [f.path, f.bytes.byteLength]).sort(),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["m"]);
+    const both = await runVlm(RW, [...args, "--force", "--stream", "--inline", "--json"]);
+    assert.equal(both.code, 2);
+    assert.match(JSON.parse(both.stdout).error.message, /--stream and --inline/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
