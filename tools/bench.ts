@@ -301,14 +301,17 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       }
       printLlamaCppTable(llamaCpp);
     }
-    // `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint: wall time and peak RSS.
+    // `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint, and `vlm synth` of it: time, peak RSS.
     const convert = options.quick ? undefined : await benchConvert(DEFAULT_PRESET);
     if (convert) {
       console.error(
         `\nconvert ${convert.variant} (BF16 checkpoint ${
           (convert.checkpointBytes / 1e9).toFixed(2)
         } GB` +
-          ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB`,
+          ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB` +
+          `; synth ${convert.synth.seconds} s, peak RSS ${
+            (convert.synth.peakRssBytes / 1e9).toFixed(2)
+          } GB`,
       );
     }
     const edge = await edgeSection(options, images, work);

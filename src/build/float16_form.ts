@@ -41,21 +41,45 @@ function float32Raw(raw: Uint8Array): Float32Array {
   return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
 }
 
+/** Suffix of a weight's float16 initializer (the float32 name is its Cast's output). */
+export const FLOAT16_SUFFIX = "_fp16";
+
+/**
+ * Whether initializer `name` of ONNX type `dataType` is stored as float16 in
+ * the float16 form: float weights, not the builder's `/const_N` constants.
+ */
+export function isFloat16Weight(name: string, dataType: number): boolean {
+  return dataType === FLOAT && !name.startsWith("/const_");
+}
+
+/** Options of {@linkcode float16Form}. */
+export interface Float16FormOptions {
+  /**
+   * Initializers (by their `_fp16` name) already stored as float16, e.g. by a
+   * writer that streamed them to external data: they only get their Cast.
+   */
+  converted?: ReadonlySet<string>;
+}
+
 /** Returns `model` in the float16 form described above (a new model; `model` is unchanged). */
-export function float16Form(model: Model): Model {
+export function float16Form(model: Model, options: Float16FormOptions = {}): Model {
   const graph = model.graph!;
   const head: Node[] = [];
   const tail: Node[] = [];
   const rename = new Map<string, string>();
   const initializer = (graph.initializer ?? []).map((tensor) => {
     const name = tensor.name ?? "";
+    if (options.converted?.has(name)) {
+      head.push(cast(name, name.slice(0, -FLOAT16_SUFFIX.length), FLOAT));
+      return tensor;
+    }
     // Builder constants are named `/const_N`; weights carry their module names.
-    if (tensor.dataType !== FLOAT || name.startsWith("/const_") || !tensor.rawData) return tensor;
+    if (!isFloat16Weight(name, tensor.dataType ?? 0) || !tensor.rawData) return tensor;
     const half = float32ToFloat16(float32Raw(tensor.rawData));
-    head.push(cast(`${name}_fp16`, name, FLOAT));
+    head.push(cast(`${name}${FLOAT16_SUFFIX}`, name, FLOAT));
     return {
       ...tensor,
-      name: `${name}_fp16`,
+      name: `${name}${FLOAT16_SUFFIX}`,
       dataType: FLOAT16,
       rawData: new Uint8Array(half.buffer),
     };

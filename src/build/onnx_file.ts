@@ -14,10 +14,37 @@ const { onnx } = onnxProto;
 export const INLINE_WEIGHT_LIMIT = 1_900_000_000;
 
 /** Tensors at least this large move to external data (small constants stay inline). */
-const EXTERNAL_MIN_BYTES = 1024;
+export const EXTERNAL_MIN_BYTES = 1024;
 
 /** External data offsets are aligned so the file can be memory-mapped. */
-const ALIGNMENT = 4096;
+export const EXTERNAL_ALIGNMENT = 4096;
+
+/** Where the next tensor starts in a data file that is `size` bytes long. */
+export function alignedOffset(size: number): number {
+  return Math.ceil(size / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
+}
+
+/**
+ * `tensor` (without its raw data) pointing at `length` bytes at `offset` of
+ * the data file `location`.
+ */
+export function externalTensor(
+  tensor: onnxProto.onnx.ITensorProto,
+  location: string,
+  offset: number,
+  length: number,
+): onnxProto.onnx.ITensorProto {
+  return {
+    ...tensor,
+    rawData: null,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [
+      { key: "location", value: location },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(length) },
+    ],
+  };
+}
 
 /** One serialised model. */
 export interface OnnxFileBytes {
@@ -56,18 +83,9 @@ export function serializeModel(
   const initializers = (model.graph?.initializer ?? []).map((tensor) => {
     const raw = tensor.rawData;
     if (!raw || raw.byteLength < EXTERNAL_MIN_BYTES) return tensor;
-    const offset = Math.ceil(size / ALIGNMENT) * ALIGNMENT;
+    const offset = alignedOffset(size);
     size = offset + raw.byteLength;
-    const external: onnxProto.onnx.ITensorProto = {
-      ...tensor,
-      rawData: null,
-      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-      externalData: [
-        { key: "location", value: externalDataName },
-        { key: "offset", value: String(offset) },
-        { key: "length", value: String(raw.byteLength) },
-      ],
-    };
+    const external = externalTensor(tensor, externalDataName, offset, raw.byteLength);
     moved.push({ tensor: external, raw, offset });
     return external;
   });

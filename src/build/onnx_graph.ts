@@ -7,6 +7,7 @@
  * @module
  */
 import onnxProto from "npm:onnx-proto@8.0.1";
+import type { TensorSink } from "./tensor_sink.ts";
 
 const { onnx } = onnxProto;
 
@@ -143,9 +144,31 @@ export const STANDARD_OPSET: OpsetImport = { domain: "", version: 17 };
 /** Microsoft contrib operators (MatMulNBits), imported only by graphs that use them. */
 export const MICROSOFT_OPSET: OpsetImport = { domain: "com.microsoft", version: 1 };
 
+/** Makes the sink of each graph built inside {@linkcode withTensorSinks}. */
+export type TensorSinkFactory = (graphName: string) => TensorSink;
+
+let ambientSinks: TensorSinkFactory | undefined;
+
+/**
+ * Runs `body` with every {@linkcode GraphBuilder} it constructs (without a
+ * sink of its own) storing its tensors in `sinks(graphName)`, so module
+ * builders stream their weights without being told. Builds are synchronous,
+ * so the setting cannot leak into another build.
+ */
+export function withTensorSinks<T>(sinks: TensorSinkFactory, body: () => T): T {
+  const previous = ambientSinks;
+  ambientSinks = sinks;
+  try {
+    return body();
+  } finally {
+    ambientSinks = previous;
+  }
+}
+
 /**
  * Collects one graph. Weights are counted as parameters; constants (shapes,
- * axes, RoPE frequencies) are not.
+ * axes, RoPE frequencies) are not. With a {@linkcode TensorSink} every tensor
+ * goes to the sink as it is added and is not kept.
  */
 export class GraphBuilder {
   readonly #nodes: onnxProto.onnx.INodeProto[] = [];
@@ -159,8 +182,21 @@ export class GraphBuilder {
   /** Logical parameters added through {@linkcode weight} (before any quantization). */
   parameters = 0;
 
-  /** Starts an empty graph called `name`. */
-  constructor(readonly name: string) {}
+  /** Where tensors go as they are added (`undefined`: kept in {@linkcode initializers}). */
+  readonly sink: TensorSink | undefined;
+
+  /**
+   * Starts an empty graph called `name`, storing tensors in `sink` (default:
+   * the one {@linkcode withTensorSinks} makes, else in memory).
+   */
+  constructor(readonly name: string, sink?: TensorSink) {
+    this.sink = sink ?? ambientSinks?.(name);
+  }
+
+  #store(name: string, tensor: TensorData): void {
+    if (this.sink) this.sink.store(name, tensor);
+    else this.#initializers.set(name, tensor);
+  }
 
   /** Declares a graph input and returns its name. */
   input(name: string, type: ElemType, dims: Dim[]): string {
@@ -180,7 +216,7 @@ export class GraphBuilder {
    */
   weight(name: string, tensor: TensorData, parameters = elementCount(tensor.dims)): string {
     if (this.#initializers.has(name)) throw new Error(`duplicate initializer ${name}`);
-    this.#initializers.set(name, tensor);
+    this.#store(name, tensor);
     this.parameters += parameters;
     return name;
   }
@@ -188,7 +224,7 @@ export class GraphBuilder {
   /** Adds a small constant tensor (not counted as parameters). */
   constant<T extends ElemType>(type: T, dims: number[], data: TensorArrays[T]): string {
     const name = `/const_${this.#constants++}`;
-    this.#initializers.set(name, { type, dims, data });
+    this.#store(name, { type, dims, data });
     return name;
   }
 
@@ -254,9 +290,14 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** The stored tensors, by name. */
+  /** The tensors kept in memory, by name (none when a sink takes them). */
   get initializers(): ReadonlyMap<string, TensorData> {
     return this.#initializers;
+  }
+
+  /** Tensors added so far (weights and constants), wherever they are stored. */
+  get tensorCount(): number {
+    return this.sink ? this.sink.count : this.#initializers.size;
   }
 
   /** The model, with the standard opset plus any domain a node used. */
@@ -273,7 +314,9 @@ export class GraphBuilder {
         node: this.#nodes,
         input: this.#inputs,
         output: this.#outputs,
-        initializer: [...this.#initializers].map(([name, t]) => tensorProto(name, t)),
+        initializer: this.sink
+          ? this.sink.initializers()
+          : [...this.#initializers].map(([name, t]) => tensorProto(name, t)),
       },
     };
   }

@@ -32,11 +32,16 @@ function hashName(seed: number, text: string): number {
 
 /** Fills a module's {@linkcode WeightMap} from one seed. */
 export class WeightFactory implements WeightSource {
-  /** The tensors made so far. */
+  /** The tensors made so far (none when not retained). */
   readonly weights: WeightMap = new Map();
+  readonly #made = new Set<string>();
 
-  /** `module` namespaces the streams, so equal local names in two modules differ. */
-  constructor(readonly seed: number, readonly module: string) {}
+  /**
+   * `module` namespaces the streams, so equal local names in two modules
+   * differ. Without `retain` the tensors are not kept in
+   * {@linkcode weights}, so a streaming build can drop each once it is written.
+   */
+  constructor(readonly seed: number, readonly module: string, readonly retain = true) {}
 
   /** Normal(mean, std) values (Box–Muller over SplitMix32). */
   normal(name: string, dims: number[], std: number, mean = 0): WeightTensor {
@@ -69,8 +74,9 @@ export class WeightFactory implements WeightSource {
   }
 
   #keep(name: string, tensor: WeightTensor): WeightTensor {
-    if (this.weights.has(name)) throw new Error(`${this.module}: weight ${name} made twice`);
-    this.weights.set(name, tensor);
+    if (this.#made.has(name)) throw new Error(`${this.module}: weight ${name} made twice`);
+    this.#made.add(name);
+    if (this.retain) this.weights.set(name, tensor);
     return tensor;
   }
 }

@@ -2,8 +2,8 @@
  * `synthesize`: a variant spec → the files of a runnable model folder with
  * seeded weights, in a family's published layout such as hf-idefics3 (what
  * transformers.js and the runtime load) or the modular layout (separate encoder/projector/embed/decoder
- * files described by `vlmkit.json`). Pure: returns bytes; writing them is the
- * caller's job.
+ * files described by `vlmkit.json`). `synthesize` is pure and returns bytes;
+ * `synthesizeToFolder` streams each tensor into a folder the caller provides.
  *
  * @module
  */
@@ -27,9 +27,11 @@ import {
 } from "./module_graphs.ts";
 import { float16Form } from "./float16_form.ts";
 import { initializerBytes, INLINE_WEIGHT_LIMIT, serializeModel } from "./onnx_file.ts";
+import { withTensorSinks } from "./onnx_graph.ts";
+import { type AppendFile, ExternalDataSink, type TensorSink } from "./tensor_sink.ts";
 import type { WeightMap } from "./seeded_weights.ts";
 import { type BuildScale, scaledSpec } from "./test_scale.ts";
-import type { WeightSources } from "./weight_source.ts";
+import { seededSources, type WeightSources } from "./weight_source.ts";
 import { tokenizerJson } from "./synthetic_tokenizer.ts";
 
 /** Options of {@linkcode synthesize}. */
@@ -144,36 +146,85 @@ function moduleGraphs(
     onProgress?.({ stage: "build", module, index: i + 1, total: steps.length, tensors });
     for (const [name, graph] of Object.entries(build())) {
       graphs[name] = graph;
-      tensors += graph.graph.initializers.size;
+      tensors += graph.graph.tensorCount;
     }
   });
   return graphs;
 }
 
-/** Builds every file of a synthesized model folder for `spec`. */
-export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): Synthesis {
+/** The spec, plan and graphs of one build. */
+function build(spec: VariantSpec, options: SynthesizeOptions, sources?: WeightSources) {
   const seed = options.seed ?? 0;
   const dtype = options.dtype ?? "fp32";
   const layout = options.layout ?? spec.artifacts.layout;
   const built = specForBuild(scaledSpec(spec, options.scale ?? "full"), layout, dtype);
   const plan = resolve(built);
-  const graphs = moduleGraphs(
-    plan,
-    { seed, format: dtype, sources: options.sources },
-    options.onProgress,
-  );
+  const graphs = moduleGraphs(plan, { seed, format: dtype, sources }, options.onProgress);
+  return { seed, dtype, layout, built, plan, graphs };
+}
+
+/** The model of one module graph, with vlmkit's metadata (before any float16 form). */
+function toModel(
+  graph: ModuleGraph["graph"],
+  built: VariantSpec,
+  seed: number,
+  dtype: WeightFormat,
+) {
+  return graph.toModel({
+    "vlmkit.variant": built.name,
+    "vlmkit.seed": String(seed),
+    "vlmkit.dtype": dtype,
+    "vlmkit.parameters": String(graph.parameters),
+  });
+}
+
+function isFloat16Dtype(dtype: WeightFormat): boolean {
+  return dtype === "fp16" || dtype === "q4f16";
+}
+
+/** The folder's non-ONNX files: hf configs, or the modular manifest, tokenizer and template. */
+function folderFiles(
+  built: VariantSpec,
+  plan: Plan,
+  options: SynthesizeOptions,
+  external: boolean,
+): SynthesizedFile[] {
+  const files: SynthesizedFile[] = [];
+  const layout = built.artifacts.layout;
+  if (layout !== modularLayout.name) {
+    for (const [path, value] of Object.entries(hfConfigFiles(plan, external))) {
+      files.push({ path, bytes: json(value) });
+    }
+  } else {
+    const manifest: ModularManifest = {
+      format: MODULAR_MANIFEST,
+      version: 1,
+      spec: built,
+      build: {
+        seed: options.seed ?? 0,
+        dtype: options.dtype ?? "fp32",
+        scale: options.scale ?? "full",
+      },
+    };
+    files.push({ path: "vlmkit.json", bytes: json(manifest) });
+    files.push({ path: "tokenizer.json", bytes: json(tokenizerJson(built)) });
+    files.push({
+      path: "chat_template.json",
+      bytes: json({ chat_template: chatTemplateFor(built.tokens) }),
+    });
+  }
+  return files;
+}
+
+/** Builds every file of a synthesized model folder for `spec`. */
+export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): Synthesis {
+  const { seed, dtype, built, plan, graphs } = build(spec, options, options.sources);
   const files: SynthesizedFile[] = [];
   const weights: Record<string, WeightMap> = {};
   const parameters: Record<string, number> = {};
   const models = plan.files.map((planned) => {
-    const { graph } = graphs[planned.module];
-    const model = graph.toModel({
-      "vlmkit.variant": built.name,
-      "vlmkit.seed": String(seed),
-      "vlmkit.dtype": dtype,
-      "vlmkit.parameters": String(graph.parameters),
-    });
-    return dtype === "fp16" || dtype === "q4f16" ? float16Form(model) : model;
+    const model = toModel(graphs[planned.module].graph, built, seed, dtype);
+    return isFloat16Dtype(dtype) ? float16Form(model) : model;
   });
   // One choice for the whole folder: transformers.js's switch is per model, not per file.
   const mode = options.externalData ?? "auto";
@@ -196,23 +247,97 @@ export function synthesize(spec: VariantSpec, options: SynthesizeOptions = {}): 
     weights[planned.module] = graphs[planned.module].weights;
     parameters[planned.module] = graphs[planned.module].graph.parameters;
   });
-  if (layout !== modularLayout.name) {
-    for (const [path, value] of Object.entries(hfConfigFiles(plan, external))) {
-      files.push({ path, bytes: json(value) });
-    }
-  } else {
-    const manifest: ModularManifest = {
-      format: MODULAR_MANIFEST,
-      version: 1,
-      spec: built,
-      build: { seed, dtype, scale: options.scale ?? "full" },
-    };
-    files.push({ path: "vlmkit.json", bytes: json(manifest) });
-    files.push({ path: "tokenizer.json", bytes: json(tokenizerJson(built)) });
-    files.push({
-      path: "chat_template.json",
-      bytes: json({ chat_template: chatTemplateFor(built.tokens) }),
-    });
-  }
+  files.push(...folderFiles(built, plan, options, external));
   return { spec: built, plan, files, weights, parameters };
+}
+
+/** A folder that {@linkcode synthesizeToFolder} writes into (paths `/`-separated, relative). */
+export interface FolderSink {
+  /** Creates the empty file `path` (and its parent folders) for appending. */
+  create(path: string): AppendFile;
+  /** Writes `bytes` as the file `path` (creating parent folders). */
+  write(path: string, bytes: Uint8Array): void;
+  /** Renames file `from` to `to`. */
+  rename(from: string, to: string): void;
+}
+
+/** One file {@linkcode synthesizeToFolder} wrote. */
+export interface WrittenFile {
+  /** Path inside the folder (`/`-separated). */
+  path: string;
+  /** Its size. */
+  bytes: number;
+}
+
+/** What {@linkcode synthesizeToFolder} wrote. */
+export interface StreamedSynthesis {
+  /** The spec the folder implements (scaled, with this layout and dtype). */
+  spec: VariantSpec;
+  /** Its plan. */
+  plan: Plan;
+  /** Every file written, configs and ONNX. */
+  files: WrittenFile[];
+  /** Parameters stored per module file (a tied head counts again in the decoder). */
+  parameters: Record<string, number>;
+}
+
+/**
+ * Builds `spec`'s folder like {@linkcode synthesize}, but streams: every
+ * tensor is appended to its module's `<file>.onnx_data` as soon as the
+ * builder makes it, and dropped; each `.onnx` (the graph without weights) is
+ * written at the end. Peak memory is the largest tensors in flight, not the
+ * model. The folder always uses external data (`externalData` is ignored),
+ * byte-identical to `synthesize(spec, { externalData: "always" })`. Weights
+ * are not kept for numerical checks: `options.sources` (default: seeded,
+ * not retained) should not retain them either.
+ */
+export function synthesizeToFolder(
+  spec: VariantSpec,
+  folder: FolderSink,
+  options: SynthesizeOptions = {},
+): StreamedSynthesis {
+  const dtype = options.dtype ?? "fp32";
+  // Data files get their final names once the plan says which graph is which file.
+  const temporary = new Map<TensorSink, string>();
+  const { seed, built, plan, graphs } = withTensorSinks((graphName) => {
+    const path = `.${graphName}-${temporary.size}.onnx_data.partial`;
+    const sink = new ExternalDataSink(folder.create(path), { float16: isFloat16Dtype(dtype) });
+    temporary.set(sink, path);
+    return sink;
+  }, () => build(spec, options, options.sources ?? seededSources(options.seed ?? 0, false)));
+  const files: WrittenFile[] = [];
+  const parameters: Record<string, number> = {};
+  let written = 0;
+  plan.files.forEach((planned, index) => {
+    const graph = graphs[planned.module].graph;
+    const sink = graph.sink;
+    const path = sink && temporary.get(sink);
+    if (!(sink instanceof ExternalDataSink) || !path) {
+      throw new Error(`${planned.module}: its graph was built without a data file`);
+    }
+    const fileName = planned.path.split("/").pop()!;
+    sink.close(`${fileName}_data`);
+    folder.rename(path, `${planned.path}_data`);
+    const model = toModel(graph, built, seed, dtype);
+    const encoded = serializeModel(
+      isFloat16Dtype(dtype) ? float16Form(model, { converted: sink.converted }) : model,
+    ).model;
+    folder.write(planned.path, encoded);
+    written += sink.count;
+    options.onProgress?.({
+      stage: "write",
+      module: planned.module,
+      index: index + 1,
+      total: plan.files.length,
+      tensors: written,
+    });
+    files.push({ path: planned.path, bytes: encoded.byteLength });
+    files.push({ path: `${planned.path}_data`, bytes: sink.bytes });
+    parameters[planned.module] = graph.parameters;
+  });
+  for (const file of folderFiles(built, plan, options, true)) {
+    folder.write(file.path, file.bytes);
+    files.push({ path: file.path, bytes: file.bytes.byteLength });
+  }
+  return { spec: built, plan, files, parameters };
 }

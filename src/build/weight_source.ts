@@ -11,7 +11,7 @@ import { WeightFactory, type WeightMap, type WeightTensor } from "./seeded_weigh
 
 /** A module's weights, by builder name. */
 export interface WeightSource {
-  /** Every tensor handed out so far (for numerical checks). */
+  /** Every tensor handed out so far (for numerical checks; empty if the source keeps none). */
   readonly weights: WeightMap;
   /** A tensor of `dims`, stored as the builder uses it. */
   normal(name: string, dims: number[], std: number, mean?: number): WeightTensor;
@@ -26,7 +26,10 @@ export interface WeightSource {
 /** The source of each builder module namespace (`encoder`, `projector`, `decoder`). */
 export type WeightSources = (module: string) => WeightSource;
 
-/** Seeded weights for every module: `vlm synth`'s source. */
-export function seededSources(seed: number): WeightSources {
-  return (module) => new WeightFactory(seed, module);
+/**
+ * Seeded weights for every module: `vlm synth`'s source. Without `retain`
+ * the sources keep no tensors (`weights` stays empty).
+ */
+export function seededSources(seed: number, retain = true): WeightSources {
+  return (module) => new WeightFactory(seed, module, retain);
 }

@@ -9,7 +9,7 @@
 import type { Checkpoint } from "../../src/build/checkpoint/checkpoint.ts";
 import { openCheckpoint } from "../../src/build/checkpoint/checkpoint.ts";
 import type { ModelPart, PartOrigin } from "../../src/build/checkpoint/checkpoint_weights.ts";
-import { convertCheckpoint } from "../../src/build/checkpoint/convert.ts";
+import { convertCheckpointToFolder } from "../../src/build/checkpoint/convert.ts";
 import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts";
 import { UsageError } from "../../src/errors/usage_error.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
@@ -21,14 +21,16 @@ import type { ArtifactLayout, VariantSpec } from "../../src/spec/types.ts";
 import { parseCommandArgs, requireString } from "./args.ts";
 import { checkpointSpec } from "./checkpoint_spec.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
-import { type FolderFile, writeFolderAtomically } from "./folder_writer.ts";
+import { type FolderFile, writeFolderStreaming } from "./folder_writer.ts";
 import { loadVariant } from "./variant_source.ts";
 
 const usage = `Usage: vlm convert --from DIR --out DIR [options]
 
 Converts a Hugging Face safetensors checkpoint (model.safetensors, or shards
 listed by model.safetensors.index.json; F32, BF16 or F16) into a runnable
-model folder with the same graphs as \`vlm synth\`. The spec comes from the
+model folder with the same graphs as \`vlm synth\`. It streams: each tensor
+is read, converted and appended to <file>.onnx_data, so memory stays near
+the largest tensor; every graph keeps its weights in external data. The spec comes from the
 checkpoint's config.json or --variant; a MobileVLM checkpoint's
 config.json is read together with the --encoder-from CLIP folder's.
 
@@ -260,16 +262,23 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
       }
       origins[part] = { kind: "checkpoint", checkpoint, prefix };
     }
-    const result = convertCheckpoint(spec, {
-      origins,
-      dtype,
-      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
-      onTensor: progress,
-    });
     const copied = from?.kind === "folder" ? await readCopied(from.path) : [];
     const names = new Set(copied.map((f) => f.path));
-    const files = [...result.files.filter((f) => !names.has(f.path)), ...copied];
-    await writeFolderAtomically(out, files, parsed.values.force === true);
+    // Each tensor goes from the checkpoint to the staging folder's data files and is dropped.
+    const result = await writeFolderStreaming(out, parsed.values.force === true, (folder) => {
+      const converted = convertCheckpointToFolder(spec, folder, {
+        origins,
+        dtype,
+        layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+        onTensor: progress,
+      });
+      for (const file of copied) folder.write(file.path, file.bytes);
+      return converted;
+    });
+    const files = [
+      ...result.files.filter((f) => !names.has(f.path)),
+      ...copied.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+    ];
     const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
     return {
       variant: result.spec.name,
@@ -277,7 +286,7 @@ export async function convertFromArgs(args: string[]): Promise<ConvertSummary> {
       layout: result.spec.artifacts.layout,
       dtype,
       tensors: result.tensorsRead,
-      files: files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+      files,
       seconds,
     };
   } finally {

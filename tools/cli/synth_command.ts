@@ -1,12 +1,12 @@
 /**
  * `vlm synth --variant V --out DIR [--seed N] [--dtype fp32|fp16|int8|uint8|q4|q4f16|bnb4]
- * [--layout hf|modular] [--scale full|test] [--force] [--json]`: writes a
+ * [--layout hf|modular] [--scale full|test] [--stream|--inline] [--force] [--json]`: writes a
  * runnable model folder with seeded weights for any spec.
  *
  * @module
  */
 import { LAYOUTS as REGISTERED_LAYOUTS } from "../../src/families/registry.ts";
-import { synthesize } from "../../src/build/synthesize.ts";
+import { synthesize, synthesizeToFolder } from "../../src/build/synthesize.ts";
 import { synthProgressReporter } from "./synth_progress.ts";
 import { WEIGHT_FORMATS, type WeightFormat } from "../../src/build/layers/ops.ts";
 import type { BuildScale } from "../../src/build/test_scale.ts";
@@ -14,7 +14,7 @@ import { UsageError } from "../../src/errors/usage_error.ts";
 import type { ArtifactLayout } from "../../src/spec/types.ts";
 import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
-import { writeFolderAtomically } from "./folder_writer.ts";
+import { writeFolderAtomically, writeFolderStreaming } from "./folder_writer.ts";
 import { wasmMemoryEstimate } from "../../src/runtime/wasm_memory.ts";
 import { loadVariant } from "./variant_source.ts";
 
@@ -36,11 +36,16 @@ Options:
   --layout L        hf (vision_encoder + embed_tokens + decoder_model_merged) | modular
                     (encoder, projector, embed_tokens, decoder + vlmkit.json); default: the spec's
   --scale S         full (default) | test (two layers, narrow widths, same structure)
+  --stream          write each weight to <file>.onnx_data as it is made, keeping
+                    memory near the largest tensor (default at --scale full)
+  --inline          build in memory and keep weights inside each .onnx while they
+                    fit in 2 GiB (default at --scale test)
   --force           replace a non-empty --out folder
   --json            print {variant, out, layout, dtype, scale, seed, files, parameters,
                     planParameters, wasm: {weightBytes, peakBytes, fits}}
 
-Graphs whose weights exceed 2 GiB keep them in <file>.onnx_data. Variants
+Streamed folders, and in-memory graphs whose weights exceed 2 GiB, keep the
+weights in <file>.onnx_data (transformers.js reads it: config.json says so). Variants
 whose weights need more than the wasm backend's 4 GiB address space (about
 twice the weight bytes while loading) run on the native backend only.`;
 
@@ -79,6 +84,8 @@ export const synthCommand: Command = {
       dtype: { type: "string" },
       layout: { type: "string" },
       scale: { type: "string" },
+      stream: { type: "boolean" },
+      inline: { type: "boolean" },
       force: { type: "boolean" },
     });
     const spec = loadVariant(requireString("synth", parsed, "variant"));
@@ -88,22 +95,42 @@ export const synthCommand: Command = {
     const dtype = choice("dtype", parsed.values.dtype, DTYPES, "fp32")!;
     const layoutFlag = choice("layout", parsed.values.layout, Object.keys(LAYOUTS));
     const scale = choice("scale", parsed.values.scale, SCALES, "full")!;
+    if (parsed.values.stream && parsed.values.inline) {
+      throw new UsageError("vlm synth: --stream and --inline exclude each other", "pass one");
+    }
+    const stream = parsed.values.stream === true ||
+      (parsed.values.inline !== true && scale === "full");
     const started = performance.now();
     const progress = synthProgressReporter();
+    const options = {
+      seed,
+      dtype,
+      scale,
+      layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
+      onProgress: progress.report,
+    };
+    const force = parsed.values.force === true;
     let result;
     try {
-      result = synthesize(spec, {
-        seed,
-        dtype,
-        scale,
-        layout: layoutFlag ? LAYOUTS[layoutFlag] : undefined,
-        onProgress: progress.report,
-      });
+      if (stream) {
+        // Each weight goes to the staging folder's data files as it is made, and is dropped.
+        result = await writeFolderStreaming(
+          out,
+          force,
+          (folder) => synthesizeToFolder(spec, folder, options),
+        );
+      } else {
+        const built = synthesize(spec, options);
+        await writeFolderAtomically(out, built.files, force);
+        result = {
+          ...built,
+          files: built.files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+        };
+      }
     } finally {
       progress.end();
     }
-    await writeFolderAtomically(out, result.files, parsed.values.force === true);
-    const bytes = result.files.reduce((sum, f) => sum + f.bytes.byteLength, 0);
+    const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
     const summary = {
       variant: result.spec.name,
       out,
@@ -111,7 +138,7 @@ export const synthCommand: Command = {
       dtype,
       scale,
       seed,
-      files: result.files.map((f) => ({ path: f.path, bytes: f.bytes.byteLength })),
+      files: result.files,
       parameters: result.parameters,
       planParameters: result.plan.params.total,
       wasm: wasmMemoryEstimate(result.plan),

@@ -69,6 +69,11 @@ export interface CheckpointSourcesOptions {
   origins: Readonly<Record<ModelPart, PartOrigin>>;
   /** Called after each tensor read from a checkpoint (k of about n). */
   onTensor?: (read: number, total: number, name: string) => void;
+  /**
+   * Keep every tensor handed out in the sources' `weights` (default true);
+   * a streaming conversion passes false so each is dropped once written.
+   */
+  retain?: boolean;
 }
 
 /** Checkpoint-backed weight sources for one build, and the problems found. */
@@ -234,7 +239,7 @@ class PartWeights implements WeightSource {
     if (origin.kind === "seed") {
       let factory = this.#seeded.get(origin.seed);
       if (!factory) {
-        factory = new WeightFactory(origin.seed, this.module);
+        factory = new WeightFactory(origin.seed, this.module, this.owner.options.retain ?? true);
         this.#seeded.set(origin.seed, factory);
       }
       tensor = seed(factory);
@@ -247,7 +252,7 @@ class PartWeights implements WeightSource {
         matrix,
       );
     }
-    this.weights.set(name, tensor);
+    if (this.owner.options.retain ?? true) this.weights.set(name, tensor);
     return tensor;
   }
 }
