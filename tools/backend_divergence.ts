@@ -56,7 +56,7 @@ async function recordLogits(
   request: GenerateRequest,
   ids?: readonly number[],
 ): Promise<{ ids: number[]; logits: Float32Array[] }> {
-  const model = await loadModel(folder, { backend });
+  const model = await loadModel(folder, { backend, maxTiles: Infinity });
   const logits: Float32Array[] = [];
   try {
     const result = await model.generate({

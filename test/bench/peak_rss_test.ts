@@ -16,7 +16,9 @@ Deno.test("peak RSS: a short-lived 96 MiB allocation shows in the peak, which is
     assert.ok(during - before > 64 * 2 ** 20, `the allocation is resident (${during - before})`);
     assert.ok(peak >= now, `peak ${peak} < current ${now}`);
     assert.ok(peak >= during, `peak ${peak} missed the spike at ${during}`);
-    if (Deno.build.os === "linux") assert.equal(tracker.source(), "VmHWM");
+    // A kernel high-water mark, never a sample: VmHWM where Deno may read /proc/self (it needs
+    // --allow-all), getrusage's maxRSS otherwise.
+    if (Deno.build.os === "linux") assert.ok(["VmHWM", "getrusage"].includes(tracker.source()));
   } finally {
     tracker.stop();
   }

@@ -274,7 +274,7 @@ Deno.test("dtype forms: a tied head (granite-docling) and a modular MobileVLM V2
         await writeFolderAtomically(folder, result.files, false);
         const ids: number[][] = [];
         for (const backend of ["native", "wasm"] as const) {
-          const model = await loadModel(folder, { backend });
+          const model = await loadModel(folder, { backend, maxTiles: Infinity });
           try {
             assert.ok(model.plan.files.every((f) => f.dtype === dtype), `${preset} ${dtype}`);
             const out = await model.generate({

@@ -138,7 +138,7 @@ Deno.test("stream: a streamed folder loads on native and wasm with the in-memory
       stopTokenIds: [],
     };
     const ids = async (folder: string, backend: "native" | "wasm") => {
-      const model = await loadModel(folder, { backend });
+      const model = await loadModel(folder, { backend, maxTiles: Infinity });
       try {
         return (await model.generate(request)).tokenIds;
       } finally {

@@ -171,7 +171,11 @@ Deno.test("synth: the int8 folder (integer matmuls) gives the same greedy ids on
     await writeFolderAtomically(join(dir, "int8"), result.files, false);
     const ids: number[][] = [];
     for (const backend of ["wasm", "native"] as const) {
-      const model = await loadModel(join(dir, "int8"), { backend, dtype: "int8" });
+      const model = await loadModel(join(dir, "int8"), {
+        backend,
+        dtype: "int8",
+        maxTiles: Infinity,
+      });
       try {
         const request = {
           prompt: "Describe.",
@@ -208,7 +212,7 @@ Deno.test("synth: external data (<file>.onnx_data) loads on both backends and in
     for (const [name, result] of [["inline", inline], ["external", external]] as const) {
       const folder = join(dir, name);
       await writeFolderAtomically(folder, result.files, false);
-      const model = await loadModel(folder, { backend: "wasm" });
+      const model = await loadModel(folder, { backend: "wasm", maxTiles: Infinity });
       try {
         const request = { prompt: "Hi", images: [IMAGE], maxNewTokens: 8, stopTokenIds: [] };
         ids.push((await model.generate(request)).tokenIds);

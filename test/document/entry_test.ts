@@ -7,6 +7,7 @@ Deno.test("@vlmkit/vlmkit/document: the public surface is the curated list", () 
     "DEFAULT_PAGE_TOKEN_CAP",
     "DEFAULT_PDF_SCALE",
     "convertDocument",
+    "documentsRoute",
     "encodePng",
     "formatPageRanges",
     "isPdf",
