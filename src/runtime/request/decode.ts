@@ -89,7 +89,9 @@ export async function decode(
 
   const prefillStart = performance.now();
   const reused = previous ? reusablePrefix(previous, ids, input.images, imageId) : 0;
-  const cache = reused > 0 ? previous!.cache.truncate(reused) : decoder.emptyCache();
+  const cache = reused > 0
+    ? previous!.cache.truncate(reused)
+    : decoder.emptyCache(ids.length + input.prompt.maxNewTokens);
   const newIds = ids.slice(reused);
   const firstFeatureRow = ids.slice(0, reused).filter((id) => id === imageId).length;
   abortIfNeeded(signal);
