@@ -3,9 +3,12 @@
  * ONNX Runtime's GroupQueryAttention reads and appends to in place: each
  * tensor is fed as `past_key_values.{i}.*` and bound as the preallocated
  * `present.{i}.*` output, so GQA sees one pointer for both and writes only
- * the new rows (no per-step allocation or copy of the cache). Only the native
+ * the new rows (no per-step present tensor to allocate, clear and fill with
+ * the past). Only the native
  * binding (onnxruntime-node) hands JS memory to the kernel as is; the wasm
- * binding copies feeds into its heap, so there the copying path stays.
+ * binding copies feeds into its heap, so there the copying path stays. The
+ * native binding still copies each output back into a new ArrayBuffer after
+ * the run, so the capacity is kept close to the tokens held.
  *
  * Views share the buffer: a step from a view overwrites the rows after its
  * length, so every view but the newest one (and the ones truncated from it)
@@ -29,6 +32,9 @@ export interface KvBufferGeometry {
 }
 
 type CacheArray = Float32Array | Uint16Array;
+
+/** Fewest tokens the buffers grow by. */
+const GROWTH_TOKENS = 32;
 
 /** A length over the shared buffer, valid while its generation is the buffer's. */
 export class SharedKvView implements KvCache {
@@ -95,16 +101,18 @@ export class SharedKvBuffer {
   }
 
   /**
-   * Prepares a step of `rows` new tokens after `view`: grows the buffers by
-   * doubling when `view.length + rows` exceeds the capacity, and makes every
-   * other view stale. Returns the view the step produces.
+   * Prepares a step of `rows` new tokens after `view`: grows the buffers when
+   * `view.length + rows` exceeds the capacity, and makes every other view
+   * stale. Returns the view the step produces.
    */
   begin(view: SharedKvView, rows: number): SharedKvView {
     this.assertCurrent(view);
     const total = view.length + rows;
     if (total > this.capacity) {
-      let capacity = Math.max(this.capacity, 1);
-      while (capacity < total) capacity *= 2;
+      // onnxruntime-node 1.30 copies every output, preallocated or not, into a new
+      // ArrayBuffer after the run: each step costs a copy of the whole capacity, so
+      // the buffers grow by an eighth (at least GROWTH_TOKENS), not by doubling.
+      const capacity = Math.max(total + GROWTH_TOKENS, Math.ceil(total * 1.125));
       this.#allocate(Math.max(this.#bounded(capacity), total), view.length);
     }
     this.#generation++;
