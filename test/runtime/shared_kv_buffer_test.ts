@@ -3,11 +3,14 @@
 // way gives the logits of the copying path, through growth by doubling and
 // truncation for prefix reuse; stale views are refused.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { synthesize } from "../../src/build/synthesize.ts";
 import { loadBackend } from "../../src/runtime/backend.ts";
 import { OnnxDecoder } from "../../src/modules/onnx_decoder.ts";
 import { SHARED_KV_AXIS } from "../../src/modules/kv_buffer_axis.ts";
 import type { SharedKvView } from "../../src/modules/shared_kv_cache.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
 import { getPreset } from "../../variants/mod.ts";
 
 const spec = getPreset("smolvlm-256m-instruct");
@@ -89,4 +92,31 @@ Deno.test("shared KV buffer: same logits as the copying path, through growth and
   shared.emptyCache(4);
   assert.throws(() => reusedShared.cache.truncate(1), RangeError);
   await session.release();
+});
+
+Deno.test("shared KV buffer: native generation with growth and prefix reuse gives wasm's ids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFolderAtomically(join(dir, "model"), built.files, false);
+    const image = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
+    const first = { prompt: "Describe the image.", images: [image], maxNewTokens: 48 };
+    const second = { prompt: "What is in it?", images: [image], maxNewTokens: 12 };
+    const ids = async (backend: "native" | "wasm") => {
+      const model = await loadModel(join(dir, "model"), { backend, threads: 1 });
+      try {
+        // 48 tokens outgrow the room reserved for the prompt (+32): the buffers grow mid-answer.
+        const a = await model.generate({ ...first, stopTokenIds: [] });
+        const b = await model.generate({ ...second, stopTokenIds: [] });
+        return { a: a.tokenIds, b: b.tokenIds, reused: b.reusedPrefixTokens };
+      } finally {
+        await model.dispose();
+      }
+    };
+    const native = await ids("native");
+    const wasm = await ids("wasm");
+    assert.ok(native.reused > 0);
+    assert.deepEqual(native, wasm);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
