@@ -16,6 +16,7 @@ import { reshape } from "./layers/ops.ts";
 import { pixelShuffleProjector } from "./layers/pixel_shuffle.ts";
 import { visionTower } from "./layers/vision_tower.ts";
 import { GraphBuilder } from "./onnx_graph.ts";
+import { SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
 import type { WeightMap } from "./seeded_weights.ts";
 import { seededSources, type WeightSources } from "./weight_source.ts";
 
@@ -205,7 +206,9 @@ export function languageGraphs(
     lastOnly ? 1 : "sequence_length",
     spec.vocab,
   ]);
-  const presentDims = ["batch_size", spec.kvHeads, "total_sequence_length", spec.headDim];
+  // GQA's present is max(total, past) long: past + new rows when fed a past of exactly the
+  // cached tokens, the buffer itself when past is a larger buffer bound as present too.
+  const presentDims = ["batch_size", spec.kvHeads, SHARED_KV_AXIS, spec.headDim];
   for (let i = 0; i < spec.layers; i++) {
     const names = cacheNames(i);
     g.output(names.presentKey, names.presentKey, "float32", presentDims);

@@ -6,11 +6,17 @@
  * `present.{i}.key|value` out. The cache element type (float32 or float16)
  * comes from the session metadata.
  *
+ * Graphs that declare GroupQueryAttention's present length
+ * ({@linkcode SHARED_KV_AXIS}) run, on a backend that binds JS memory without
+ * copying, with the cache in shared buffers instead ({@linkcode SharedKvBuffer}).
+ *
  * @module
  */
 import type { OrtApi, OrtSession, OrtTensor } from "../runtime/backend.ts";
 import { floatInput, floatValues, inputElementType } from "../runtime/float16.ts";
 import type { Decoder, DecoderStep, FeatureMatrix, KvCache } from "./types.ts";
+import { SharedKvBuffer, type SharedKvView } from "./shared_kv_cache.ts";
+export { SHARED_KV_AXIS } from "./kv_buffer_axis.ts";
 
 /** Shape facts the decoder needs from the Plan. */
 export interface DecoderGeometry {
@@ -22,6 +28,15 @@ export interface DecoderGeometry {
   headDim: number;
   /** Element type of the cache tensors. */
   cacheType: "float32" | "float16";
+  /**
+   * `shared`: the cache lives in buffers GroupQueryAttention appends to in
+   * place (the graph must declare {@linkcode SHARED_KV_AXIS} and the backend
+   * bind preallocated outputs without copying: onnxruntime-node). Default
+   * `copy`: a new present tensor per step (the Hugging Face contract).
+   */
+  kvBuffer?: "shared" | "copy";
+  /** Most tokens the model attends over; bounds the shared buffers (default 8192). */
+  contextLength?: number;
 }
 
 type CacheArray = Float32Array | Uint16Array;
@@ -80,6 +95,12 @@ export class OnnxDecoder implements Decoder {
   readonly #ort: OrtApi;
   readonly #geometry: DecoderGeometry;
   readonly #embedsType: string;
+  readonly #shared: SharedKvBuffer | undefined;
+  /** Ones for `attention_mask`, fed as a prefix view (no per-step array). */
+  #ones = new BigInt64Array(0);
+  /** `position_ids` of a one-token step, refilled in place. */
+  readonly #position = new BigInt64Array(1);
+  readonly #positionTensor: OrtTensor;
 
   /** Wraps an open session. */
   constructor(session: OrtSession, ort: OrtApi, geometry: DecoderGeometry) {
@@ -87,10 +108,24 @@ export class OnnxDecoder implements Decoder {
     this.#ort = ort;
     this.#geometry = geometry;
     this.#embedsType = inputElementType(session, "inputs_embeds");
+    this.#positionTensor = new ort.Tensor("int64", this.#position, [1, 1]);
+    this.#shared = geometry.kvBuffer === "shared"
+      ? new SharedKvBuffer(ort, geometry, geometry.contextLength ?? 8192)
+      : undefined;
   }
 
-  /** Zero-length cache tensors `[1, kvHeads, 0, headDim]`. */
-  emptyCache(): KvCache {
+  /** Whether the cache lives in shared buffers appended to in place. */
+  get sharesKvBuffer(): boolean {
+    return this.#shared !== undefined;
+  }
+
+  /**
+   * An empty cache: zero-length tensors `[1, kvHeads, 0, headDim]`, or with
+   * shared buffers a view with room for `reserve` tokens (they grow by
+   * doubling past it); any older cache of this decoder goes stale then.
+   */
+  emptyCache(reserve = 0): KvCache {
+    if (this.#shared) return this.#shared.empty(reserve);
     const { layers, kvHeads, headDim, cacheType } = this.#geometry;
     const tensors: Record<string, OrtTensor> = {};
     for (let i = 0; i < layers; i++) {
@@ -108,31 +143,63 @@ export class OnnxDecoder implements Decoder {
 
   /** One forward pass over the new rows. */
   async step(embeds: FeatureMatrix, cache: KvCache): Promise<DecoderStep> {
+    if (this.#shared) return await this.#sharedStep(embeds, cache as SharedKvView);
     const past = cache as OrtKvCache;
-    const rows = embeds.rows;
-    const total = past.length + rows;
-    const positions = new BigInt64Array(rows);
-    for (let i = 0; i < rows; i++) positions[i] = BigInt(past.length + i);
-    const feeds: Record<string, OrtTensor> = {
-      ...past.tensors,
-      inputs_embeds: floatInput(this.#ort, this.#embedsType, embeds.data, [1, rows, embeds.cols]),
-      attention_mask: new this.#ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new this.#ort.Tensor("int64", positions, [1, rows]),
-    };
-    const out = await this.#session.run(feeds);
+    const out = await this.#session.run({ ...past.tensors, ...this.#smallInputs(embeds, past) });
     const present: Record<string, OrtTensor> = {};
     for (let i = 0; i < this.#geometry.layers; i++) {
       for (const part of ["key", "value"]) {
         present[`past_key_values.${i}.${part}`] = out[`present.${i}.${part}`];
       }
     }
-    const logits = out.logits;
-    const vocab = logits.dims[logits.dims.length - 1];
-    // Published exports return every position's logits; vlmkit's builder only the last one.
-    const logitRows = logits.dims[logits.dims.length - 2];
     return {
-      logits: floatValues(logits, (logitRows - 1) * vocab, logitRows * vocab),
-      cache: new OrtKvCache(this.#ort, this.#geometry, total, present),
+      logits: lastLogits(out.logits),
+      cache: new OrtKvCache(this.#ort, this.#geometry, past.length + embeds.rows, present),
     };
   }
+
+  /** GQA appends the new rows to the buffers it is fed, bound as its outputs too. */
+  async #sharedStep(embeds: FeatureMatrix, past: SharedKvView): Promise<DecoderStep> {
+    const buffer = this.#shared!;
+    const feeds = this.#smallInputs(embeds, past);
+    const next = buffer.begin(past, embeds.rows);
+    const fetches: Record<string, OrtTensor | null> = { logits: null };
+    for (let i = 0; i < this.#geometry.layers; i++) {
+      for (const part of ["key", "value"]) {
+        const tensor = buffer.tensors[`past_key_values.${i}.${part}`];
+        feeds[`past_key_values.${i}.${part}`] = tensor;
+        fetches[`present.${i}.${part}`] = tensor;
+      }
+    }
+    const out = await this.#session.run(feeds, fetches);
+    return { logits: lastLogits(out.logits), cache: next };
+  }
+
+  /** `inputs_embeds`, `attention_mask` (ones over past + new) and `position_ids`. */
+  #smallInputs(embeds: FeatureMatrix, past: KvCache): Record<string, OrtTensor> {
+    const rows = embeds.rows;
+    const total = past.length + rows;
+    if (this.#ones.length < total) {
+      this.#ones = new BigInt64Array(Math.max(total, 2 * this.#ones.length)).fill(1n);
+    }
+    let positions = this.#positionTensor;
+    if (rows === 1) this.#position[0] = BigInt(past.length);
+    else {
+      const ids = new BigInt64Array(rows);
+      for (let i = 0; i < rows; i++) ids[i] = BigInt(past.length + i);
+      positions = new this.#ort.Tensor("int64", ids, [1, rows]);
+    }
+    return {
+      inputs_embeds: floatInput(this.#ort, this.#embedsType, embeds.data, [1, rows, embeds.cols]),
+      attention_mask: new this.#ort.Tensor("int64", this.#ones.subarray(0, total), [1, total]),
+      position_ids: positions,
+    };
+  }
+}
+
+/** The last position's logits: published exports return every position's, the builder's one. */
+function lastLogits(logits: OrtTensor): Float32Array {
+  const vocab = logits.dims[logits.dims.length - 1];
+  const rows = logits.dims[logits.dims.length - 2];
+  return floatValues(logits, (rows - 1) * vocab, rows * vocab);
 }

@@ -63,8 +63,8 @@ export interface DecoderStep {
 
 /** Causal language model over input embeddings with a KV cache. */
 export interface Decoder {
-  /** An empty cache. */
-  emptyCache(): KvCache;
+  /** An empty cache; `reserve` is how many tokens it will likely hold (a sizing hint). */
+  emptyCache(reserve?: number): KvCache;
   /** Runs `embeds` (rows = new tokens) after `cache`; positions continue from `cache.length`. */
   step(embeds: FeatureMatrix, cache: KvCache): Promise<DecoderStep>;
 }

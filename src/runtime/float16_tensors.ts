@@ -26,9 +26,13 @@ export function asFloat16Bits(tensor: OrtTensor): OrtTensor {
 /** Makes `session.run` pass and return float16 data as `Uint16Array` bits. */
 export function withFloat16Bits<S extends OrtSession>(session: S): S {
   const run = session.run.bind(session);
-  session.run = async (feeds: Record<string, OrtTensor>) => {
+  session.run = async (
+    feeds: Record<string, OrtTensor>,
+    fetches?: Record<string, OrtTensor | null>,
+  ) => {
     for (const tensor of Object.values(feeds)) asFloat16Bits(tensor);
-    const out = await run(feeds);
+    // Preallocated outputs (fetches) are passed on: dropping them would silently copy.
+    const out = await (fetches ? run(feeds, fetches) : run(feeds));
     for (const tensor of Object.values(out)) asFloat16Bits(tensor);
     return out;
   };

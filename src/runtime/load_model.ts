@@ -7,7 +7,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { type Encoder, FUSED_PROJECTOR, type Projector } from "../modules/types.ts";
-import { OnnxDecoder } from "../modules/onnx_decoder.ts";
+import { OnnxDecoder, SHARED_KV_AXIS } from "../modules/onnx_decoder.ts";
 import { OnnxEmbedder } from "../modules/onnx_embedder.ts";
 import { OnnxProjector } from "../modules/onnx_projector.ts";
 import { OnnxTileEncoder } from "../modules/onnx_tile_encoder.ts";
@@ -56,6 +56,17 @@ export interface LoadModelOptions extends BackendOptions {
   signal?: AbortSignal;
   /** Task plugins to register (`model.task(name, input)`); nothing is registered implicitly. */
   plugins?: readonly TaskPlugin<unknown>[];
+}
+
+/**
+ * Whether the decoder's cache can live in shared buffers: the graph declares
+ * GQA's present length, and the backend binds preallocated outputs to JS
+ * memory (onnxruntime-node; the wasm binding copies feeds into its heap).
+ */
+function sharedKvBuffer(backend: Backend, decoder: OrtSession): boolean {
+  const present = decoder.outputMetadata.find((m) => m.name === "present.0.key");
+  return backend.name === "native" && present?.isTensor === true &&
+    present.shape[2] === SHARED_KV_AXIS;
 }
 
 /** Opens `file`'s session; a missing kernel becomes an error naming its dtype and the backend. */
@@ -246,7 +257,7 @@ export async function loadModel(
         ? `use ONNX files built for the spec in ${MODULAR_MANIFEST_FILE}`
         : "use ONNX files exported from the model whose config.json is in this folder",
     );
-    const { layers, kvHeads, headDim } = plan.spec.decoder;
+    const { layers, kvHeads, headDim, contextLength } = plan.spec.decoder;
     return new VlmModel({
       plan,
       tokenizer,
@@ -261,6 +272,8 @@ export async function loadModel(
         kvHeads,
         headDim,
         cacheType: cacheType === "float16" ? "float16" : "float32",
+        kvBuffer: sharedKvBuffer(backend, decoderSession) ? "shared" : "copy",
+        contextLength,
       }),
       loadMs: performance.now() - started,
       maxPixels: options.maxPixels,

@@ -44,8 +44,14 @@ export interface OrtSession {
   readonly inputMetadata: readonly OrtValueMetadata[];
   /** Outputs in declaration order. */
   readonly outputMetadata: readonly OrtValueMetadata[];
-  /** Runs the graph. */
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /**
+   * Runs the graph. `fetches` names the outputs to return; a tensor there is
+   * a preallocated output written in place (onnxruntime-node binds its memory).
+   */
+  run(
+    feeds: Record<string, OrtTensor>,
+    fetches?: Record<string, OrtTensor | null>,
+  ): Promise<Record<string, OrtTensor>>;
   /** Frees the session's native or wasm memory. */
   release(): Promise<void>;
 }

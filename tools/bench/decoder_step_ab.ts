@@ -8,6 +8,11 @@
  *   deno run -A tools/bench/decoder_step_ab.ts --a DIR/onnx/decoder_model_merged_q4.onnx \
  *     --b OTHER/onnx/decoder_model_merged_q4.onnx [--threads 2] [--past 512] [--steps 200]
  *
+ * `--a-kv` / `--b-kv shared` feed that side's cache the way the runtime does
+ * with a shared KV buffer: past buffers of `--capacity` tokens, bound as the
+ * present outputs too, so GroupQueryAttention appends in place (native only;
+ * graphs with GQA). `--b` defaults to `--a`, for an A/B of the feeding alone.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -23,14 +28,24 @@ const { values } = parseArgs({
     prompt: { type: "string", default: "512" },
     steps: { type: "string", default: "200" },
     prefills: { type: "string", default: "6" },
+    "a-kv": { type: "string", default: "copy" },
+    "b-kv": { type: "string", default: "copy" },
+    capacity: { type: "string", default: "1024" },
   },
 });
+values.b ??= values.a;
 if (!values.a || !values.b) {
   console.error("usage: decoder_step_ab.ts --a MODEL.onnx --b MODEL.onnx [options]");
   Deno.exit(2);
 }
 const threads = Number(values.threads);
 const past = Number(values.past);
+const capacity = Number(values.capacity);
+const kvModes = [values["a-kv"], values["b-kv"]];
+if (kvModes.some((m) => m !== "copy" && m !== "shared") || capacity < past + 1) {
+  console.error("--a-kv/--b-kv take copy or shared; --capacity must exceed --past");
+  Deno.exit(2);
+}
 
 async function open(path: string) {
   const session = await ort.InferenceSession.create(path, {
@@ -50,7 +65,30 @@ async function open(path: string) {
 
 type Opened = Awaited<ReturnType<typeof open>>;
 
-function feeds(m: Opened, cached: number, rows: number): Record<string, ort.Tensor> {
+/** Feeds and the outputs to bind: a fresh present per run, or the past buffers themselves. */
+interface Run {
+  feeds: Record<string, ort.Tensor>;
+  fetches?: Record<string, ort.Tensor | null>;
+}
+
+function prepare(m: Opened, cached: number, rows: number, kv: string): Run {
+  if (kv === "copy") return { feeds: feeds(m, cached, rows) };
+  const f = feeds(m, cached, rows, capacity);
+  const fetches: Record<string, ort.Tensor | null> = { logits: null };
+  for (let i = 0; i < m.layers; i++) {
+    for (const part of ["key", "value"]) {
+      fetches[`present.${i}.${part}`] = f[`past_key_values.${i}.${part}`];
+    }
+  }
+  return { feeds: f, fetches };
+}
+
+function feeds(
+  m: Opened,
+  cached: number,
+  rows: number,
+  buffer = cached,
+): Record<string, ort.Tensor> {
   let s = 1;
   const noise = (n: number) =>
     Float32Array.from({ length: n }, () => {
@@ -71,8 +109,8 @@ function feeds(m: Opened, cached: number, rows: number): Record<string, ort.Tens
     for (const part of ["key", "value"]) {
       f[`past_key_values.${i}.${part}`] = new ort.Tensor(
         "float32",
-        noise(m.kvHeads * cached * m.headDim),
-        [1, m.kvHeads, cached, m.headDim],
+        noise(m.kvHeads * buffer * m.headDim),
+        [1, m.kvHeads, buffer, m.headDim],
       );
     }
   }
@@ -85,22 +123,24 @@ const stats = (ms: number[]) => {
 };
 
 const sides = [await open(values.a), await open(values.b)];
-const step = sides.map((m) => feeds(m, past, 1));
-const prefill = sides.map((m) => feeds(m, 0, Number(values.prompt)));
+const step = sides.map((m, k) => prepare(m, past, 1, kvModes[k]));
+const prefill = sides.map((m, k) => prepare(m, 0, Number(values.prompt), kvModes[k]));
+const run = (k: number, r: Run) =>
+  r.fetches ? sides[k].session.run(r.feeds, r.fetches) : sides[k].session.run(r.feeds);
 const stepMs: number[][] = [[], []];
 const prefillMs: number[][] = [[], []];
-for (let w = 0; w < 5; w++) for (const k of [0, 1]) await sides[k].session.run(step[k]);
+for (let w = 0; w < 5; w++) for (const k of [0, 1]) await run(k, step[k]);
 for (let r = 0; r < Number(values.steps); r++) {
   for (const k of r % 2 ? [1, 0] : [0, 1]) {
     const t = performance.now();
-    await sides[k].session.run(step[k]);
+    await run(k, step[k]);
     stepMs[k].push(performance.now() - t);
   }
 }
 for (let r = 0; r < Number(values.prefills); r++) {
   for (const k of r % 2 ? [1, 0] : [0, 1]) {
     const t = performance.now();
-    await sides[k].session.run(prefill[k]);
+    await run(k, prefill[k]);
     prefillMs[k].push(performance.now() - t);
   }
 }
@@ -111,6 +151,7 @@ for (const k of [0, 1]) {
   console.log(JSON.stringify({
     side: k ? "b" : "a",
     model: k ? values.b : values.a,
+    kv: kvModes[k],
     past,
     stepMedianMs: +s.medianMs.toFixed(2),
     stepMinMs: +s.minMs.toFixed(2),

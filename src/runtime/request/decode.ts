@@ -89,7 +89,10 @@ export async function decode(
 
   const prefillStart = performance.now();
   const reused = previous ? reusablePrefix(previous, ids, input.images, imageId) : 0;
-  const cache = reused > 0 ? previous!.cache.truncate(reused) : decoder.emptyCache();
+  // Room for the prompt and the first tokens; a shared KV buffer grows with the answer.
+  const cache = reused > 0
+    ? previous!.cache.truncate(reused)
+    : decoder.emptyCache(ids.length + Math.min(input.prompt.maxNewTokens, 32));
   const newIds = ids.slice(reused);
   const firstFeatureRow = ids.slice(0, reused).filter((id) => id === imageId).length;
   abortIfNeeded(signal);
