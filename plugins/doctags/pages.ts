@@ -27,7 +27,7 @@ import { toMarkdown } from "./markdown.ts";
 import { toHtml } from "./html.ts";
 import { toDoclingJson } from "./docling_json.ts";
 import { pictureCropRect } from "./picture_crop.ts";
-import { encodeRgbPng } from "./png_encode.ts";
+import { encodePng } from "../../src/image/png_encode.ts";
 import { renumberPages } from "./page_renumber.ts";
 import { joinPageDocTags } from "./page_doctags.ts";
 
@@ -245,7 +245,7 @@ function cropPicture(
   }
   const name = `page-${pad(page.pageNo, 3)}-picture-${pad(index, 2)}.png`;
   const path = dir === "" ? name : `${dir}/${name}`;
-  const png = encodeRgbPng(cropRgb(image, rect.left, rect.top, rect.width, rect.height));
+  const png = encodePng(cropRgb(image, rect.left, rect.top, rect.width, rect.height), 6);
   const size = { width: rect.width, height: rect.height };
   // docling records a crop's resolution as 72 dpi per page unit: 144 for a 2x raster of a PDF.
   const dpi = Math.trunc(72 * image.width / page.size.width);

@@ -11,7 +11,7 @@ import { decodeImage } from "../image/decode.ts";
 import type { RgbImage } from "../image/raster.ts";
 import { readImageHeader } from "../image/sniff.ts";
 import { type ImageSource, readImageSource } from "../image/source.ts";
-import { encodePng } from "./png_encode.ts";
+import { encodePng } from "../image/png_encode.ts";
 import { DEFAULT_PDF_SCALE } from "./pdf_scale.ts";
 
 /** A PDF's bytes, one image's bytes, or several images (each one page). */

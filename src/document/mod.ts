@@ -47,7 +47,7 @@ export {
 } from "../server/documents_route.ts";
 export type { ImageUrlOptions } from "../server/image_urls.ts";
 export type { ImageBudget } from "../server/image_budget.ts";
-export { encodePng } from "./png_encode.ts";
+export { encodePng } from "../image/png_encode.ts";
 export type { DocumentSourceOptions } from "./document_source.ts";
 // Types the functions above take or return, so the entry documents itself.
 export type { AssembledPicture } from "../../plugins/doctags/pages.ts";

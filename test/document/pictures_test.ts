@@ -83,7 +83,7 @@ Deno.test("a picture on an image page is cropped from the image, sizes in its pi
   const raster = (await pdfPage.result()).document.pictures[0];
   assert.ok(raster);
   // The page as a PNG file: same pixels, so the same crop, with the image's size as page size.
-  const { encodePng } = await import("../../src/document/png_encode.ts");
+  const { encodePng } = await import("../../src/image/png_encode.ts");
   const { openPdf } = await import("../../src/document/pdf_document.ts");
   const pdf = await openPdf(await picturePdf());
   const png = encodePng(pdf.renderPage(1));

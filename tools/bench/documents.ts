@@ -21,7 +21,7 @@ import { synthesize } from "../../src/build/synthesize.ts";
 import type { WeightFormat } from "../../src/build/layers/ops.ts";
 import { convertDocument } from "../../src/document/convert_document.ts";
 import { openPdf } from "../../src/document/pdf_document.ts";
-import { encodePng } from "../../src/document/png_encode.ts";
+import { encodePng } from "../../src/image/png_encode.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { getPreset } from "../../variants/mod.ts";
 import { writeFolderAtomically } from "../cli/folder_writer.ts";

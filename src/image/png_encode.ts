@@ -1,12 +1,13 @@
 /**
  * `encodePng`: an RGB raster as a PNG file (8-bit truecolour, no filter,
- * fast deflate). Rendered pages travel to the model as image bytes, and
+ * deflate at a chosen effort), with fflate's zlib, which the PNG decoder
+ * already ships. Rendered PDF pages travel to the model as PNG bytes, and
  * picture crops are written as PNG files.
  *
  * @module
  */
 import { zlibSync } from "npm:fflate@0.8.3";
-import type { RgbImage } from "../image/raster.ts";
+import type { RgbImage } from "./raster.ts";
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
