@@ -17,8 +17,3 @@ export const WASM_MAX_TILES = 5;
 export function defaultMaxTiles(backend: RuntimeName): number {
   return backend === "wasm" ? WASM_MAX_TILES : Infinity;
 }
-
-/** A valid `maxTiles`: an integer ≥ 1, or Infinity for no cap. */
-export function isMaxTiles(value: unknown): value is number {
-  return typeof value === "number" && value >= 1 && (Number.isInteger(value) || value === Infinity);
-}

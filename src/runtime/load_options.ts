@@ -9,7 +9,6 @@ import { VlmError } from "../errors/vlm_error.ts";
 import type { Dtype } from "../spec/types.ts";
 import type { HfModule, ModularModule } from "./model_spec.ts";
 import { type HostBackend, hostBackendProblems } from "./host_runtime.ts";
-import { isMaxTiles } from "./edge_defaults.ts";
 
 // Records keyed by the union types, so a new dtype or module fails type checking until listed.
 /** The runtimes vlmkit loads itself: `wasm` (onnxruntime-web) and `native` (onnxruntime-node). */
@@ -20,6 +19,11 @@ export type BackendChoice = BackendName | HostBackend;
 
 /** The runtime a backend runs on: a {@linkcode BackendName}, or `host` for a {@linkcode HostBackend}. */
 export type RuntimeName = BackendName | "host";
+
+/** A valid `maxTiles`: an integer ≥ 1, or Infinity for no cap. */
+export function isMaxTiles(value: unknown): value is number {
+  return typeof value === "number" && value >= 1 && (Number.isInteger(value) || value === Infinity);
+}
 
 const BACKENDS: Record<BackendName, true> = { wasm: true, native: true };
 const DTYPES: Record<Dtype, true> = {

@@ -33,7 +33,7 @@ import { chatCompletion } from "./chat_completion.ts";
 import type { DocumentsRoute } from "./documents_route.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
 import { RequestQueue } from "./request_queue.ts";
-import { isMaxTiles } from "../runtime/edge_defaults.ts";
+import { isMaxTiles } from "../runtime/load_options.ts";
 import type { GenerateRequest } from "../runtime/generation_types.ts";
 import type { ChatMessage } from "../text/messages.ts";
 import { assertWithinMemory } from "./request_memory.ts";

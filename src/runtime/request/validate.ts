@@ -10,7 +10,7 @@ import { VlmError } from "../../errors/vlm_error.ts";
 import { type ChatMessage, countImageParts } from "../../text/messages.ts";
 import type { GenerateRequest } from "../generation_types.ts";
 import { samplingProblems } from "../sampler.ts";
-import { isMaxTiles } from "../edge_defaults.ts";
+import { isMaxTiles } from "../load_options.ts";
 import { responseFormatIssues } from "../../structured/response_format.ts";
 
 const SAMPLING_FIX = "use temperature ≥ 0, topK ≥ 0, 0 < topP ≤ 1, repetitionPenalty > 0";
