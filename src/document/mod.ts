@@ -49,36 +49,9 @@ export type { ImageUrlOptions } from "../server/image_urls.ts";
 export type { ImageBudget } from "../server/image_budget.ts";
 export { encodePng } from "../image/png_encode.ts";
 export type { DocumentSourceOptions } from "./document_source.ts";
-// Types the functions above take or return, so the entry documents itself.
+// Types the functions above take or return, so the entry documents itself. The
+// DocTags document's node types are the `./doctags` entry's.
 export type { AssembledPicture } from "../../plugins/doctags/pages.ts";
-export type {
-  BlockNode,
-  BoundingBox,
-  CodeNode,
-  ContentLayer,
-  DocNode,
-  DocTagsDocument,
-  FormulaNode,
-  HeadingNode,
-  InlineChild,
-  InlineNode,
-  KeyValueCell,
-  KeyValueLink,
-  KeyValueNode,
-  ListItemNode,
-  ListNode,
-  NodeBase,
-  PageInfo,
-  PageSize as DocTagsPageSize,
-  PictureImage,
-  PictureNode,
-  TableCell,
-  TableData,
-  TableNode,
-  TextLabel,
-  TextNode,
-  TitleNode,
-} from "../../plugins/doctags/document.ts";
 export type { IssueCode, ParseIssue } from "../../plugins/doctags/issues.ts";
 export type { VlmErrorCode } from "../errors/vlm_error.ts";
 export type { TaskModel } from "../runtime/tasks/run_task.ts";
