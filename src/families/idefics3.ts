@@ -10,6 +10,7 @@ import type { Plan } from "../spec/plan.ts";
 import { decoderContract, embedContract, FLOATS, imageFeatures } from "./contracts.ts";
 import { idefics3HfConfig } from "./idefics3_hf_config.ts";
 import { idefics3Prompt } from "./idefics3_prompt.ts";
+import { llamaLayerNames, vitLayerNames } from "./transformers_layers.ts";
 import type { CheckpointNames, ModelFamily, ModuleContract, ModuleLayout } from "./types.ts";
 
 function contracts(plan: Plan, cacheType: string): Record<string, ModuleContract> {
@@ -51,55 +52,19 @@ export const hfIdefics3Layout: ModuleLayout = {
 const VISION = "model.vision_model";
 const TEXT = "model.text_model";
 
-/** Builder name → `${VISION}.` name for a SigLIP layer part. */
-const VISION_BLOCK: Readonly<Record<string, string>> = {
-  "norm1": "layer_norm1",
-  "norm2": "layer_norm2",
-  "attn.q": "self_attn.q_proj",
-  "attn.k": "self_attn.k_proj",
-  "attn.v": "self_attn.v_proj",
-  "attn.out": "self_attn.out_proj",
-  "mlp.up": "mlp.fc1",
-  "mlp.down": "mlp.fc2",
-};
-
-/** Builder name → `${TEXT}.` name for a Llama layer part (no biases). */
-const TEXT_BLOCK: Readonly<Record<string, string>> = {
-  "input_norm": "input_layernorm",
-  "post_attn_norm": "post_attention_layernorm",
-  "attn.q": "self_attn.q_proj",
-  "attn.k": "self_attn.k_proj",
-  "attn.v": "self_attn.v_proj",
-  "attn.o": "self_attn.o_proj",
-  "mlp.gate": "mlp.gate_proj",
-  "mlp.up": "mlp.up_proj",
-  "mlp.down": "mlp.down_proj",
-};
-
 const visionBuilderNames: Record<string, string> = {
   "patch.weight": `${VISION}.embeddings.patch_embedding.weight`,
   "patch.bias": `${VISION}.embeddings.patch_embedding.bias`,
   "position": `${VISION}.embeddings.position_embedding.weight`,
   "post_norm.weight": `${VISION}.post_layernorm.weight`,
   "post_norm.bias": `${VISION}.post_layernorm.bias`,
-  ...Object.fromEntries(
-    Object.entries(VISION_BLOCK).flatMap(([ours, theirs]) =>
-      ["weight", "bias"].map((p) => [
-        `layers.{i}.${ours}.${p}`,
-        `${VISION}.encoder.layers.{i}.${theirs}.${p}`,
-      ])
-    ),
-  ),
+  ...vitLayerNames(VISION),
 };
 
 const textBuilderNames: Record<string, string> = {
   "embed.weight": `${TEXT}.embed_tokens.weight`,
   "norm.weight": `${TEXT}.norm.weight`,
-  ...Object.fromEntries(
-    Object.entries(TEXT_BLOCK).map((
-      [ours, theirs],
-    ) => [`layers.{i}.${ours}.weight`, `${TEXT}.layers.{i}.${theirs}.weight`]),
-  ),
+  ...llamaLayerNames(TEXT),
 };
 
 /**

@@ -11,6 +11,7 @@ import type { SpecIssue } from "../errors/spec_error.ts";
 import type { TokensSpec, VariantSpec } from "../spec/types.ts";
 import { mobileVlmCheckpointConfig } from "./mobilevlm_config.ts";
 import { spliceAsSentinels } from "./splicing.ts";
+import { llamaLayerNames, vitLayerNames } from "./transformers_layers.ts";
 import type {
   CheckpointModule,
   CheckpointNames,
@@ -159,31 +160,6 @@ const ldpv2: CheckpointModule = {
   },
 };
 
-/** Builder name → CLIP name of a vision layer part (transformers' CLIPEncoderLayer). */
-const CLIP_BLOCK: Readonly<Record<string, string>> = {
-  "norm1": "layer_norm1",
-  "norm2": "layer_norm2",
-  "attn.q": "self_attn.q_proj",
-  "attn.k": "self_attn.k_proj",
-  "attn.v": "self_attn.v_proj",
-  "attn.out": "self_attn.out_proj",
-  "mlp.up": "mlp.fc1",
-  "mlp.down": "mlp.fc2",
-};
-
-/** Builder name → MobileLLaMA (transformers LlamaDecoderLayer) name of a text layer part. */
-const LLAMA_BLOCK: Readonly<Record<string, string>> = {
-  "input_norm": "input_layernorm",
-  "post_attn_norm": "post_attention_layernorm",
-  "attn.q": "self_attn.q_proj",
-  "attn.k": "self_attn.k_proj",
-  "attn.v": "self_attn.v_proj",
-  "attn.o": "self_attn.o_proj",
-  "mlp.gate": "mlp.gate_proj",
-  "mlp.up": "mlp.up_proj",
-  "mlp.down": "mlp.down_proj",
-};
-
 /**
  * Where MobileVLM's own trainer would put the tower's names: `model.vision_tower` is a
  * `CLIPVisionTower` whose `.vision_tower` is the `CLIPVisionModel` (vision_encoder.py), so a
@@ -231,14 +207,7 @@ const checkpoint: CheckpointNames = {
       "pre_norm.bias": `${TOWER}.pre_layrnorm.bias`,
       "post_norm.weight": `${TOWER}.post_layernorm.weight`,
       "post_norm.bias": `${TOWER}.post_layernorm.bias`,
-      ...Object.fromEntries(
-        Object.entries(CLIP_BLOCK).flatMap(([ours, theirs]) =>
-          ["weight", "bias"].map((p) => [
-            `layers.{i}.${ours}.${p}`,
-            `${TOWER}.encoder.layers.{i}.${theirs}.${p}`,
-          ])
-        ),
-      ),
+      ...vitLayerNames(TOWER),
     },
   },
   projector: { ldp, ldpv2 },
@@ -262,11 +231,7 @@ const checkpoint: CheckpointNames = {
     builderNames: {
       "embed.weight": "model.embed_tokens.weight",
       "norm.weight": "model.norm.weight",
-      ...Object.fromEntries(
-        Object.entries(LLAMA_BLOCK).map((
-          [ours, theirs],
-        ) => [`layers.{i}.${ours}.weight`, `model.layers.{i}.${theirs}.weight`]),
-      ),
+      ...llamaLayerNames("model"),
     },
   },
   head: {
