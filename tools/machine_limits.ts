@@ -9,11 +9,7 @@
 import { GraphBuilder } from "../src/build/onnx_graph.ts";
 import { serializeModel } from "../src/build/onnx_file.ts";
 import { type BackendName, loadBackend } from "../src/runtime/backend.ts";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
+import { median } from "./median.ts";
 
 /** Bytes per second moved by copying a `megabytes`-sized buffer (read + write), median of `runs`. */
 export function memoryBandwidth(megabytes = 512, runs = 5): number {

@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import type { Dtype } from "../../src/spec/types.ts";
 import { runWithPeak } from "./child_peak.ts";
+import { median } from "../median.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const PROBE = new URL("bench/edge_probe.js", new URL("../", import.meta.url));
@@ -71,8 +72,6 @@ export interface EdgeReport {
   /** Per model. */
   models: EdgeModelReport[];
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 function medianFigures(all: ProbeFigures[]): ProbeFigures {
   const out: Record<string, number | null> = {};

@@ -20,6 +20,7 @@ import { loadModel } from "../../src/runtime/load_model.ts";
 import type { GenerationResult } from "../../src/runtime/generation_types.ts";
 import type { Dtype } from "../../src/spec/types.ts";
 import { trackPeakRss } from "./peak_rss.ts";
+import { median } from "../median.ts";
 
 /** What one configuration measured (times in ms). */
 export interface VlmkitFigures {
@@ -50,8 +51,6 @@ export interface VlmkitFigures {
   /** Peak resident memory of the process (VmHWM on Linux, else sampled). */
   peakRssBytes: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 if (import.meta.main) {
   const { values } = parseArgs({

@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { Dtype } from "../../src/spec/types.ts";
+import { median } from "../median.ts";
 
 /** What one text-only configuration measured. */
 export interface TextFigures {
@@ -23,8 +24,6 @@ export interface TextFigures {
   /** Tokens decoded per request. */
   decodedTokens: number;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 if (import.meta.main) {
   const { values } = parseArgs({

@@ -28,6 +28,7 @@ import type { ResponseFormat } from "../../src/structured/response_format.ts";
 import { vocabularyOf } from "../../src/structured/vocabulary.ts";
 import { TextTokenizer } from "../../src/text/tokenizer.ts";
 import { getPreset } from "../../variants/mod.ts";
+import { median } from "../median.ts";
 
 const SCHEMA = {
   type: "object",
@@ -149,10 +150,6 @@ async function fullSizeModel(count: number) {
 }
 
 /** Median of the per-request ms per token. */
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 async function tinyModel() {
   const model = await loadModel(new URL("../../models/tiny-smolvlm/", import.meta.url));

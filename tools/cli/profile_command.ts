@@ -30,6 +30,7 @@ import { optionalNumber, parseBackend, parseCommandArgs, requireString } from ".
 import { writeFileAtomically } from "./atomic_file.ts";
 import { type Command, printJson } from "./command.ts";
 import { writeFolderAtomically } from "./folder_writer.ts";
+import { median } from "../median.ts";
 
 /** Grids by name: their valid points and the invalid ones with reasons. */
 const GRIDS: Record<
@@ -82,11 +83,6 @@ function loadAverage(): number[] | null {
   } catch {
     return null;
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** A 512×512 gradient PNG: one unsplit tile for every encoder. */

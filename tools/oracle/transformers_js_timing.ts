@@ -26,6 +26,7 @@ import {
   TextStreamer,
 } from "@huggingface/transformers";
 import { trackPeakRss } from "../bench/peak_rss.ts";
+import { median } from "../median.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,7 +45,6 @@ if (!values.model || !values.photo || !values.square) {
   Deno.exit(2);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const rss = trackPeakRss();
 
 const modelDir = await Deno.realPath(values.model);
