@@ -3,6 +3,7 @@
 // map, the transposes and the sharded reader are exact); composition, prefix
 // and every bad-input case leave nothing in --out.
 import assert from "node:assert/strict";
+import { folderFiles } from "./_folder_files.ts";
 import { synthesize } from "../../../src/build/synthesize.ts";
 import { scaledSpec } from "../../../src/build/test_scale.ts";
 import { WeightFactory } from "../../../src/build/seeded_weights.ts";
@@ -37,19 +38,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function folderFiles(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  const walk = async (sub: string) => {
-    for await (const entry of Deno.readDir(`${dir}/${sub}`)) {
-      const path = sub ? `${sub}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path);
-      else out.set(path, await Deno.readFile(`${dir}/${path}`));
-    }
-  };
-  await walk("");
-  return out;
 }
 
 Deno.test("an F32 checkpoint of seeded weights, sharded, converts back to the synthesized folder byte for byte", async () => {

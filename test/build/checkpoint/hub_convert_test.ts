@@ -4,6 +4,7 @@
 // folder equals the one converted from the same files on disk (the repo is
 // named like the fixture folder, since the spec takes its name from either).
 import assert from "node:assert/strict";
+import { folderFiles } from "./_folder_files.ts";
 import { selectCheckpointFiles } from "../../../src/hub/checkpoint_selection.ts";
 import { HubError } from "../../../src/hub/hub_error.ts";
 import { convertFromArgs } from "../../../tools/cli/convert_command.ts";
@@ -17,19 +18,6 @@ async function fixtureFiles(): Promise<ServedFile[]> {
     files.push({ path: entry.name, bytes: await Deno.readFile(new URL(entry.name, FIXTURE)) });
   }
   return files;
-}
-
-async function tree(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  const walk = async (sub: string) => {
-    for await (const entry of Deno.readDir(`${dir}/${sub}`)) {
-      const path = sub ? `${sub}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path);
-      else out.set(path, await Deno.readFile(`${dir}/${path}`));
-    }
-  };
-  await walk("");
-  return out;
 }
 
 Deno.test("vlm convert --from hf: pulls only configs and safetensors, and converts as from disk", async () => {
@@ -66,8 +54,8 @@ Deno.test("vlm convert --from hf: pulls only configs and safetensors, and conver
       assert.ok(!fetched.has(skipped), `${skipped} was downloaded`);
     }
     const [hubTree, diskTree] = await Promise.all([
-      tree(`${dir}/from-hub`),
-      tree(`${dir}/from-disk`),
+      folderFiles(`${dir}/from-hub`),
+      folderFiles(`${dir}/from-disk`),
     ]);
     assert.deepEqual([...hubTree.keys()].sort(), [...diskTree.keys()].sort());
     for (const [path, bytes] of diskTree) {
