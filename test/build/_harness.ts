@@ -8,6 +8,7 @@ import { type Backend, loadBackend, type OrtTensor } from "../../src/runtime/bac
 import type { EncoderSpec, ImageSpec, ProjectorSpec, VariantSpec } from "../../src/spec/types.ts";
 import { parseSpec } from "../../src/spec/validate.ts";
 import { getPreset } from "../../variants/mod.ts";
+import fc from "fast-check";
 
 let backend: Promise<Backend> | undefined;
 
@@ -135,4 +136,28 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Float32 view of a float output tensor. */
 export function floats(tensor: OrtTensor): Float32Array {
   return tensor.data as Float32Array;
+}
+
+/**
+ * A float matrix `[rows, cols]` (rows up to `maxRows`, cols up to `maxCols`)
+ * of values spread over ±scale/2 from a linear congruential stream, for the
+ * quantizers' property tests.
+ */
+export function weightMatrix(
+  maxRows: number,
+  maxCols: number,
+): fc.Arbitrary<{ dims: number[]; data: Float32Array }> {
+  return fc.record({
+    rows: fc.integer({ min: 1, max: maxRows }),
+    cols: fc.integer({ min: 1, max: maxCols }),
+    seed: fc.integer(),
+    scale: fc.double({ min: 1e-3, max: 100, noNaN: true }),
+  }).map(({ rows, cols, seed, scale }) => {
+    let s = seed >>> 0;
+    const data = Float32Array.from({ length: rows * cols }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * scale;
+    });
+    return { dims: [rows, cols], data };
+  });
 }

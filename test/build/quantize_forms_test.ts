@@ -8,20 +8,9 @@ import {
   quantizeBnb4,
   quantizeUint8,
 } from "../../src/build/quantize.ts";
+import { weightMatrix } from "./_harness.ts";
 
-const matrix = fc.record({
-  rows: fc.integer({ min: 1, max: 150 }),
-  cols: fc.integer({ min: 1, max: 7 }),
-  seed: fc.integer(),
-  scale: fc.double({ min: 1e-3, max: 100, noNaN: true }),
-}).map(({ rows, cols, seed, scale }) => {
-  let s = seed >>> 0;
-  const data = Float32Array.from({ length: rows * cols }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * scale;
-  });
-  return { dims: [rows, cols], data };
-});
+const matrix = weightMatrix(150, 7);
 
 Deno.test("quantizeUint8: per column, (q − zero) · scale is within half a step and 0 is exact", () => {
   fc.assert(fc.property(matrix, (tensor) => {

@@ -14,21 +14,17 @@ import {
 import type { WeightMap } from "../../src/build/seeded_weights.ts";
 import { resolve } from "../../src/spec/resolve.ts";
 import { refLlamaLogits } from "./reference/llama.ts";
-import { cosine, floats, floatTensor, intTensor, runGraph, tinySpec } from "./_harness.ts";
+import {
+  cosine,
+  floats,
+  floatTensor,
+  intTensor,
+  runGraph,
+  tinySpec,
+  weightMatrix,
+} from "./_harness.ts";
 
-const matrix = fc.record({
-  rows: fc.integer({ min: 1, max: 70 }),
-  cols: fc.integer({ min: 1, max: 6 }),
-  seed: fc.integer(),
-  scale: fc.double({ min: 1e-3, max: 100, noNaN: true }),
-}).map(({ rows, cols, seed, scale }) => {
-  let s = seed >>> 0;
-  const data = Float32Array.from({ length: rows * cols }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * scale;
-  });
-  return { dims: [rows, cols], data };
-});
+const matrix = weightMatrix(70, 6);
 
 Deno.test("quantize: int8 per column and per row reconstruct within half a step, within ±levels", () => {
   const levels = fc.oneof(
