@@ -102,3 +102,4 @@ export {
   type ServerHandler,
   type ServerOptions,
 } from "./src/server/handler.ts";
+export type { QueueMemory } from "./src/server/request_queue.ts";
