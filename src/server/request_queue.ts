@@ -49,6 +49,7 @@ interface Waiter {
 
 /** Admission control for one model. */
 export class RequestQueue {
+  /** The limits it was created with. */
   readonly limits: Readonly<QueueLimits>;
   #active = 0;
   #inFlight = 0;
