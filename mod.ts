@@ -36,6 +36,7 @@
 
 // Running a model.
 export { loadModel, type LoadModelOptions } from "./src/runtime/load_model.ts";
+export { type CountRequest, countRequest } from "./src/runtime/count_request.ts";
 export type {
   BackendChoice,
   BackendName,
@@ -102,3 +103,4 @@ export {
   type ServerHandler,
   type ServerOptions,
 } from "./src/server/handler.ts";
+export type { QueueMemory } from "./src/server/request_queue.ts";

@@ -19,6 +19,7 @@ import type { Dtype } from "../src/spec/types.ts";
 import { planBudget } from "../src/tokens/budget.ts";
 import { weightBytes } from "../src/tokens/memory.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
+import { countRequest } from "../src/runtime/count_request.ts";
 import { DEFAULT_PRESET, getPreset } from "../variants/mod.ts";
 
 const { values, positionals } = parseArgs({
@@ -47,10 +48,8 @@ try {
     const imageUrl = new URL(example.image, examplesDir);
     const bytes = await Deno.readFile(imageUrl);
     const { width, height } = readImageHeader(bytes);
-    const count = countSequence(model.plan, {
-      images: [{ width, height }],
-      prompt: example.prompt,
-    });
+    // The model's image budget and tokenizer: the counts the run below reports.
+    const count = countRequest(model, { images: [{ width, height }], prompt: example.prompt });
     const image = count.images[0];
     const grid = image.rows > 0 ? `${image.rows}×${image.cols} tiles + global` : "1 tile";
     console.log(

@@ -44,6 +44,8 @@ export type VlmErrorCode =
   | "payload_too_large"
   /** HTTP: the server's request queue is full. */
   | "queue_full"
+  /** HTTP: a request waited its longest for a turn in the server's queue. */
+  | "queue_timeout"
   /** HTTP: the request ran past the server's time limit. */
   | "timeout"
   /** HTTP: reading a request's images ran past the server's image time budget. */

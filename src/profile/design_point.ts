@@ -1,13 +1,14 @@
 /**
  * What the Plan alone says about a design point: parameters, weight bytes
  * per dtype, tokens per image, KV-cache bytes at 8k, and which edge memory
- * limits its weights fit. Measured latencies are added by the profiler.
+ * limits a q4 edge process is estimated to fit (runtime included). Measured latencies are added by the profiler.
  *
  * @module
  */
 import type { Plan } from "../spec/plan.ts";
 import { weightBytes } from "../tokens/memory.ts";
 import { countImageTokens } from "../tokens/sequence.ts";
+import { EDGE_PLATFORMS, type EdgeEstimate, estimateEdgePeak } from "./edge_verdict.ts";
 
 /** Edge platform memory limits the profile compares against (bytes). */
 export const EDGE_LIMITS = { "128MB": 128e6, "256MB": 256e6, "512MB": 512e6 } as const;
@@ -32,8 +33,13 @@ export interface DesignFacts {
   images: Record<keyof typeof REFERENCE_IMAGES, { tiles: number; tokens: number }>;
   /** fp32 KV-cache bytes for 8192 tokens. */
   kvBytesAt8k: number;
-  /** Whether q4 weights plus an 8k fp32 cache fit each edge limit. */
+  /**
+   * Whether the estimated peak of a q4 edge process (runtime, weights, a
+   * photo at the wasm defaults: `estimateEdgePeak`) fits each edge limit.
+   */
   fitsEdge: Record<keyof typeof EDGE_LIMITS, boolean>;
+  /** That estimate. */
+  edgeEstimate: EdgeEstimate;
 }
 
 /** Computes the static facts of `plan`. */
@@ -48,6 +54,7 @@ export function designFacts(plan: Plan): DesignFacts {
   ) as DesignFacts["images"];
   const kv = plan.decoder.kvBytesPerToken * 8192;
   const q4 = bytes("q4");
+  const edgeEstimate = estimateEdgePeak(plan, { dtype: "q4" });
   return {
     name: plan.spec.name,
     params: {
@@ -61,8 +68,12 @@ export function designFacts(plan: Plan): DesignFacts {
     images,
     kvBytesAt8k: kv,
     fitsEdge: Object.fromEntries(
-      Object.entries(EDGE_LIMITS).map(([key, limit]) => [key, q4 + kv <= limit]),
+      Object.entries(EDGE_LIMITS).map(([key, limit]) => [
+        key,
+        edgeEstimate.platforms[EDGE_PLATFORMS.findIndex((p) => p.limitBytes === limit)].photo,
+      ]),
     ) as DesignFacts["fitsEdge"],
+    edgeEstimate,
   };
 }
 

@@ -51,3 +51,4 @@ export {
   type TensorInfo,
 } from "./session_contract.ts";
 export { WASM_MEMORY_LIMIT, type WasmMemoryEstimate, wasmMemoryEstimate } from "./wasm_memory.ts";
+export { type CountRequest, countRequest } from "./count_request.ts";

@@ -30,17 +30,22 @@ export interface WasmMemoryEstimate {
   possible: boolean;
 }
 
-/** Estimates the wasm backend's peak memory for the plan's files and dtypes. */
-export function wasmMemoryEstimate(plan: Plan): WasmMemoryEstimate {
+/** The dtype of each module's weights, from the plan's files. */
+export function planModuleDtypes(plan: Plan): { encoder: Dtype; projector: Dtype; decoder: Dtype } {
   const roles = layoutOf(plan.spec).roles;
   const dtypeOf = (module: string): Dtype =>
     plan.files.find((f) => f.module === module)?.dtype ?? "fp32";
-  const bytes = weightBytes(plan.params, {
+  return {
     encoder: dtypeOf(roles.vision),
     // A fused projector is stored in the vision file, at its dtype.
     projector: dtypeOf(roles.projector ?? roles.vision),
     decoder: dtypeOf(roles.decoder),
-  }).total;
+  };
+}
+
+/** Estimates the wasm backend's peak memory for the plan's files and dtypes. */
+export function wasmMemoryEstimate(plan: Plan): WasmMemoryEstimate {
+  const bytes = weightBytes(plan.params, planModuleDtypes(plan)).total;
   const peakBytes = 2 * bytes + HEADROOM;
   return {
     weightBytes: bytes,

@@ -41,7 +41,7 @@ export interface ChatContext {
   name: string;
   /** Aborts when the request's time limit passes. */
   timeout: AbortSignal;
-  /** A turn in the queue: its release, or the response refusing it (429). */
+  /** A turn in the queue: its release, or the response refusing it (503). */
   admit(signal: AbortSignal): Promise<(() => void) | Response>;
   /** Counts a generation stopped because its client went away. */
   onDisconnect(): void;

@@ -11,10 +11,13 @@
  *   bundles of servers that never convert documents should not);
  * - `GET /v1/models`, `GET /healthz`.
  *
- * Limits: request body bytes, max new tokens, a bounded queue (429 when
- * full), a per-request time limit; a client that disconnects aborts its
- * generation (through the response body's cancellation: `request.signal` is
- * never read). Errors are OpenAI's JSON `{error: {message, type, param, code}}`
+ * Limits: request body bytes, max new tokens, a bounded memory-aware queue
+ * (`request_queue.ts`: 503 with Retry-After when full or when a wait runs
+ * out), a per-request time limit; a client that disconnects while waiting
+ * leaves the queue (`request.signal`, read only by a request that waits,
+ * until it is admitted: no response exists yet, so its abort means the client
+ * left), and one that disconnects while running aborts its generation
+ * (through the response body's cancellation). Errors are OpenAI's JSON `{error: {message, type, param, code}}`
  * plus vlmkit's `fix` and `issues`.
  *
  * @module
@@ -32,7 +35,8 @@ import { chatCompletion } from "./chat_completion.ts";
 // Type only: the route itself comes in through `options.documents`.
 import type { DocumentsRoute } from "./documents_route.ts";
 import { parseChatRequest, toGenerateRequest } from "./openai_chat.ts";
-import { RequestQueue } from "./request_queue.ts";
+import { type QueueMemory, RequestQueue } from "./request_queue.ts";
+import { busyResponse } from "./busy_response.ts";
 import { isMaxTiles } from "../runtime/load_options.ts";
 import type { GenerateRequest } from "../runtime/generation_types.ts";
 import type { ChatMessage } from "../text/messages.ts";
@@ -58,8 +62,16 @@ export interface ServerOptions {
    * up to this many, or the room its prompt leaves in the context if less.
    */
   maxNewTokens?: number;
-  /** Requests allowed to wait behind the running one (default 8). */
+  /** Requests allowed to wait for a turn (default 8, at least 1); one more is 503. */
   maxQueue?: number;
+  /** Longest wait for a turn in ms (default 30 000); past it: 503 with Retry-After. */
+  maxQueueWaitMs?: number;
+  /**
+   * Requests admitted at once (default 1: the model runs one request at a
+   * time anyway). With `memoryBudgetBytes`, a request is admitted only when
+   * its estimate fits the budget next to those of the requests in flight.
+   */
+  maxConcurrent?: number;
   /** Per-request time limit in ms, queueing included (default 120 000). */
   timeoutMs?: number;
   /** Fetch `http(s)` image URLs (default false: only `data:` URLs). */
@@ -82,11 +94,12 @@ export interface ServerOptions {
    */
   maxPixelsPerImage?: number;
   /**
-   * Memory one request may add on top of the loaded model, in bytes (default:
-   * no limit). Estimated from the request's plan before it queues — decoded
-   * images, tiles × the vision encoder's per-tile activations, the KV cache for
-   * prompt + max_tokens (see `requestMemory`); over it: 413 with the smaller
-   * request that fits.
+   * Memory the requests in flight may add on top of the loaded model, in bytes
+   * (default: no limit). Each request's is estimated from its plan before it
+   * queues — decoded images, tiles × the vision encoder's per-tile
+   * activations, the KV cache for prompt + max_tokens (see `requestMemory`).
+   * One over it on its own: 413 with the smaller request that fits; one that
+   * fits alone but not next to those in flight waits its turn.
    */
   memoryBudgetBytes?: number;
   /** Time for fetching and checking one request's images, in ms (default 10 000; past it: 408). */
@@ -110,7 +123,30 @@ export interface ServerHandler {
   handle(request: Request): Promise<Response>;
   /** Requests running and waiting. */
   stats(): { active: number; waiting: number; aborted: number };
+  /** The queue's in-flight memory estimate (and its peak) against the budget. */
+  memory(): QueueMemory;
 }
+
+/** Refuses a queue or time option that is not a positive integer, naming it. */
+function assertPositiveInteger(key: string, value: number | undefined): void {
+  if (value === undefined || (Number.isInteger(value) && value > 0)) return;
+  throw new VlmError(
+    "usage",
+    `createServerHandler: ${key} must be a positive integer, got ${value}`,
+    {
+      fix: `pass ${key} as a positive integer (e.g. ${
+        QUEUE_EXAMPLES[key] ?? 1
+      }), or leave it unset`,
+    },
+  );
+}
+
+const QUEUE_EXAMPLES: Record<string, number> = {
+  maxQueue: 8,
+  maxQueueWaitMs: 30_000,
+  maxConcurrent: 1,
+  timeoutMs: 120_000,
+};
 
 /** Reads the body as JSON, refusing more than `limit` bytes. */
 async function readJsonBody(request: Request, limit: number): Promise<unknown> {
@@ -181,21 +217,26 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
       { fix: "pass maxTiles: 5 (1 = unsplit), or leave it unset for the model's budget" },
     );
   }
-  for (const key of ["maxPixelsPerImage", "memoryBudgetBytes"] as const) {
-    const value = options[key];
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw new VlmError(
-        "usage",
-        `createServerHandler: ${key} must be a positive integer, got ${value}`,
-        { fix: `pass ${key} as a positive integer, or leave it unset` },
-      );
-    }
-  }
+  for (
+    const key of [
+      "maxPixelsPerImage",
+      "memoryBudgetBytes",
+      "maxQueue",
+      "maxQueueWaitMs",
+      "maxConcurrent",
+      "timeoutMs",
+    ] as const
+  ) assertPositiveInteger(key, options[key]);
   const name = options.modelName ?? "vlmkit";
   const maxBody = options.maxBodyBytes ?? 20_000_000;
   const maxNewTokens = options.maxNewTokens ?? 512;
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const queue = new RequestQueue(options.maxQueue ?? 8);
+  const queue = new RequestQueue({
+    maxWaiting: options.maxQueue ?? 8,
+    maxWaitMs: options.maxQueueWaitMs ?? 30_000,
+    maxActive: options.maxConcurrent ?? 1,
+    budgetBytes: options.memoryBudgetBytes,
+  });
   let aborted = 0;
   const created = Math.floor(Date.now() / 1000);
   const plugins = servedPlugins(model, options.plugins ?? []);
@@ -213,14 +254,17 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }),
   });
 
-  /** Refuses (413) a request whose plan would need more than the memory budget. */
+  /**
+   * Refuses (413) a request whose plan would need more than the memory budget
+   * on its own; returns its estimate (0 without a budget), its cost in the queue.
+   */
   const checkMemory = (
     budget: ImageBudget,
     request: Pick<GenerateRequest, "split" | "maxTiles" | "maxNewTokens">,
     text: string,
-  ) => {
-    if (options.memoryBudgetBytes === undefined) return;
-    assertWithinMemory(model.plan, {
+  ): number => {
+    if (options.memoryBudgetBytes === undefined) return 0;
+    return assertWithinMemory(model.plan, {
       images: budget.sizes,
       split: request.split,
       maxTiles: model.imageBudget(request),
@@ -229,27 +273,40 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }, options.memoryBudgetBytes);
   };
 
+  /**
+   * A turn for a request estimated at `cost` bytes (unknown: the whole
+   * budget, so it runs alone), or the 503 refusing it. A request that must
+   * wait also listens to its own `request.signal`, which aborts when the
+   * client goes away; one admitted at once never reads it (Deno warns about
+   * reading it, since it also aborts once a response is sent).
+   */
   async function admitted<T>(
     signal: AbortSignal,
+    request: Request,
+    cost: number,
     run: (release: () => void) => Promise<T>,
   ): Promise<T | Response> {
-    const release = await queue.admit(signal);
-    if (!release) {
-      return errorResponse(
-        new VlmError(
-          "queue_full",
-          `the server is busy (${queue.maxWaiting} requests already waiting)`,
-          { fix: "retry later" },
-        ),
-        { "retry-after": "1" },
-      );
+    let admission = queue.tryAdmit(cost);
+    if (!admission) {
+      // Listened to only while waiting, then detached.
+      const left = request.signal;
+      const gone = new AbortController();
+      const onLeft = () => gone.abort(new DOMException("the client went away", "AbortError"));
+      left.addEventListener("abort", onLeft, { once: true });
+      try {
+        admission = await queue.admit(cost, AbortSignal.any([signal, gone.signal]));
+      } finally {
+        left.removeEventListener("abort", onLeft);
+      }
     }
-    return await run(release);
+    if (!admission.admitted) return busyResponse(admission.reason, queue.limits);
+    return await run(admission.release);
   }
 
-  async function admit(signal: AbortSignal): Promise<(() => void) | Response> {
-    return await admitted(signal, (release) => Promise.resolve(release));
-  }
+  const admitFor =
+    (request: Request, cost = options.memoryBudgetBytes ?? 0) =>
+    async (signal: AbortSignal): Promise<(() => void) | Response> =>
+      await admitted(signal, request, cost, (release) => Promise.resolve(release));
 
   async function chat(request: Request, signal: AbortSignal): Promise<Response> {
     const body = parseChatRequest(await readJsonBody(request, maxBody));
@@ -266,12 +323,16 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
       images,
       maxTiles: options.maxTiles,
     });
-    checkMemory(images.budget, plan.request, messageText(plan.request.messages ?? []));
+    const cost = checkMemory(
+      images.budget,
+      plan.request,
+      messageText(plan.request.messages ?? []),
+    );
     const context = {
       model,
       name,
       timeout: signal,
-      admit,
+      admit: admitFor(request, cost),
       onDisconnect: () => aborted++,
     };
     return await chatCompletion(context, plan, body.stream === true);
@@ -310,10 +371,10 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
         },
       );
     }
-    checkMemory(limits.budget, {
+    const cost = checkMemory(limits.budget, {
       maxNewTokens: requested ?? maxNewTokens,
     }, typeof body.prompt === "string" ? body.prompt : "");
-    const result = await admitted(signal, async (release) => {
+    const result = await admitted(signal, request, cost, async (release) => {
       try {
         const input = {
           images,
@@ -343,7 +404,12 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       if (request.method === "GET" && url.pathname === "/healthz") {
-        return Response.json({ status: "ok", model: name, queue: queue.stats, tasks: taskNames });
+        return Response.json({
+          status: "ok",
+          model: name,
+          queue: { ...queue.stats, ...queue.memory },
+          tasks: taskNames,
+        });
       }
       if (request.method === "GET" && url.pathname === "/v1/models") {
         return Response.json({
@@ -368,7 +434,8 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
           images: imageOptions(signal),
           maxPixels: options.maxImagePixels ?? DEFAULT_MAX_PIXELS,
           timeout: signal,
-          admit,
+          // A document's memory is not estimated: it waits for the others and runs alone.
+          admit: admitFor(request),
           onDisconnect: () => aborted++,
         }, body);
       }
@@ -384,5 +451,5 @@ export function createServerHandler(model: VlmModel, options: ServerOptions = {}
     }
   }
 
-  return { handle, stats: () => ({ ...queue.stats, aborted }) };
+  return { handle, stats: () => ({ ...queue.stats, aborted }), memory: () => queue.memory };
 }

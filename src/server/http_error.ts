@@ -20,7 +20,9 @@ export const HTTP_STATUS: Readonly<Record<VlmErrorCode, number>> = {
   image_unsupported: 415,
   not_found: 404,
   payload_too_large: 413,
-  queue_full: 429,
+  // The server is busy: the same request may succeed later (Retry-After).
+  queue_full: 503,
+  queue_timeout: 503,
   aborted: 499,
   timeout: 504,
   image_timeout: 408,

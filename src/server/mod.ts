@@ -4,7 +4,12 @@
  * @module
  */
 export { createServerHandler, type ServerHandler, type ServerOptions } from "./handler.ts";
-export { RequestQueue } from "./request_queue.ts";
+export {
+  type Admission,
+  type QueueLimits,
+  type QueueMemory,
+  RequestQueue,
+} from "./request_queue.ts";
 export {
   type RequestMemory,
   requestMemory,

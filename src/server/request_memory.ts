@@ -92,11 +92,12 @@ const mib = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)} MiB`;
 /**
  * Throws `payload_too_large` (413) when the request of `shape` would need
  * more than `budgetBytes`, with the estimate's parts and the smaller request
- * that fits (unsplit images, fewer new tokens), or that none does.
+ * that fits (unsplit images, fewer new tokens), or that none does. Returns
+ * the estimate's total bytes when it fits.
  */
-export function assertWithinMemory(plan: Plan, shape: RequestShape, budgetBytes: number): void {
+export function assertWithinMemory(plan: Plan, shape: RequestShape, budgetBytes: number): number {
   const need = requestMemory(plan, shape);
-  if (need.totalBytes <= budgetBytes) return;
+  if (need.totalBytes <= budgetBytes) return need.totalBytes;
   const unsplit = requestMemory(plan, { ...shape, split: false, maxTiles: 1 });
   const fixes: string[] = [];
   if (shape.images.length > 0 && unsplit.totalBytes <= budgetBytes && need.tiles > unsplit.tiles) {

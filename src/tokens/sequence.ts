@@ -24,6 +24,13 @@ export interface SequenceRequest {
   prompt?: string;
   /** Override the spec's splitting switch. */
   split?: boolean;
+  /**
+   * Most tiles per image: the image budget the run will use (5 on the wasm
+   * backend by default, see `defaultMaxTiles`; a model's is
+   * `model.imageBudget(request)`). Default: no cap, the model's full split,
+   * which is what native runtimes and the Python processor plan.
+   */
+  maxTiles?: number;
   /** Tokens to keep free for the answer when deciding `fits` (default 0). */
   reserveForOutput?: number;
   /** Counter for plain text (default: the built-in estimate). */
@@ -48,14 +55,18 @@ export interface SequenceCount {
   textTokensExact: boolean;
 }
 
-/** Plans every image of a request and the feature rows each one takes. */
+/**
+ * Plans every image of a request and the feature rows each one takes, under
+ * the image budget `maxTiles` (default: none) as the run plans them.
+ */
 export function countImageTokens(
   plan: Plan,
   images: readonly Size[],
   split?: boolean,
+  maxTiles?: number,
 ): ImageTokenCount[] {
   return images.map((size) => {
-    const tiles = planTiles(size.width, size.height, plan.spec.image, { split });
+    const tiles = planTiles(size.width, size.height, plan.spec.image, { split, maxTiles });
     return { ...tiles, tokens: tiles.tiles * plan.tokensPerTile };
   });
 }
@@ -82,7 +93,7 @@ export function countSequence(plan: Plan, request: SequenceRequest): SequenceCou
       { fix: format.maxImages === 1 ? "pass a single --image" : "pass fewer images" },
     );
   }
-  const images = countImageTokens(plan, request.images, request.split);
+  const images = countImageTokens(plan, request.images, request.split, request.maxTiles);
   const imageBlocks = images.map((image) => format.imageBlock(image, plan.tokensPerTile, tokens));
   const rendered = format.renderUserTurn({ imageBlocks, text: request.prompt ?? "" }, tokens);
   const segments = segmentPrompt(rendered, tokens);

@@ -45,6 +45,34 @@ Deno.test("cli: tokens --json follows the DESIGN §4 contract", async () => {
   assert.equal(result.fits, true);
 });
 
+Deno.test("cli: tokens --backend wasm / --max-tiles count the image budget the run uses", async () => {
+  const count = async (...flags: string[]) => {
+    const { code, stdout } = await vlm(
+      "tokens",
+      "--variant=smolvlm-256m-instruct",
+      "--image=640x480",
+      "--json",
+      ...flags,
+    );
+    assert.equal(code, 0);
+    return JSON.parse(stdout);
+  };
+  const wasm = await count("--backend", "wasm");
+  assert.deepEqual([wasm.images[0].tiles, wasm.imageTokens, wasm.maxTiles], [5, 320, 5]);
+  const native = await count("--backend", "native");
+  assert.deepEqual([native.images[0].tiles, native.imageTokens, native.maxTiles], [13, 832, null]);
+  const capped = await count("--backend", "wasm", "--max-tiles", "1");
+  assert.deepEqual([capped.images[0].tiles, capped.imageTokens, capped.maxTiles], [1, 64, 1]);
+  const bad = await vlm(
+    "tokens",
+    "--variant=smolvlm-256m-instruct",
+    "--image=1x1",
+    "--max-tiles=0",
+  );
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--max-tiles/);
+});
+
 Deno.test("cli: --no-split gives one 64-token tile; repeated --image works", async () => {
   const { stdout } = await vlm(
     "tokens",

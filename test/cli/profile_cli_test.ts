@@ -39,3 +39,35 @@ Deno.test("cli: profile writes profile.json, profile.md and three SVG charts for
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli: profile --model measures the edge peak and judges each platform from it", async () => {
+  const model = new URL("../../models/tiny-smolvlm/", import.meta.url).pathname;
+  const result = await runVlm(["-A"], ["profile", "--model", model, "--tokens", "4", "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  const { measured, estimate } = report;
+  assert.equal(measured.kind, "measured");
+  assert.equal(estimate.kind, "estimate");
+  assert.ok(measured.importRssBytes > 0 && measured.afterLoadBytes > measured.importRssBytes);
+  assert.ok(measured.peakBytes.unsplit >= measured.afterLoadBytes);
+  assert.equal(measured.unsplit.tiles, 1);
+  assert.equal(measured.photo.tiles, 5);
+  assert.deepEqual(
+    measured.platforms.map((p: { platform: string }) => p.platform),
+    ["Cloudflare Workers", "Supabase Edge Functions", "Deno Deploy"],
+  );
+  for (const [i, p] of measured.platforms.entries()) {
+    assert.equal(p.unsplit, measured.peakBytes.unsplit <= p.limitBytes);
+    assert.equal(p.photo, measured.peakBytes.photo <= p.limitBytes);
+    // The estimate never says "fits" where the measurement does not.
+    assert.ok(!estimate.platforms[i].photo || p.photo);
+  }
+  assert.ok(estimate.peakBytes.photo >= measured.peakBytes.photo);
+
+  const clash = await runVlm(["-A"], ["profile", "--model", model, "--grid", "mobilevlm"]);
+  assert.equal(clash.code, 2);
+  assert.match(clash.stderr + clash.stdout, /--grid/);
+  const stray = await runVlm(["-A"], ["profile", "--grid", "mobilevlm", "--tokens", "4"]);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr + stray.stdout, /--tokens goes with --model/);
+});

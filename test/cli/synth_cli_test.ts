@@ -38,6 +38,13 @@ Deno.test("cli: synth writes a folder atomically, refuses to overwrite without -
       ],
     );
     assert.equal(summary.wasm.fits, true);
+    // The edge verdict is an estimate of the whole process, runtime included: even this
+    // test-scale model does not fit 128 or 256 MB.
+    assert.equal(summary.edge.kind, "estimate");
+    assert.deepEqual(
+      summary.edge.platforms.map((p: { photo: boolean }) => p.photo),
+      [false, false, true],
+    );
     // Nothing but the folder itself is left beside it (no staging directories).
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["mobilevlm"]);
 

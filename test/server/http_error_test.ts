@@ -11,7 +11,8 @@ Deno.test("http errors: statuses per code, the client's faults 4xx, the server's
     assert.ok(status >= 400 && status < 600, `${code}: ${status}`);
   }
   assert.equal(HTTP_STATUS.input_invalid, 400);
-  assert.equal(HTTP_STATUS.queue_full, 429);
+  assert.equal(HTTP_STATUS.queue_full, 503);
+  assert.equal(HTTP_STATUS.queue_timeout, 503);
   assert.equal(HTTP_STATUS.model_mismatch, 500);
 });
 

@@ -159,6 +159,35 @@ async function probe(
   return result.json as unknown as ProbeFigures;
 }
 
+/**
+ * Measures one model on wasm through the edge bundle, as the section does
+ * (medians of `runs` processes an image): the figures `vlm profile --model`
+ * reports and judges per platform. Builds the bundle in a temporary folder.
+ */
+export async function measureEdgeWasm(
+  model: EdgeModel,
+  images: { square: string; photoSmall: string },
+  options: { runs: number; tokens: number },
+): Promise<{ unsplit: ProbeFigures; photo: ProbeFigures }> {
+  const dir = await Deno.makeTempDir({ prefix: "vlmkit-edge-profile-" });
+  try {
+    await prepare(dir);
+    const figures = async (image: string, split: boolean) => {
+      const all: ProbeFigures[] = [];
+      for (let i = 0; i < options.runs; i++) {
+        all.push(await probe(dir, "wasm", model, image, split, options.tokens));
+      }
+      return medianFigures(all);
+    };
+    return {
+      unsplit: await figures(images.square, false),
+      photo: await figures(images.photoSmall, true),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs the edge section over `models`; progress on stderr. */
 export async function benchEdge(
   models: readonly EdgeModel[],

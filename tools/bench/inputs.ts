@@ -38,13 +38,20 @@ function texture(width: number, height: number, channels: 3 | 4): Uint8Array {
 /** Writes the images into `dir` and returns their paths. */
 export async function writeBenchImages(dir: string): Promise<BenchImages> {
   const photo = join(dir, "photo-4000x3000.jpg");
-  const square = join(dir, "square-512.png");
   const w = 4000;
   const h = 3000;
   await Deno.writeFile(
     photo,
     jpeg.encode({ data: texture(w, h, 4), width: w, height: h }, 85).data,
   );
+  return { photo, ...await writeEdgeImages(dir) };
+}
+
+/** Writes only the edge section's two images (the 512² PNG and the 1024×768 JPEG) into `dir`. */
+export async function writeEdgeImages(
+  dir: string,
+): Promise<Pick<BenchImages, "square" | "photoSmall">> {
+  const square = join(dir, "square-512.png");
   await Deno.writeFile(
     square,
     encodePng({ width: 512, height: 512, data: texture(512, 512, 3), channels: 3 }),
@@ -54,5 +61,5 @@ export async function writeBenchImages(dir: string): Promise<BenchImages> {
     photoSmall,
     jpeg.encode({ data: texture(1024, 768, 4), width: 1024, height: 768 }, 85).data,
   );
-  return { photo, square, photoSmall };
+  return { square, photoSmall };
 }

@@ -31,6 +31,7 @@ import { writeFileAtomically } from "./atomic_file.ts";
 import { type Command, printJson } from "./command.ts";
 import { writeFolderAtomically } from "./folder_writer.ts";
 import { median } from "../median.ts";
+import { profileEdge } from "./edge_profile.ts";
 
 /** Grids by name: their valid points and the invalid ones with reasons. */
 const GRIDS: Record<
@@ -65,8 +66,18 @@ interface Measured {
 }
 
 const usage = `Usage: vlm profile --grid NAME --out DIR [options]
+       vlm profile --model DIR [--dtype D] [--runs N] [--tokens N] [--json]
 
 Profiles every point of a design grid (${Object.keys(GRIDS).join(", ")}).
+
+With --model, measures one model folder at the edge instead: through the
+\`vlm bundle --target edge\` bundle in a child \`deno run --no-config\` on wasm,
+RSS after import and after load, and peak RSS (the child's VmHWM) for an
+unsplit 512² image and a 1024×768 photo at the edge defaults (5 tiles); then
+the verdict per platform (Cloudflare Workers 128 MB, Supabase Edge Functions
+256 MB, Deno Deploy 512 MB) from the measured peaks, beside the estimate
+\`vlm synth --json\` gives. Linux (reads /proc). --runs defaults to 1 there
+(medians of N processes an image), --tokens (new tokens a request) to 16.
 
 Options:
   --out DIR            where profile.json, profile.md and the SVG charts go
@@ -74,7 +85,7 @@ Options:
   --runs N             measured runs per model after one warm-up (default 3; medians)
   --full-limit BYTES   run whole models up to this many fp32 weight bytes (default 1.2e9)
   --scale S            full (default) | test (reduced depth and width, for a quick check)
-  --json               print profile.json`;
+  --json               print profile.json (with --model: the edge report)`;
 
 /** The 1/5/15-minute load averages, or null without --allow-sys. */
 function loadAverage(): number[] | null {
@@ -199,7 +210,7 @@ function markdown(
   const lines = [
     `# Design profile: ${grid}`,
     "",
-    "| variant | params | fp32 / int8 / q4 MB | tok/tile | 4:3 photo tiles / tokens | KV@8k MB | q4+KV fits | vision ms/tile | prefill tok/s | decode tok/s | TTFT 4:3 photo s | measured |",
+    "| variant | params | fp32 / int8 / q4 MB | tok/tile | 4:3 photo tiles / tokens | KV@8k MB | q4 edge fits (est.) | vision ms/tile | prefill tok/s | decode tok/s | TTFT 4:3 photo s | measured |",
     "|---|---:|---|---:|---|---:|---|---:|---:|---:|---:|---|",
   ];
   for (const p of points) {
@@ -227,8 +238,9 @@ function markdown(
     "",
     "Latency: medians after one warm-up, one unsplit 512² tile, 16 new tokens. `extrapolated` = full-width",
     "models of depth 1 and 3 measured and scaled linearly to the real depth. TTFT for the 4:3 photo",
-    "(2048×1536) = tiles × vision ms/tile + prompt tokens × prefill ms/token. q4+KV fits: q4 weights plus",
-    "an fp32 8k KV cache under the edge memory limit.",
+    "(2048×1536) = tiles × vision ms/tile + prompt tokens × prefill ms/token. q4 edge fits: the estimated",
+    "peak of a q4 model through the edge bundle (runtime, weights, a 1024×768 photo at 5 tiles; an",
+    "estimate from the edge bench's constants, see `estimateEdgePeak`) under the edge memory limit.",
     "",
   );
   return lines.join("\n");
@@ -247,7 +259,28 @@ export const profileCommand: Command = {
       runs: { type: "string" },
       "full-limit": { type: "string" },
       scale: { type: "string" },
+      model: { type: "string" },
+      dtype: { type: "string" },
+      tokens: { type: "string" },
     });
+    const edgeFlags = ["dtype", "tokens"].filter((f) => parsed.values[f] !== undefined);
+    if (parsed.values.model !== undefined) {
+      const clash = ["grid", "out", "backend", "full-limit", "scale"]
+        .filter((f) => parsed.values[f] !== undefined);
+      if (clash.length) {
+        throw new UsageError(
+          `vlm profile: --model measures one model at the edge; --${clash[0]} is for --grid`,
+          `drop --${clash.join(", --")}, or profile a grid without --model`,
+        );
+      }
+      return await profileEdge(parsed, requireString("profile", parsed, "model"));
+    }
+    if (edgeFlags.length) {
+      throw new UsageError(
+        `vlm profile: --${edgeFlags[0]} goes with --model`,
+        "pass --model DIR to profile one model at the edge",
+      );
+    }
     const gridName = requireString("profile", parsed, "grid");
     const grid = GRIDS[gridName];
     if (!grid) {
@@ -338,14 +371,14 @@ export const profileCommand: Command = {
     await writeFileAtomically(
       join(out, "memory_vs_limits.svg"),
       text(renderScatter({
-        title: `${gridName}: q4 weights + 8k KV cache vs edge memory limits`,
+        title: `${gridName}: estimated q4 edge peak (runtime included) vs edge memory limits`,
         xLabel: "parameters",
         yLabel: "bytes",
         logX: true,
         logY: true,
         points: points.map((p) => ({
           x: p.params.total,
-          y: p.weightBytes.q4 + p.kvBytesAt8k,
+          y: p.edgeEstimate.peakBytes.photo,
           label: label(p),
         })),
         lines: Object.entries(EDGE_LIMITS).map(([name, y]) => ({ y, label: name })),

@@ -51,7 +51,11 @@ Options:
                            factory called without options; repeatable
   --max-new-tokens N       upper bound on max_tokens (default 512); a request without
                            max_tokens gets the room its prompt leaves, up to N
-  --max-queue N            requests waiting behind the running one before 429 (default 8)
+  --max-queue N            requests that may wait for a turn (default 8, at least 1); one more
+                           gets 503 with Retry-After
+  --max-queue-wait-ms N    longest wait for a turn (default 30000; past it: 503 with Retry-After)
+  --max-concurrent N       requests admitted at once (default 1); with --memory-budget-mb, only
+                           while their estimates fit the budget together
   --timeout-ms N           per-request time limit (default 120000)
   --max-body-bytes N       largest request body (default 20000000)
   --allow-remote-images    also fetch http(s) image URLs (off by default)
@@ -62,9 +66,10 @@ Options:
   --max-pixels-per-image N pixels of any one image, read from its header before decoding
                            (default 16777216 = 4096²; over it: 413, so a decompression bomb
                            is refused without being decoded)
-  --memory-budget-mb N     memory one request may add on top of the model, estimated from its
-                           plan before it queues (decoded images, tiles × vision activations,
-                           KV cache for prompt + max_tokens); over it: 413 (default: no limit)
+  --memory-budget-mb N     memory the requests in flight may add on top of the model, each
+                           estimated from its plan before it queues (decoded images, tiles ×
+                           vision activations, KV cache for prompt + max_tokens); one over it on
+                           its own: 413; one that fits alone waits its turn (default: no limit)
   --image-time-ms N        time to fetch and check one request's images (default 10000; past it: 408)
 ${MAX_PIXELS_HELP}`;
 
@@ -85,6 +90,8 @@ export const serveCommand: Command = {
       plugin: { type: "string", multiple: true },
       "max-new-tokens": { type: "string" },
       "max-queue": { type: "string" },
+      "max-queue-wait-ms": { type: "string" },
+      "max-concurrent": { type: "string" },
       "timeout-ms": { type: "string" },
       "max-body-bytes": { type: "string" },
       "allow-remote-images": { type: "boolean" },
@@ -133,8 +140,18 @@ export const serveCommand: Command = {
           integer: true,
         }),
         maxQueue: optionalNumber("serve", parsed, "max-queue", {
-          min: 0,
+          min: 1,
           max: 10000,
+          integer: true,
+        }),
+        maxQueueWaitMs: optionalNumber("serve", parsed, "max-queue-wait-ms", {
+          min: 1,
+          max: 86_400_000,
+          integer: true,
+        }),
+        maxConcurrent: optionalNumber("serve", parsed, "max-concurrent", {
+          min: 1,
+          max: 1000,
           integer: true,
         }),
         timeoutMs: optionalNumber("serve", parsed, "timeout-ms", {

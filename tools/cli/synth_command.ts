@@ -16,6 +16,7 @@ import { optionalNumber, parseCommandArgs, requireString } from "./args.ts";
 import { type Command, humanBytes, printJson } from "./command.ts";
 import { writeFolderAtomically, writeFolderStreaming } from "./folder_writer.ts";
 import { wasmMemoryEstimate } from "../../src/runtime/wasm_memory.ts";
+import { estimateEdgePeak } from "../../src/profile/edge_verdict.ts";
 import { loadVariant } from "./variant_source.ts";
 
 const usage = `Usage: vlm synth --variant <spec.json|preset> --out DIR [options]
@@ -42,7 +43,11 @@ Options:
                     fit in 2 GiB (default at --scale test)
   --force           replace a non-empty --out folder
   --json            print {variant, out, layout, dtype, scale, seed, files, parameters,
-                    planParameters, wasm: {weightBytes, peakBytes, fits}}
+                    planParameters, wasm: {weightBytes, peakBytes, fits}, edge: {kind: "estimate",
+                    method, afterLoadBytes, peakBytes: {unsplit, photo}, platforms: [{platform,
+                    limitBytes, unsplit, photo}]}}: edge is the estimated peak of the whole edge
+                    process (runtime + weights + one request; \`vlm profile --model\` measures it)
+                    against Cloudflare Workers 128 MB, Supabase 256 MB, Deno Deploy 512 MB
 
 Streamed folders, and in-memory graphs whose weights exceed 2 GiB, keep the
 weights in <file>.onnx_data (transformers.js reads it: config.json says so). Variants
@@ -142,6 +147,8 @@ export const synthCommand: Command = {
       parameters: result.parameters,
       planParameters: result.plan.params.total,
       wasm: wasmMemoryEstimate(result.plan),
+      // Whole-process peak per edge platform: an estimate (the model is not run here).
+      edge: estimateEdgePeak(result.plan),
     };
     if (parsed.values.json) printJson(summary);
     else {
@@ -159,6 +166,12 @@ export const synthCommand: Command = {
             "run it with --backend native",
         );
       }
+      const fits = summary.edge.platforms.filter((p) => p.photo).map((p) => p.platform);
+      console.log(
+        `edge (estimate, wasm): peak ~${humanBytes(summary.edge.peakBytes.photo)} for a photo at ` +
+          `5 tiles; fits ${fits.join(", ") || "no edge platform (128/256/512 MB)"}; ` +
+          "measure with `vlm profile --model DIR`",
+      );
     }
     return 0;
   },
