@@ -1,0 +1,187 @@
+/**
+ * Opens an `embed_tokens` file as a {@linkcode TableEmbedder} when its graph
+ * is a recognised row gather ({@linkcode recogniseEmbedding}): in a local
+ * folder on a host with positioned reads the table stays on disk (inline in
+ * the `.onnx` file or in its external data file); otherwise the file's bytes
+ * are held once, as the table. `undefined` when the graph is not recognised,
+ * so the caller opens its session instead.
+ *
+ * @module
+ */
+import { VlmError } from "../errors/vlm_error.ts";
+import { type EmbeddingForm, recogniseEmbedding } from "../modules/embedding_form.ts";
+import { ONNX_TYPE, type OutlineTensor, readOnnxOutline } from "../modules/onnx_outline.ts";
+import { type ByteSource, copyBytes, memorySource, WireError } from "../modules/protobuf_wire.ts";
+import { bytesPerValue, type RowDecoding, TableEmbedder } from "../modules/table_embedder.ts";
+import { fileRows, memoryRows, type TableRows } from "../modules/table_rows.ts";
+import { platform } from "../platform/current.ts";
+import type { ReadOnlyFile } from "../platform/types.ts";
+import type { ModelFolder } from "./model_folder.ts";
+
+/** A file of the folder, opened for the reads the table needs. */
+interface Opened {
+  /** The file's name in messages. */
+  name: string;
+  /** Positioned reads of it. */
+  source: ByteSource;
+  /** Rows of a table in it, from `offset`. */
+  rows(offset: number, vocab: number, rowBytes: number): TableRows;
+  /** Closes it (no-op for bytes in memory). */
+  close(): void;
+}
+
+function missing(name: string, location: string): VlmError {
+  return new VlmError("model_invalid", `${location} has no ${name}`, {
+    fix: `download ${name} beside the .onnx file that refers to it`,
+  });
+}
+
+function fromFile(file: ReadOnlyFile, name: string): Opened {
+  const source: ByteSource = {
+    size: file.size,
+    read(position, length) {
+      const out = new Uint8Array(length);
+      const got = file.readAt(out, position);
+      if (got < length) throw new WireError(`${name} ends at byte ${position + got}`);
+      return out;
+    },
+  };
+  return {
+    name,
+    source,
+    rows: (offset, vocab, rowBytes) => fileRows(file, offset, vocab, rowBytes, name),
+    close: () => file.close(),
+  };
+}
+
+function fromBytes(bytes: Uint8Array, name: string): Opened {
+  return {
+    name,
+    source: memorySource(bytes),
+    rows: (offset, vocab, rowBytes) =>
+      memoryRows(bytes.subarray(Math.min(offset, bytes.length)), vocab, rowBytes, name),
+    close: () => {},
+  };
+}
+
+/** Opens `path` of `folder`: on disk when possible, else its bytes. */
+async function openFile(
+  folder: ModelFolder,
+  path: string,
+  signal: AbortSignal | undefined,
+  disk: boolean,
+): Promise<Opened | undefined> {
+  const host = platform();
+  const local = disk && host.openReadOnly && folder.localPath
+    ? await folder.localPath(path)
+    : undefined;
+  if (local) {
+    const file = host.openReadOnly!(local);
+    if (file) return fromFile(file, path);
+  }
+  const bytes = await folder.read(path, signal);
+  return bytes && fromBytes(bytes, path);
+}
+
+/** Little-endian bytes of a small tensor (a scale, a zero point, per-row scales). */
+function tensorBytes(t: OutlineTensor, model: Opened, data: () => Opened): Uint8Array {
+  const b = t.bytes!;
+  if (b.kind === "decoded") return b.bytes;
+  const file = b.kind === "inline" ? model : data();
+  if (b.offset + b.length > file.source.size) {
+    throw new VlmError(
+      "model_invalid",
+      `${file.name} is truncated: ${t.name} needs bytes up to ${b.offset + b.length}, ` +
+        `the file has ${file.source.size}`,
+      { fix: `download ${file.name} again (it is incomplete or corrupt)` },
+    );
+  }
+  return copyBytes(file.source.read(b.offset, b.length));
+}
+
+function decoding(form: EmbeddingForm, small: (t: OutlineTensor) => Uint8Array): RowDecoding {
+  const floats = (t: OutlineTensor) => {
+    const bytes = small(t);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  };
+  switch (form.kind) {
+    case "float":
+      return { kind: form.table.dataType === ONNX_TYPE.float16 ? "float16" : "float32" };
+    case "row_scaled":
+      return { kind: "row_scaled", scales: floats(form.scales) };
+    case "dequantize": {
+      const signed = form.table.dataType === ONNX_TYPE.int8;
+      const zp = form.zeroPoint ? small(form.zeroPoint)[0] : 0;
+      return {
+        kind: "dequantize",
+        signed,
+        scale: floats(form.scale)[0],
+        zeroPoint: signed ? (zp << 24) >> 24 : zp,
+      };
+    }
+  }
+}
+
+/** Options of {@linkcode openEmbeddingTable}. */
+export interface EmbeddingTableOptions {
+  /** Cancels reading. */
+  signal?: AbortSignal;
+  /** Keep a local table on disk (default true); false holds it in memory. */
+  disk?: boolean;
+}
+
+/**
+ * A table embedder for `path` of `folder`, or `undefined` when the file is
+ * absent, unreadable as an outline, or not a recognised gather (the session
+ * then reports what is wrong). A truncated table or a missing external data
+ * file is a `model_invalid` error naming the file.
+ */
+export async function openEmbeddingTable(
+  folder: ModelFolder,
+  path: string,
+  options: EmbeddingTableOptions = {},
+): Promise<{ embedder: TableEmbedder; output: "float32" | "float16" } | undefined> {
+  const disk = options.disk ?? true;
+  const model = await openFile(folder, path, options.signal, disk);
+  if (!model) return undefined;
+  const opened: Opened[] = [model];
+  try {
+    let form: EmbeddingForm | undefined;
+    try {
+      form = recogniseEmbedding(readOnnxOutline(model.source));
+    } catch (error) {
+      if (error instanceof WireError) return undefined;
+      throw error;
+    }
+    if (!form) return undefined;
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+    const externals = new Map<string, Opened>();
+    const external = (location: string) => () => externals.get(location)!;
+    for (const t of [form.table, ...("scales" in form ? [form.scales] : [])]) {
+      const b = t.bytes!;
+      if (b.kind !== "external" || externals.has(b.location)) continue;
+      const data = await openFile(folder, dir + b.location, options.signal, disk);
+      if (!data) throw missing(dir + b.location, folder.location);
+      externals.set(b.location, data);
+      opened.push(data);
+    }
+    const small = (t: OutlineTensor) => {
+      const b = t.bytes!;
+      return tensorBytes(t, model, external(b.kind === "external" ? b.location : ""));
+    };
+    const rowDecoding = decoding(form, small);
+    const [vocab, hidden] = form.table.dims;
+    const rowBytes = hidden * bytesPerValue(rowDecoding);
+    const b = form.table.bytes!;
+    if (b.kind === "decoded") return undefined; // a table of a few values: not worth it
+    if (b.length < vocab * rowBytes) return undefined;
+    const holder = b.kind === "inline" ? model : externals.get(b.location)!;
+    const rows = holder.rows(b.offset, vocab, rowBytes);
+    // The file that holds the rows stays open (owned by `rows`); the others close now.
+    for (const o of opened) if (o !== holder) o.close();
+    opened.length = 0;
+    return { embedder: new TableEmbedder(rows, hidden, rowDecoding), output: form.output };
+  } finally {
+    for (const o of opened) o.close();
+  }
+}
