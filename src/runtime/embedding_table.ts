@@ -28,6 +28,8 @@ interface Opened {
   rows(offset: number, vocab: number, rowBytes: number): TableRows;
   /** Closes it (no-op for bytes in memory). */
   close(): void;
+  /** The file's bytes, when it was read into memory. */
+  bytes?: Uint8Array;
 }
 
 function missing(name: string, location: string): VlmError {
@@ -57,6 +59,7 @@ function fromFile(file: ReadOnlyFile, name: string): Opened {
 function fromBytes(bytes: Uint8Array, name: string): Opened {
   return {
     name,
+    bytes,
     source: memorySource(bytes),
     rows: (offset, vocab, rowBytes) =>
       memoryRows(bytes.subarray(Math.min(offset, bytes.length)), vocab, rowBytes, name),
@@ -128,6 +131,11 @@ export interface EmbeddingTableOptions {
   signal?: AbortSignal;
   /** Keep a local table on disk (default true); false holds it in memory. */
   disk?: boolean;
+  /**
+   * Receives the file's bytes when they were read into memory but the graph is
+   * not recognised, so the session can be made from them without a second read.
+   */
+  spare?: Map<string, Uint8Array>;
 }
 
 /**
@@ -145,15 +153,19 @@ export async function openEmbeddingTable(
   const model = await openFile(folder, path, options.signal, disk);
   if (!model) return undefined;
   const opened: Opened[] = [model];
+  const unused = () => {
+    if (model.bytes) options.spare?.set(path, model.bytes);
+    return undefined;
+  };
   try {
     let form: EmbeddingForm | undefined;
     try {
       form = recogniseEmbedding(readOnnxOutline(model.source));
     } catch (error) {
-      if (error instanceof WireError) return undefined;
+      if (error instanceof WireError) return unused();
       throw error;
     }
-    if (!form) return undefined;
+    if (!form) return unused();
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
     const externals = new Map<string, Opened>();
     const external = (location: string) => () => externals.get(location)!;
@@ -173,8 +185,7 @@ export async function openEmbeddingTable(
     const [vocab, hidden] = form.table.dims;
     const rowBytes = hidden * bytesPerValue(rowDecoding);
     const b = form.table.bytes!;
-    if (b.kind === "decoded") return undefined; // a table of a few values: not worth it
-    if (b.length < vocab * rowBytes) return undefined;
+    if (b.kind === "decoded" || b.length < vocab * rowBytes) return unused(); // tiny, or odd
     const holder = b.kind === "inline" ? model : externals.get(b.location)!;
     const rows = holder.rows(b.offset, vocab, rowBytes);
     // The file that holds the rows stays open (owned by `rows`); the others close now.

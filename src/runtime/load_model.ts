@@ -148,6 +148,21 @@ function loadOrder(plan: Plan): Plan["files"] {
   return [...plan.files].sort((a, b) => size(b.module) - size(a.module));
 }
 
+/** `folder`, answering reads of the files in `spare` (once) from there. */
+function spareFirst(folder: ModelFolder, spare: Map<string, Uint8Array>): ModelFolder {
+  if (spare.size === 0) return folder;
+  return {
+    location: folder.location,
+    read(path, signal) {
+      const bytes = spare.get(path);
+      spare.delete(path);
+      return bytes ? Promise.resolve(bytes) : folder.read(path, signal);
+    },
+    ...(folder.localPath ? { localPath: (path: string) => folder.localPath!(path) } : {}),
+    ...(folder.has ? { has: (path: string, s?: AbortSignal) => folder.has!(path, s) } : {}),
+  };
+}
+
 /** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
 function pipelineModules(
   plan: Plan,
@@ -238,11 +253,14 @@ export async function loadModel(
   let table: Awaited<ReturnType<typeof openEmbeddingTable>>;
   try {
     for (const file of loadOrder(plan)) {
+      let from = folder;
       if (file.module === embedRole && (options.embedding ?? "table") === "table") {
-        table = await openEmbeddingTable(folder, file.path, { signal });
+        const spare = new Map<string, Uint8Array>();
+        table = await openEmbeddingTable(folder, file.path, { signal, spare });
         if (table) continue;
+        from = spareFirst(folder, spare);
       }
-      sessions[file.module] = await openSession(backend, folder, file, signal, folder !== source);
+      sessions[file.module] = await openSession(backend, from, file, signal, folder !== source);
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,

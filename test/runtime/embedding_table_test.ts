@@ -31,10 +31,19 @@ function build(dtype: WeightFormat, externalData: "auto" | "always" = "auto"): S
   return synthesize(getPreset(PRESET), { scale: "test", seed: 3, dtype, externalData }).files;
 }
 
-/** A folder served from memory (no local paths: the table is held as bytes). */
-function memoryFolder(files: readonly SynthesizedFile[]): ModelFolder {
+/** A folder served from memory (no local paths: the table is held as bytes); counts reads. */
+function memoryFolder(
+  files: readonly SynthesizedFile[],
+  reads = new Map<string, number>(),
+): ModelFolder {
   const byPath = new Map(files.map((f) => [f.path, f.bytes]));
-  return { location: "memory", read: (path) => Promise.resolve(byPath.get(path)) };
+  return {
+    location: "memory",
+    read: (path) => {
+      reads.set(path, (reads.get(path) ?? 0) + 1);
+      return Promise.resolve(byPath.get(path));
+    },
+  };
 }
 
 function embedPath(files: readonly SynthesizedFile[]): string {
@@ -188,7 +197,9 @@ Deno.test("table embedder: a graph with another op is not recognised, and loadMo
     f.path === path ? { ...f, bytes: serializeModel(g.toModel()).model } : f
   );
   assert.equal(await openEmbeddingTable(memoryFolder(swapped), path), undefined);
-  const scaled = await greedy(memoryFolder(swapped), "native", "table");
+  const reads = new Map<string, number>();
+  const scaled = await greedy(memoryFolder(swapped, reads), "native", "table");
+  assert.equal(reads.get(path), 1, "the session is made from the bytes read for the outline");
   assert.deepEqual(scaled, await greedy(memoryFolder(swapped), "native", "session"));
   assert.notDeepEqual(scaled, await greedy(memoryFolder(files), "native", "table"));
 });
