@@ -37,6 +37,8 @@ export class TableEmbedder implements Embedder {
   readonly #decoding: RowDecoding;
   /** Row width. */
   readonly hidden: number;
+  /** Row count (vocabulary size). */
+  readonly vocab: number;
 
   /** Gathers from `rows`, each `hidden` values stored as `decoding` says. */
   constructor(rows: TableRows, hidden: number, decoding: RowDecoding) {
@@ -45,6 +47,7 @@ export class TableEmbedder implements Embedder {
     }
     this.#rows = rows;
     this.hidden = hidden;
+    this.vocab = rows.vocab;
     this.#decoding = decoding;
   }
 
