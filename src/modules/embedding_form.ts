@@ -11,7 +11,10 @@
  *   builder's int8 form, one float32 scale per row;
  * - `DequantizeLinear(Gather(int8/uint8 table), scale, zero point)` with one
  *   scale for the table: ONNX Runtime's dynamic quantizer (published int8 /
- *   `_quantized` exports).
+ *   `_quantized` exports);
+ * - `com.microsoft.GatherBlockQuantized` on a 4-bit (uint8 packed, uint4,
+ *   int4) or 8-bit table with float32 block scales along each row: ONNX
+ *   Runtime's weight-only quantizer applied to embeddings.
  *
  * Identity nodes between these are looked through. Any other graph (another
  * op, another wiring) is not recognised and keeps its session.
@@ -56,6 +59,26 @@ export type EmbeddingForm =
     readonly zeroPoint: OutlineTensor | undefined;
     /** Element type of `inputs_embeds`. */
     readonly output: "float32";
+  }
+  | {
+    /** `float32(q − zero[block]) · scale[block]` along each row, blocks of `blockSize`. */
+    readonly kind: "block_quantized";
+    /** Packed `[vocab, hidden · bits / 8]` uint8, or `[vocab, hidden]` uint4 / int4. */
+    readonly table: OutlineTensor;
+    /** How values are stored. */
+    readonly storage: "uint8" | "uint4" | "int4";
+    /** 4 or 8. */
+    readonly bits: 4 | 8;
+    /** Values per row. */
+    readonly hidden: number;
+    /** Values per block. */
+    readonly blockSize: number;
+    /** `[vocab, ceil(hidden / blockSize)]` float32. */
+    readonly scales: OutlineTensor;
+    /** Zero points (the table's type; 4-bit ones packed), if the graph gives them. */
+    readonly zeroPoints: OutlineTensor | undefined;
+    /** Element type of `inputs_embeds`. */
+    readonly output: "float32";
   };
 
 const IDS = "input_ids";
@@ -69,7 +92,8 @@ export function recogniseEmbedding(outline: OnnxOutline): EmbeddingForm | undefi
   if (outline.outputs.length !== 1 || outline.outputs[0] !== OUTPUT) return undefined;
   const producer = new Map<string, OutlineNode>();
   for (const n of outline.nodes) {
-    if (n.domain !== "" && n.domain !== "ai.onnx") return undefined;
+    const microsoft = n.domain === "com.microsoft" && n.opType === "GatherBlockQuantized";
+    if (n.domain !== "" && n.domain !== "ai.onnx" && !microsoft) return undefined;
     for (const o of n.outputs) producer.set(o, n);
   }
   const used = new Set<OutlineNode>();
@@ -134,6 +158,9 @@ export function recogniseEmbedding(outline: OnnxOutline): EmbeddingForm | undefi
       if (zpName !== "" && !zeroPoint) return undefined;
       return { kind: "dequantize", table, scale, zeroPoint, output: "float32" };
     }
+    if (last.opType === "GatherBlockQuantized") {
+      return blockQuantized(by(OUTPUT, "GatherBlockQuantized")!, init);
+    }
     if (last.opType === "Mul") {
       const mul = by(OUTPUT, "Mul")!;
       for (const [a, b] of [[0, 1], [1, 0]]) {
@@ -156,6 +183,65 @@ export function recogniseEmbedding(outline: OnnxOutline): EmbeddingForm | undefi
   const form = match();
   // Every node must be part of the pattern: an extra op changes what the graph computes.
   return form && used.size === outline.nodes.length ? form : undefined;
+}
+
+/** The GatherBlockQuantized form of node `n` (ONNX Runtime's CPU kernel's layout), or `undefined`. */
+function blockQuantized(
+  n: OutlineNode,
+  init: (name: string) => OutlineTensor | undefined,
+): EmbeddingForm | undefined {
+  const int = (name: string, fallback: bigint) => {
+    const v = n.attributes.get(name);
+    return v === undefined ? fallback : v.length === 1 ? v[0] : undefined;
+  };
+  const [dataName, ids, scalesName, zpName = ""] = n.inputs;
+  const bits = int("bits", 4n);
+  const blockSize = Number(int("block_size", 128n) ?? 0);
+  const quantizeAxis = int("quantize_axis", 1n);
+  if (ids !== IDS || int("gather_axis", 0n) !== 0n || n.inputs.length > 4) return undefined;
+  if ((quantizeAxis !== 1n && quantizeAxis !== -1n) || (bits !== 4n && bits !== 8n)) {
+    return undefined;
+  }
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) return undefined;
+  const table = init(dataName);
+  const scales = init(scalesName ?? "");
+  if (!table?.bytes || table.dims.length !== 2 || !scales?.bytes) return undefined;
+  const storage = table.dataType === ONNX_TYPE.uint8
+    ? "uint8"
+    : table.dataType === ONNX_TYPE.uint4
+    ? "uint4"
+    : table.dataType === ONNX_TYPE.int4
+    ? "int4"
+    : undefined;
+  if (!storage || (storage !== "uint8" && bits !== 4n)) return undefined;
+  const [vocab, width] = table.dims;
+  const hidden = storage === "uint8" && bits === 4n ? width * 2 : width;
+  // Rows must start on a byte: a 4-bit table of odd width is left to the session.
+  if (storage !== "uint8" && hidden % 2 !== 0) return undefined;
+  const blocks = Math.ceil(hidden / blockSize);
+  if (scales.dataType !== ONNX_TYPE.float32) return undefined;
+  if (scales.dims.length !== 2 || scales.dims[0] !== vocab || scales.dims[1] !== blocks) {
+    return undefined;
+  }
+  let zeroPoints: OutlineTensor | undefined;
+  if (zpName !== "") {
+    zeroPoints = init(zpName);
+    const zpWidth = storage === "uint8" && bits === 4n ? Math.ceil(blocks / 2) : blocks;
+    if (zeroPoints?.dataType !== table.dataType || !zeroPoints.bytes) return undefined;
+    if (zeroPoints.dims.length !== 2 || zeroPoints.dims[0] !== vocab) return undefined;
+    if (zeroPoints.dims[1] !== zpWidth) return undefined;
+  }
+  return {
+    kind: "block_quantized",
+    table,
+    storage,
+    bits: bits === 4n ? 4 : 8,
+    hidden,
+    blockSize,
+    scales,
+    zeroPoints,
+    output: "float32",
+  };
 }
 
 /** Whether an Unsqueeze of a `[B, S]` tensor adds the last axis (axes −1 or 2). */

@@ -16,6 +16,8 @@ export const ONNX_TYPE = {
   int8: 3,
   int64: 7,
   float16: 10,
+  uint4: 21,
+  int4: 22,
 } as const;
 
 /** A node of the graph. */

@@ -24,11 +24,34 @@ export type RowDecoding =
     readonly signed: boolean;
     readonly scale: number;
     readonly zeroPoint: number;
+  }
+  | {
+    /** Per-block scales and zero points along each row (GatherBlockQuantized). */
+    readonly kind: "block";
+    /** 4-bit values two per byte, low nibble first (`signed`: int4), or one uint8 per byte. */
+    readonly bits: 4 | 8;
+    /** Whether 4-bit values are two's-complement int4. */
+    readonly signed: boolean;
+    /** Values per block. */
+    readonly blockSize: number;
+    /** `[vocab, blocks]`. */
+    readonly scales: Float32Array;
+    /** `[vocab, blocks]`, unpacked. */
+    readonly zeroPoints: Int16Array;
   };
 
-/** Bytes per stored value of a decoding. */
-export function bytesPerValue(decoding: RowDecoding): number {
-  return decoding.kind === "float32" ? 4 : decoding.kind === "float16" ? 2 : 1;
+/** Bytes per stored row of `hidden` values. */
+export function rowBytesOf(decoding: RowDecoding, hidden: number): number {
+  switch (decoding.kind) {
+    case "float32":
+      return hidden * 4;
+    case "float16":
+      return hidden * 2;
+    case "block":
+      return decoding.bits === 4 ? Math.ceil(hidden / 2) : hidden;
+    default:
+      return hidden;
+  }
 }
 
 /** Embedder over a table's rows. */
@@ -42,7 +65,7 @@ export class TableEmbedder implements Embedder {
 
   /** Gathers from `rows`, each `hidden` values stored as `decoding` says. */
   constructor(rows: TableRows, hidden: number, decoding: RowDecoding) {
-    if (rows.rowBytes !== hidden * bytesPerValue(decoding)) {
+    if (rows.rowBytes !== rowBytesOf(decoding, hidden)) {
       throw new RangeError(`TableEmbedder: ${rows.rowBytes} bytes per row for ${hidden} values`);
     }
     this.#rows = rows;
@@ -102,6 +125,27 @@ export class TableEmbedder implements Embedder {
         const q = d.signed ? new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length) : bytes;
         const out = new Float32Array(q.length);
         for (let c = 0; c < q.length; c++) out[c] = (q[c] - d.zeroPoint) * d.scale;
+        return out;
+      }
+      case "block": {
+        const rowBytes = this.#rows.rowBytes;
+        const count = bytes.length / rowBytes;
+        const blocks = Math.ceil(hidden / d.blockSize);
+        const out = new Float32Array(count * hidden);
+        for (let r = 0; r < count; r++) {
+          const base = (first + r) * blocks;
+          for (let c = 0; c < hidden; c++) {
+            let q: number;
+            if (d.bits === 8) q = bytes[r * rowBytes + c];
+            else {
+              const byte = bytes[r * rowBytes + (c >> 1)];
+              q = c & 1 ? byte >> 4 : byte & 15;
+              if (d.signed) q = (q ^ 8) - 8;
+            }
+            const b = base + Math.floor(c / d.blockSize);
+            out[r * hidden + c] = (q - d.zeroPoints[b]) * d.scales[b];
+          }
+        }
         return out;
       }
     }

@@ -12,7 +12,7 @@ import { VlmError } from "../errors/vlm_error.ts";
 import { type EmbeddingForm, recogniseEmbedding } from "../modules/embedding_form.ts";
 import { ONNX_TYPE, type OutlineTensor, readOnnxOutline } from "../modules/onnx_outline.ts";
 import { type ByteSource, copyBytes, memorySource, WireError } from "../modules/protobuf_wire.ts";
-import { bytesPerValue, type RowDecoding, TableEmbedder } from "../modules/table_embedder.ts";
+import { rowBytesOf, type RowDecoding, TableEmbedder } from "../modules/table_embedder.ts";
 import { fileRows, memoryRows, type TableRows } from "../modules/table_rows.ts";
 import { platform } from "../platform/current.ts";
 import type { ReadOnlyFile } from "../platform/types.ts";
@@ -112,6 +112,15 @@ function decoding(form: EmbeddingForm, small: (t: OutlineTensor) => Uint8Array):
       return { kind: form.table.dataType === ONNX_TYPE.float16 ? "float16" : "float32" };
     case "row_scaled":
       return { kind: "row_scaled", scales: floats(form.scales) };
+    case "block_quantized":
+      return {
+        kind: "block",
+        bits: form.bits,
+        signed: form.storage === "int4",
+        blockSize: form.blockSize,
+        scales: floats(form.scales),
+        zeroPoints: blockZeroPoints(form, form.zeroPoints && small(form.zeroPoints)),
+      };
     case "dequantize": {
       const signed = form.table.dataType === ONNX_TYPE.int8;
       const zp = form.zeroPoint ? small(form.zeroPoint)[0] : 0;
@@ -123,6 +132,36 @@ function decoding(form: EmbeddingForm, small: (t: OutlineTensor) => Uint8Array):
       };
     }
   }
+}
+
+/**
+ * The zero point of every (row, block), as ONNX Runtime's GatherBlockQuantized
+ * reads them: uint8 4-bit ones packed per row (low nibble first), uint4/int4
+ * ones packed over the whole tensor; without them 2^(bits − 1) for uint8 data
+ * and 0 for uint4/int4.
+ */
+function blockZeroPoints(
+  form: Extract<EmbeddingForm, { kind: "block_quantized" }>,
+  packed: Uint8Array | undefined,
+): Int16Array {
+  const vocab = form.table.dims[0];
+  const blocks = Math.ceil(form.hidden / form.blockSize);
+  const out = new Int16Array(vocab * blocks);
+  if (!packed) return out.fill(form.storage === "uint8" ? 1 << (form.bits - 1) : 0);
+  const nibble = (byte: number, high: boolean) => {
+    const v = high ? byte >> 4 : byte & 15;
+    return form.storage === "int4" ? (v ^ 8) - 8 : v;
+  };
+  const perRow = Math.ceil(blocks / 2);
+  for (let r = 0; r < vocab; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const i = r * blocks + b;
+      out[i] = form.storage === "uint8"
+        ? form.bits === 8 ? packed[i] : nibble(packed[r * perRow + (b >> 1)], (b & 1) === 1)
+        : nibble(packed[i >> 1], (i & 1) === 1);
+    }
+  }
+  return out;
 }
 
 /** Options of {@linkcode openEmbeddingTable}. */
@@ -169,7 +208,14 @@ export async function openEmbeddingTable(
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
     const externals = new Map<string, Opened>();
     const external = (location: string) => () => externals.get(location)!;
-    for (const t of [form.table, ...("scales" in form ? [form.scales] : [])]) {
+    const extra = form.kind === "row_scaled"
+      ? [form.scales]
+      : form.kind === "block_quantized"
+      ? [form.scales, ...(form.zeroPoints ? [form.zeroPoints] : [])]
+      : form.kind === "dequantize"
+      ? [form.scale, ...(form.zeroPoint ? [form.zeroPoint] : [])]
+      : [];
+    for (const t of [form.table, ...extra]) {
       const b = t.bytes!;
       if (b.kind !== "external" || externals.has(b.location)) continue;
       const data = await openFile(folder, dir + b.location, options.signal, disk);
@@ -182,8 +228,9 @@ export async function openEmbeddingTable(
       return tensorBytes(t, model, external(b.kind === "external" ? b.location : ""));
     };
     const rowDecoding = decoding(form, small);
-    const [vocab, hidden] = form.table.dims;
-    const rowBytes = hidden * bytesPerValue(rowDecoding);
+    const vocab = form.table.dims[0];
+    const hidden = form.kind === "block_quantized" ? form.hidden : form.table.dims[1];
+    const rowBytes = rowBytesOf(rowDecoding, hidden);
     const b = form.table.bytes!;
     if (b.kind === "decoded" || b.length < vocab * rowBytes) return unused(); // tiny, or odd
     const holder = b.kind === "inline" ? model : externals.get(b.location)!;

@@ -174,6 +174,81 @@ Deno.test("table embedder: published forms (DequantizeLinear int8/uint8, float16
   }
 });
 
+/** A GatherBlockQuantized embedding (ONNX Runtime's block layout), built by hand. */
+function blockQuantizedEmbed(
+  storage: "uint8" | "uint4" | "int4",
+  bits: 4 | 8,
+  zeroPoints: boolean,
+): SynthesizedFile[] {
+  const [vocab, hidden, blockSize] = [300, 40, 16]; // 3 blocks a row, the last one partial
+  const blocks = Math.ceil(hidden / blockSize);
+  const rng = seededRandom(bits * 10 + (zeroPoints ? 1 : 0));
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rng() * 256));
+  const g = new GraphBuilder("embed_tokens");
+  const ids = g.input("input_ids", "int64", ["batch_size", "sequence_length"]);
+  const width = bits === 4 ? hidden / 2 : hidden;
+  const table = g.weight("w_q", {
+    type: "uint8",
+    dims: [vocab, width],
+    data: bytes(vocab * width),
+  });
+  const scaleData = Float32Array.from({ length: vocab * blocks }, () => rng() * 0.1 + 1e-3);
+  const scales = g.weight("w_scales", { type: "float32", dims: [vocab, blocks], data: scaleData });
+  const inputs = [table, ids, scales];
+  // uint8 4-bit zero points are packed per row; uint4/int4 ones over the whole tensor.
+  const zpBytes = storage === "uint8"
+    ? vocab * (bits === 4 ? Math.ceil(blocks / 2) : blocks)
+    : Math.ceil((vocab * blocks) / 2);
+  if (zeroPoints) {
+    inputs.push(g.weight("w_zp", { type: "uint8", dims: [zpBytes], data: bytes(zpBytes) }));
+  }
+  const out = g.op("GatherBlockQuantized", inputs, {
+    gather_axis: 0,
+    quantize_axis: 1,
+    block_size: blockSize,
+    ...(storage === "uint8" ? { bits } : {}),
+  }, { domain: "com.microsoft" });
+  g.output(out, "inputs_embeds", "float32", ["batch_size", "sequence_length", hidden]);
+  const model = g.toModel();
+  const type = { uint8: 2, uint4: 21, int4: 22 }[storage];
+  for (const t of model.graph!.initializer!) {
+    if (t.name === "w_q" && storage !== "uint8") {
+      Object.assign(t, { dataType: type, dims: [vocab, hidden] });
+    }
+    if (t.name === "w_zp") {
+      const zpDims = storage === "uint8" ? [vocab, zpBytes / vocab] : [vocab, blocks];
+      Object.assign(t, { dataType: type, dims: zpDims });
+    }
+  }
+  return [{ path: "onnx/embed_tokens.onnx", bytes: serializeModel(model).model }];
+}
+
+Deno.test("table embedder: GatherBlockQuantized (uint8 4/8-bit, uint4, int4; with and without zero points) matches the session bits", async () => {
+  const cases = [
+    ["uint8", 4, true],
+    ["uint8", 4, false],
+    ["uint8", 8, true],
+    ["uint8", 8, false],
+    ["uint4", 4, true],
+    ["int4", 4, true],
+    ["int4", 4, false],
+  ] as const;
+  for (const [storage, bits, zp] of cases) {
+    const label = `${storage}/${bits}/${zp ? "zp" : "no zp"}`;
+    const files = blockQuantizedEmbed(storage, bits, zp);
+    const table = await openEmbeddingTable(memoryFolder(files), "onnx/embed_tokens.onnx");
+    assert.ok(table, `${label}: recognised`);
+    for (const name of ["native", "wasm"] as const) {
+      const session = await sessionEmbedder(files, "onnx/embed_tokens.onnx", name);
+      try {
+        await assertSameBits(table.embedder, session.embedder, 300, `${label}/${name}`);
+      } finally {
+        await session.release();
+      }
+    }
+  }
+});
+
 Deno.test("table embedder: a graph with another op is not recognised, and loadModel keeps its session", async () => {
   const odd = publishedEmbed("extra_op");
   assert.equal(await openEmbeddingTable(memoryFolder(odd), "onnx/embed_tokens.onnx"), undefined);
