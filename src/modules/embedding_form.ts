@@ -6,7 +6,8 @@
  * - `Gather(table, input_ids)` on a float32 or float16 table (fp32 and
  *   published fp16 exports; the builder's uint8, q4 and bnb4 files too);
  * - `Cast(Gather(Cast(table16 → float32)) → float16)`: the builder's fp16 and
- *   q4f16 form (lossless round trip, so the rows are the float16 table's);
+ *   q4f16 form (lossless round trip, so the rows are the float16 table's), and
+ *   `Cast(Gather(table16) → float32)` (float16 weights with float32 I/O);
  * - `Mul(Cast(Gather(int8 table)), Unsqueeze(Gather(scales), -1))`: the
  *   builder's int8 form, one float32 scale per row;
  * - `DequantizeLinear(Gather(int8/uint8 table), scale, zero point)` with one
@@ -140,6 +141,11 @@ export function recogniseEmbedding(outline: OnnxOutline): EmbeddingForm | undefi
     }
     if (last.opType === "Cast") {
       const outer = by(OUTPUT, "Cast")!;
+      if (attr(outer, "to", -1n) === CAST_FLOAT) {
+        // A float16 table widened at the output (float16 conversion keeping float32 I/O).
+        const table = matrix(init(gathered(outer.inputs[0]) ?? ""), ONNX_TYPE.float16);
+        return table && { kind: "float", table, output: "float32" };
+      }
       if (attr(outer, "to", -1n) !== CAST_FLOAT16) return undefined;
       const widened = by(gathered(outer.inputs[0]), "Cast");
       if (!widened || attr(widened, "to", -1n) !== CAST_FLOAT) return undefined;

@@ -123,18 +123,23 @@ Deno.test("table embedder: same float32 bits as the session, every builder dtype
 });
 
 /** The published dynamic-quantizer form and a plain float16 gather, built by hand. */
-function publishedEmbed(form: "uint8" | "int8" | "fp16" | "extra_op"): SynthesizedFile[] {
+function publishedEmbed(
+  form: "uint8" | "int8" | "fp16" | "fp16_widened" | "extra_op",
+): SynthesizedFile[] {
   const [vocab, hidden] = [300, 24];
   const rng = seededRandom(11);
   const g = new GraphBuilder("embed_tokens");
   const ids = g.input("input_ids", "int64", ["batch_size", "sequence_length"]);
   let out: string;
   let type: "float32" | "float16" = "float32";
-  if (form === "fp16") {
-    const data = Uint16Array.from({ length: vocab * hidden }, () => Math.floor(rng() * 0x7bff));
+  if (form === "fp16" || form === "fp16_widened") {
+    const data = Uint16Array.from({ length: vocab * hidden }, () => Math.floor(rng() * 0xffff));
+    // No NaN or infinity: their bits are not what this compares.
+    data.forEach((h, i) => (h & 0x7c00) === 0x7c00 && (data[i] = h & 0x83ff));
     const table = g.weight("embed.weight", { type: "float16", dims: [vocab, hidden], data });
     out = g.op("Gather", [table, ids], { axis: 0 });
-    type = "float16";
+    if (form === "fp16") type = "float16";
+    else out = g.op("Cast", [out], { to: 1 });
   } else if (form === "extra_op") {
     const data = Float32Array.from({ length: vocab * hidden }, () => rng() - 0.5);
     const table = g.weight("embed.weight", { type: "float32", dims: [vocab, hidden], data });
@@ -157,8 +162,8 @@ function publishedEmbed(form: "uint8" | "int8" | "fp16" | "extra_op"): Synthesiz
   return [{ path: "onnx/embed_tokens.onnx", bytes: serializeModel(g.toModel()).model }];
 }
 
-Deno.test("table embedder: published forms (DequantizeLinear int8/uint8, float16 gather) match the session bits", async () => {
-  for (const form of ["uint8", "int8", "fp16"] as const) {
+Deno.test("table embedder: published forms (DequantizeLinear int8/uint8, float16 gather, widened) match the session bits", async () => {
+  for (const form of ["uint8", "int8", "fp16", "fp16_widened"] as const) {
     const files = publishedEmbed(form);
     const table = await openEmbeddingTable(memoryFolder(files), "onnx/embed_tokens.onnx");
     assert.ok(table, `${form}: recognised`);
