@@ -6,7 +6,7 @@
  * @module
  */
 import { VlmError } from "../errors/vlm_error.ts";
-import { type Encoder, FUSED_PROJECTOR, type Projector } from "../modules/types.ts";
+import { type Embedder, type Encoder, FUSED_PROJECTOR, type Projector } from "../modules/types.ts";
 import { OnnxDecoder, SHARED_KV_AXIS } from "../modules/onnx_decoder.ts";
 import { OnnxEmbedder } from "../modules/onnx_embedder.ts";
 import { OnnxProjector } from "../modules/onnx_projector.ts";
@@ -19,6 +19,7 @@ import { layoutOf } from "../families/registry.ts";
 import { type Backend, type BackendOptions, loadBackend, type OrtSession } from "./backend.ts";
 import { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";
 import { checkLoadOptions } from "./load_options.ts";
+import { openEmbeddingTable } from "./embedding_table.ts";
 import { hubResolveUrl } from "../hub/hub_url.ts";
 import { platform } from "../platform/current.ts";
 import { kernelMissingError, missingKernel } from "./kernel_error.ts";
@@ -50,6 +51,14 @@ export interface LoadModelOptions extends BackendOptions {
   maxTiles?: number;
   /** Images whose features are kept for reuse (default 8; 0 disables). */
   featureCacheSize?: number;
+  /**
+   * How token embeddings are computed: `table` (default) gathers rows of the
+   * embed_tokens file's table in JS when its graph is a plain (or dequantized)
+   * row gather, read from disk for local folders and held once in JS memory
+   * otherwise, never inside the wasm heap; other graphs, and `session`, run
+   * the file in an ONNX Runtime session.
+   */
+  embedding?: "table" | "session";
   /** Reuse the previous request's KV cache for a shared prompt prefix (default true). */
   reusePrefix?: boolean;
   /** Cancels loading. */
@@ -139,8 +148,28 @@ function loadOrder(plan: Plan): Plan["files"] {
   return [...plan.files].sort((a, b) => size(b.module) - size(a.module));
 }
 
+/** `folder`, answering reads of the files in `spare` (once) from there. */
+function spareFirst(folder: ModelFolder, spare: Map<string, Uint8Array>): ModelFolder {
+  if (spare.size === 0) return folder;
+  return {
+    location: folder.location,
+    read(path, signal) {
+      const bytes = spare.get(path);
+      spare.delete(path);
+      return bytes ? Promise.resolve(bytes) : folder.read(path, signal);
+    },
+    ...(folder.localPath ? { localPath: (path: string) => folder.localPath!(path) } : {}),
+    ...(folder.has ? { has: (path: string, s?: AbortSignal) => folder.has!(path, s) } : {}),
+  };
+}
+
 /** The pipeline modules over the opened sessions, by the roles the plan's layout gives them. */
-function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backend: Backend) {
+function pipelineModules(
+  plan: Plan,
+  sessions: Record<string, OrtSession>,
+  backend: Backend,
+  table: Embedder | undefined,
+) {
   const roles = layoutOf(plan.spec).roles;
   const visionDtype = plan.files.find((f) => f.module === roles.vision)?.dtype ?? "fp32";
   // 8-bit exports quantize activations with one scale per call: the features of a tile then
@@ -164,7 +193,7 @@ function pipelineModules(plan: Plan, sessions: Record<string, OrtSession>, backe
   return {
     encoder,
     projector,
-    embedder: new OnnxEmbedder(sessions[roles.embed], backend.ort),
+    embedder: table ?? new OnnxEmbedder(sessions[roles.embed], backend.ort),
     decoderSession: sessions[roles.decoder],
   };
 }
@@ -220,14 +249,24 @@ export async function loadModel(
 
   const backend = await loadBackend({ backend: options.backend, threads: options.threads });
   const sessions: Record<string, OrtSession> = {};
+  const embedRole = layoutOf(plan.spec).roles.embed;
+  let table: Awaited<ReturnType<typeof openEmbeddingTable>>;
   try {
     for (const file of loadOrder(plan)) {
-      sessions[file.module] = await openSession(backend, folder, file, signal, folder !== source);
+      let from = folder;
+      if (file.module === embedRole && (options.embedding ?? "table") === "table") {
+        const spare = new Map<string, Uint8Array>();
+        table = await openEmbeddingTable(folder, file.path, { signal, spare });
+        if (table) continue;
+        from = spareFirst(folder, spare);
+      }
+      sessions[file.module] = await openSession(backend, from, file, signal, folder !== source);
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,
       sessions,
       backend,
+      table?.embedder,
     );
     const cacheMeta = decoderSession.inputMetadata.find((m) => m.name === "past_key_values.0.key");
     const cacheType = cacheMeta?.isTensor ? cacheMeta.type : "float32";
@@ -236,17 +275,24 @@ export async function loadModel(
     for (const file of plan.files) {
       const session = sessions[file.module];
       const want = contracts[file.module];
+      // A table embedder's file has the recognised graph's one input and output.
+      const ids = { name: "input_ids", type: "int64", dims: ["batch_size", "sequence_length"] };
+      const embeds = (t: NonNullable<typeof table>) => ({
+        name: "inputs_embeds",
+        type: t.output,
+        dims: ["batch_size", "sequence_length", t.embedder.hidden],
+      });
       problems.push(
         ...contractProblems(
           file.path,
           "input",
-          describeTensors(session.inputMetadata),
+          session ? describeTensors(session.inputMetadata) : [ids],
           want.inputs,
         ),
         ...contractProblems(
           file.path,
           "output",
-          describeTensors(session.outputMetadata),
+          session ? describeTensors(session.outputMetadata) : [embeds(table!)],
           want.outputs,
         ),
       );
@@ -263,7 +309,7 @@ export async function loadModel(
       tokenizer,
       template,
       backend,
-      sessions: Object.values(sessions),
+      sessions: [...Object.values(sessions), ...(table ? [table.embedder] : [])],
       encoder,
       projector,
       embedder,
@@ -284,6 +330,7 @@ export async function loadModel(
     });
   } catch (error) {
     await Promise.all(Object.values(sessions).map((s) => s.release().catch(() => {})));
+    await table?.embedder.release();
     throw error;
   }
 }

@@ -124,6 +124,7 @@ const CHECKS: Record<string, Check> = {
       message: `maxTiles must be an integer ≥ 1 or Infinity, got ${shown(value)}`,
       fix: "set maxTiles to e.g. 5 (1 = unsplit), or Infinity for the model's full split",
     },
+  embedding: oneOf("embedding", { table: true, session: true }),
   reusePrefix: (value) =>
     typeof value === "boolean" ? undefined : {
       message: `reusePrefix must be true or false, got ${shown(value)}`,

@@ -61,6 +61,11 @@ export interface EdgeModelReport {
   native: { unsplit: ProbeFigures; photo: ProbeFigures };
   /** wasm / native, same run. */
   ratios: { decode: number; ttftUnsplit: number; ttftPhoto: number; load: number };
+  /**
+   * The unsplit image with the embed_tokens session (`embedding: "session"`), runs
+   * interleaved with the table runs above (`wasm.unsplit`, `native.unsplit`), same images.
+   */
+  sessionEmbedding: { wasm: ProbeFigures; native: ProbeFigures };
 }
 
 /** The section's report. */
@@ -131,6 +136,7 @@ async function probe(
   image: string,
   split: boolean,
   tokens: number,
+  embedding: "table" | "session" = "table",
 ): Promise<ProbeFigures> {
   const options = JSON.stringify({
     model: model.folder,
@@ -139,6 +145,7 @@ async function probe(
     backend,
     split,
     tokens,
+    embedding,
     waitForParent: true,
     // The native figures use the wasm default budget, so both cut the photo alike.
     ...(backend === "native" ? { threads: 2, maxTiles: 5 } : {}),
@@ -206,12 +213,27 @@ export async function benchEdge(
         }
         return medianFigures(all);
       };
+      // Embedding table against the embed_tokens session, runs alternating so drift in the
+      // machine's load hits both alike.
+      const ab = async (backend: "wasm" | "native") => {
+        const table: ProbeFigures[] = [];
+        const session: ProbeFigures[] = [];
+        for (let i = 0; i < options.runs; i++) {
+          table.push(await probe(dir, backend, model, images.square, false, options.tokens));
+          session.push(
+            await probe(dir, backend, model, images.square, false, options.tokens, "session"),
+          );
+        }
+        return { table: medianFigures(table), session: medianFigures(session) };
+      };
+      const wasmAb = await ab("wasm");
+      const nativeAb = await ab("native");
       const wasm = {
-        unsplit: await figures("wasm", images.square, false),
+        unsplit: wasmAb.table,
         photo: await figures("wasm", images.photoSmall, true),
       };
       const native = {
-        unsplit: await figures("native", images.square, false),
+        unsplit: nativeAb.table,
         photo: await figures("native", images.photoSmall, true),
       };
       const report: EdgeModelReport = {
@@ -224,6 +246,7 @@ export async function benchEdge(
           ttftPhoto: wasm.photo.ttftMs / native.photo.ttftMs,
           load: wasm.unsplit.loadMs / native.unsplit.loadMs,
         },
+        sessionEmbedding: { wasm: wasmAb.session, native: nativeAb.session },
       };
       reports.push(report);
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -237,6 +260,15 @@ export async function benchEdge(
         } / ${(wasm.photo.ttftMs / 1000).toFixed(1)} s, decode ${
           wasm.unsplit.decodeTokensPerSec.toFixed(1)
         } tok/s (${(report.ratios.decode * 100).toFixed(0)}% of native×2)`,
+      );
+      console.error(
+        `edge ${model.name}, embed_tokens session instead of the table: wasm after load ${
+          mib(wasmAb.session.loadRssBytes)
+        }, peak ${mib(wasmAb.session.peakRssBytes)}, decode ${
+          wasmAb.session.decodeTokensPerSec.toFixed(1)
+        } tok/s; native decode ${nativeAb.session.decodeTokensPerSec.toFixed(1)} tok/s (table ${
+          nativeAb.table.decodeTokensPerSec.toFixed(1)
+        })`,
       );
     }
     return {

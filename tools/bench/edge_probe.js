@@ -5,7 +5,7 @@
 //
 //   deno run --no-config --allow-read=MODEL,IMAGE edge_probe.js '{
 //     "model": MODEL, "image": IMAGE, "dtype": "int8", "backend": "wasm", "maxTiles": 5,
-//     "split": true, "tokens": 32}'
+//     "split": true, "tokens": 32, "embedding": "session"}'
 //
 // RSS is the kernel's. The peak: with "waitForParent", the probe prints its figures and waits on
 // stdin while the spawner reads VmHWM from /proc/<pid>/status (Deno lets only -A read /proc/self);
@@ -27,6 +27,7 @@ const model = await vlm.loadModel(options.model, {
   ...(options.threads ? { threads: options.threads } : {}),
   ...(options.dtype ? { dtype: options.dtype } : {}),
   ...(options.maxTiles ? { maxTiles: options.maxTiles } : {}),
+  ...(options.embedding ? { embedding: options.embedding } : {}),
 });
 const loadMs = performance.now() - started;
 const loadRssBytes = rss();

@@ -1,0 +1,202 @@
+/**
+ * The outline of an ONNX model read with the wire walker: graph inputs and
+ * outputs by name, nodes (op type, inputs, outputs, integer attributes) and
+ * initializers described by type, dims and where their bytes lie (inline in
+ * the file, in an external data file, or decoded here when small). Enough to
+ * recognise a small graph and read its weights without loading the file.
+ *
+ * @module
+ */
+import { type ByteSource, WireError, type WireField, WireReader } from "./protobuf_wire.ts";
+
+/** ONNX element types the runtime reads from initializers (TensorProto.DataType). */
+export const ONNX_TYPE = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int64: 7,
+  float16: 10,
+  uint4: 21,
+  int4: 22,
+} as const;
+
+/** A node of the graph. */
+export interface OutlineNode {
+  /** Operator type, e.g. `Gather`. */
+  readonly opType: string;
+  /** Operator domain ("" for the default one). */
+  readonly domain: string;
+  /** Input value names ("" for an omitted optional input). */
+  readonly inputs: readonly string[];
+  /** Output value names. */
+  readonly outputs: readonly string[];
+  /** Attributes holding integers (`i` or `ints`), by name; other attributes are listed as `[]`. */
+  readonly attributes: ReadonlyMap<string, readonly bigint[]>;
+}
+
+/** Where an initializer's little-endian bytes are. */
+export type TensorBytes =
+  | { readonly kind: "inline"; readonly offset: number; readonly length: number }
+  | {
+    readonly kind: "external";
+    readonly location: string;
+    readonly offset: number;
+    readonly length: number;
+  }
+  | { readonly kind: "decoded"; readonly bytes: Uint8Array };
+
+/** An initializer, without its data. */
+export interface OutlineTensor {
+  /** Initializer name. */
+  readonly name: string;
+  /** TensorProto data type. */
+  readonly dataType: number;
+  /** Dims. */
+  readonly dims: readonly number[];
+  /** Where its bytes are; `undefined` for a storage this reader does not handle. */
+  readonly bytes: TensorBytes | undefined;
+}
+
+/** The outline of a model. */
+export interface OnnxOutline {
+  /** Graph input names (without initializers listed as inputs). */
+  readonly inputs: readonly string[];
+  /** Graph output names. */
+  readonly outputs: readonly string[];
+  /** Nodes in file order. */
+  readonly nodes: readonly OutlineNode[];
+  /** Initializers by name. */
+  readonly initializers: ReadonlyMap<string, OutlineTensor>;
+}
+
+/** Inline tensors up to this size are decoded into the outline. */
+const SMALL_BYTES = 4096;
+
+function node(r: WireReader): OutlineNode {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  const attributes = new Map<string, bigint[]>();
+  let opType = "";
+  let domain = "";
+  for (let f = r.next(); f; f = r.next()) {
+    if (f.field === 1) inputs.push(r.string(f));
+    else if (f.field === 2) outputs.push(r.string(f));
+    else if (f.field === 4) opType = r.string(f);
+    else if (f.field === 7) domain = r.string(f);
+    else if (f.field === 5) {
+      const a = r.message(f);
+      let name = "";
+      const ints: bigint[] = [];
+      for (let g = a.next(); g; g = a.next()) {
+        if (g.field === 1) name = a.string(g);
+        else if (g.field === 3 && g.wireType === 0) ints.push(g.varint);
+        else if (g.field === 8) ints.push(...a.varints(g));
+      }
+      attributes.set(name, ints);
+    }
+  }
+  return { opType, domain, inputs, outputs, attributes };
+}
+
+/** Little-endian bytes of the values of a packed repeated numeric field. */
+function packedBytes(r: WireReader, f: WireField, dataType: number): Uint8Array | undefined {
+  if (f.wireType === 2 && (f.field === 4 || f.field === 10)) return r.bytes(f); // float / double
+  const values = r.varints(f);
+  if (f.field === 7) return new Uint8Array(BigInt64Array.from(values).buffer); // int64_data
+  // int32_data carries int8, uint8 and float16 (as bits) one per value.
+  if (dataType === ONNX_TYPE.int8) return new Uint8Array(Int8Array.from(values, Number).buffer);
+  if (dataType === ONNX_TYPE.uint8) return Uint8Array.from(values, Number);
+  if (dataType === ONNX_TYPE.float16) {
+    return new Uint8Array(Uint16Array.from(values, Number).buffer);
+  }
+  return undefined;
+}
+
+function tensor(r: WireReader): OutlineTensor {
+  let name = "";
+  let dataType = 0;
+  const dims: number[] = [];
+  let bytes: TensorBytes | undefined;
+  let decoded: Uint8Array[] = [];
+  let external = false;
+  const entries = new Map<string, string>();
+  for (let f = r.next(); f; f = r.next()) {
+    if (f.field === 1) dims.push(...r.varints(f).map(Number));
+    else if (f.field === 2) dataType = Number(f.varint);
+    else if (f.field === 8) name = r.string(f);
+    else if (f.field === 9) {
+      // Small tensors (scales, zero points, shape constants) are read now; tables stay put.
+      bytes = f.end - f.start <= SMALL_BYTES
+        ? { kind: "decoded", bytes: r.bytes(f) }
+        : { kind: "inline", offset: f.start, length: f.end - f.start };
+    } else if (f.field === 4 || f.field === 5 || f.field === 7) {
+      const part = packedBytes(r, f, dataType);
+      if (part) decoded.push(part);
+      else decoded = [];
+    } else if (f.field === 13) {
+      const e = r.message(f);
+      let key = "";
+      let value = "";
+      for (let g = e.next(); g; g = e.next()) {
+        if (g.field === 1) key = e.string(g);
+        else if (g.field === 2) value = e.string(g);
+      }
+      entries.set(key, value);
+    } else if (f.field === 14) external = f.varint === 1n;
+  }
+  if (external) {
+    const location = entries.get("location");
+    const offset = Number(entries.get("offset") ?? 0);
+    const length = entries.has("length") ? Number(entries.get("length")) : NaN;
+    bytes = location !== undefined && Number.isSafeInteger(offset) && Number.isSafeInteger(length)
+      ? { kind: "external", location, offset, length }
+      : undefined;
+  } else if (!bytes && decoded.length > 0) {
+    const total = decoded.reduce((n, d) => n + d.length, 0);
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const d of decoded) {
+      joined.set(d, at);
+      at += d.length;
+    }
+    bytes = { kind: "decoded", bytes: joined };
+  }
+  return { name, dataType, dims, bytes };
+}
+
+function valueName(r: WireReader): string {
+  for (let f = r.next(); f; f = r.next()) if (f.field === 1) return r.string(f);
+  return "";
+}
+
+/**
+ * Reads the outline of the ONNX model in `source`. Throws {@linkcode WireError}
+ * when the bytes are not a model.
+ */
+export function readOnnxOutline(source: ByteSource): OnnxOutline {
+  const model = new WireReader(source);
+  let graph: WireReader | undefined;
+  for (let f = model.next(); f; f = model.next()) {
+    if (f.field === 7 && f.wireType === 2) graph = model.message(f);
+  }
+  if (!graph) throw new WireError("no graph in the model");
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  const nodes: OutlineNode[] = [];
+  const initializers = new Map<string, OutlineTensor>();
+  for (let f = graph.next(); f; f = graph.next()) {
+    if (f.wireType !== 2) continue;
+    if (f.field === 1) nodes.push(node(graph.message(f)));
+    else if (f.field === 5) {
+      const t = tensor(graph.message(f));
+      initializers.set(t.name, t);
+    } else if (f.field === 11) inputs.push(valueName(graph.message(f)));
+    else if (f.field === 12) outputs.push(valueName(graph.message(f)));
+  }
+  return {
+    inputs: inputs.filter((name) => !initializers.has(name)),
+    outputs,
+    nodes,
+    initializers,
+  };
+}
