@@ -24,9 +24,12 @@ import type { RgbImage } from "./raster.ts";
 /**
  * After a decode leaves the wasm heap larger than this, the instance is dropped
  * (and its memory with it); the next decode instantiates a fresh one in about a
- * millisecond. Images up to ~3 MP fit without the heap growing.
+ * millisecond. A 12 MP photo leaves a 56 MB heap, which is kept: the first
+ * touch of a fresh heap's pages cost a third of that photo's decode time in the
+ * profile (tools/bench/preprocess_profile.ts), more than the decoding itself on
+ * a busy machine. Larger images still release theirs.
  */
-const RETAINED_HEAP_BYTES = 32 * 1024 * 1024;
+const RETAINED_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** The part of the Emscripten module this file uses. */
 interface MozJpegModule {
