@@ -1,11 +1,17 @@
 /**
  * Where preprocessing time goes for the split photo (SmolVLM-256M plan: the
  * 4000×3000 bench JPEG resized to 2048×1536 with Lanczos, 12 tiles of 512 plus
- * the global image), stage by stage, for vlmkit and for transformers.js 4.3.1
- * (its Idefics3 image processor with the same settings), in the same process
- * and the same run. Medians of `--runs` rounds after a warm-up.
+ * the global image), stage by stage, for vlmkit (WebAssembly resampler, and
+ * the TypeScript fallback) and for transformers.js 4.3.1 (its Idefics3 image
+ * processor with the same settings; sharp decodes and resizes), in one process
+ * and the same run. Also the bench's "resize 640×480 → 2048×1536 lanczos" on
+ * all three. Medians of `--runs` rounds after a warm-up round.
  *
- *   deno run -A tools/bench/preprocess_profile.ts [--runs 7]
+ *   deno run -A tools/bench/preprocess_profile.ts [--photo JPEG] [--runs 7] [--json]
+ *
+ * Without `--photo` the bench's photo is written to a temporary folder.
+ * `--json` prints one JSON line of {@linkcode PreprocessProfile} (what
+ * `deno task bench` reads); otherwise a table.
  *
  * @module
  */
@@ -13,95 +19,167 @@ import { parseArgs } from "node:util";
 import { Idefics3ImageProcessor, RawImage } from "@huggingface/transformers";
 import { decodeImage } from "../../src/image/decode.ts";
 import { packTiles, tileImage } from "../../src/image/processor.ts";
-import { cropRgb } from "../../src/image/raster.ts";
+import { createRgbImage, cropRgb } from "../../src/image/raster.ts";
 import { resizeRgb } from "../../src/image/resample.ts";
+import { setWasmResampling } from "../../src/image/resample_wasm.ts";
 import { planTiles } from "../../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
 import { median } from "../median.ts";
 import { writeBenchImages } from "./inputs.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { runs: { type: "string", default: "7" } },
-});
-const runs = Number(values.runs);
-const spec = getPreset(DEFAULT_PRESET).image;
-const dir = await Deno.makeTempDir({ prefix: "vlmkit-preprocess-" });
-const images = await writeBenchImages(dir);
-const bytes = await Deno.readFile(images.photo);
-
-const timings = new Map<string, number[]>();
-function time<T>(name: string, body: () => T): T {
-  const start = performance.now();
-  const value = body();
-  const list = timings.get(name) ?? [];
-  list.push(performance.now() - start);
-  timings.set(name, list);
-  return value;
-}
-async function timeAsync<T>(name: string, body: () => Promise<T>): Promise<T> {
-  const start = performance.now();
-  const value = await body();
-  const list = timings.get(name) ?? [];
-  list.push(performance.now() - start);
-  timings.set(name, list);
-  return value;
+/** Median milliseconds per stage, keyed by stage name, and the load average around them. */
+export interface PreprocessProfile {
+  /** Timed rounds per figure. */
+  runs: number;
+  /** `Deno.loadavg()` (1, 5, 15 minutes) after the last round. */
+  loadAverage: number[];
+  /** Stage name → median ms. */
+  medianMs: Record<string, number>;
 }
 
-const processor = new Idefics3ImageProcessor({
-  do_convert_rgb: true,
-  do_resize: true,
-  size: { longest_edge: spec.longestEdge },
-  resample: 1,
-  do_rescale: true,
-  rescale_factor: spec.rescaleFactor,
-  do_normalize: true,
-  image_mean: spec.mean,
-  image_std: spec.std,
-  do_pad: true,
-  do_image_splitting: true,
-  max_image_size: { longest_edge: spec.tileSize },
-});
+/** The stage names, in the order they are printed. */
+export const STAGES = {
+  resizeWasm: "resize 640×480 → 2048×1536 lanczos: vlmkit wasm",
+  resizeTs: "resize 640×480 → 2048×1536 lanczos: vlmkit TypeScript",
+  resizeSharp: "resize 640×480 → 2048×1536 lanczos: transformers.js (sharp)",
+  decode: "photo: vlmkit JPEG decode",
+  resize: "photo: vlmkit resize 4000×3000 → 2048×1536",
+  crop: "photo: vlmkit crop 12 tiles",
+  global: "photo: vlmkit global image 2048×1536 → 512²",
+  pack: "photo: vlmkit normalise + pack [13,3,512,512]",
+  total: "photo: vlmkit total (wasm resampler)",
+  totalTs: "photo: vlmkit total (TypeScript resampler)",
+  theirDecode: "photo: transformers.js decode (RawImage.read)",
+  theirResize: "photo: transformers.js resize to 2048×1536",
+  theirProcessor: "photo: transformers.js processor (resize → pack)",
+  theirTotal: "photo: transformers.js total",
+} as const;
 
-for (let round = 0; round <= runs; round++) {
-  const record = round > 0;
-  // vlmkit, stage by stage (what tileImage + packTiles do, timed apart).
-  const pixels = time("vlmkit decode", () => decodeImage(bytes));
-  const plan = planTiles(pixels.width, pixels.height, spec, { split: true });
-  const stage1 = time(
-    "vlmkit resize to 2048",
-    () => resizeRgb(pixels, plan.stage1.width, plan.stage1.height, spec.resample),
-  );
-  const grid = resizeRgb(stage1, plan.resized.width, plan.resized.height, spec.resample);
-  const T = spec.tileSize;
-  const tiles = time("vlmkit crop tiles", () => {
-    const out = [];
-    for (let r = 0; r < plan.rows; r++) {
-      for (let c = 0; c < plan.cols; c++) out.push(cropRgb(grid, c * T, r * T, T, T));
-    }
-    return out;
+/** Runs the profile on the JPEG at `photo`. */
+export async function profilePreprocessing(
+  photo: string,
+  runs: number,
+): Promise<PreprocessProfile> {
+  const spec = getPreset(DEFAULT_PRESET).image;
+  const bytes = await Deno.readFile(photo);
+  const timings = new Map<string, number[]>();
+  const record = (name: string, ms: number) => {
+    const list = timings.get(name) ?? [];
+    list.push(ms);
+    timings.set(name, list);
+  };
+  const time = <T>(name: string, body: () => T): T => {
+    const start = performance.now();
+    const value = body();
+    record(name, performance.now() - start);
+    return value;
+  };
+  const timeAsync = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    const value = await body();
+    record(name, performance.now() - start);
+    return value;
+  };
+
+  const processor = new Idefics3ImageProcessor({
+    do_convert_rgb: true,
+    do_resize: true,
+    size: { longest_edge: spec.longestEdge },
+    resample: 1,
+    do_rescale: true,
+    rescale_factor: spec.rescaleFactor,
+    do_normalize: true,
+    image_mean: spec.mean,
+    image_std: spec.std,
+    do_pad: true,
+    do_image_splitting: true,
+    max_image_size: { longest_edge: spec.tileSize },
   });
-  tiles.push(time("vlmkit global resize", () => resizeRgb(grid, T, T, spec.resample)));
-  time("vlmkit normalise+pack", () => packTiles([{ plan, tiles }], spec));
-  time("vlmkit total", () => packTiles([tileImage(decodeImage(bytes), spec)], spec));
+  // The in-process bench's 640×480 picture.
+  const small = createRgbImage(640, 480);
+  for (let i = 0; i < small.data.length; i++) small.data[i] = (i * 7 + (i >> 9) * 13) & 255;
+  const smallRaw = new RawImage(small.data, 640, 480, 3);
+  const T = spec.tileSize;
 
-  // transformers.js: RawImage.read decodes with sharp; the processor resizes with sharp, then
-  // rescales, normalises, splits and shrinks the global image in JS.
-  const raw = await timeAsync("transformers.js decode", () => RawImage.read(images.photo));
-  await timeAsync(
-    "transformers.js resize to 2048",
-    () => raw.resize(plan.stage1.width, plan.stage1.height, { resample: 1 }),
-  );
-  await timeAsync("transformers.js processor (resize..pack)", () => processor(raw));
-  await timeAsync(
-    "transformers.js total",
-    async () => processor(await RawImage.read(images.photo)),
-  );
-  if (!record) timings.clear();
+  for (let round = 0; round <= runs; round++) {
+    time(STAGES.resizeWasm, () => resizeRgb(small, 2048, 1536, "lanczos"));
+    setWasmResampling(false);
+    time(STAGES.resizeTs, () => resizeRgb(small, 2048, 1536, "lanczos"));
+    time(STAGES.totalTs, () => packTiles([tileImage(decodeImage(bytes), spec)], spec));
+    setWasmResampling(true);
+    await timeAsync(STAGES.resizeSharp, () => smallRaw.resize(2048, 1536, { resample: 1 }));
+
+    // vlmkit, stage by stage (what tileImage + packTiles do, timed apart).
+    const pixels = time(STAGES.decode, () => decodeImage(bytes));
+    const plan = planTiles(pixels.width, pixels.height, spec, { split: true });
+    const stage1 = time(
+      STAGES.resize,
+      () => resizeRgb(pixels, plan.stage1.width, plan.stage1.height, spec.resample),
+    );
+    const grid = resizeRgb(stage1, plan.resized.width, plan.resized.height, spec.resample);
+    const tiles = time(STAGES.crop, () => {
+      const out = [];
+      for (let r = 0; r < plan.rows; r++) {
+        for (let c = 0; c < plan.cols; c++) out.push(cropRgb(grid, c * T, r * T, T, T));
+      }
+      return out;
+    });
+    tiles.push(time(STAGES.global, () => resizeRgb(grid, T, T, spec.resample)));
+    time(STAGES.pack, () => packTiles([{ plan, tiles }], spec));
+    time(STAGES.total, () => packTiles([tileImage(decodeImage(bytes), spec)], spec));
+
+    // transformers.js: RawImage.read decodes with sharp; the processor resizes with sharp, then
+    // rescales, normalises, splits and shrinks the global image in JS.
+    const raw = await timeAsync(STAGES.theirDecode, () => RawImage.read(photo));
+    await timeAsync(
+      STAGES.theirResize,
+      () => raw.resize(plan.stage1.width, plan.stage1.height, { resample: 1 }),
+    );
+    await timeAsync(STAGES.theirProcessor, () => processor(raw));
+    await timeAsync(STAGES.theirTotal, async () => processor(await RawImage.read(photo)));
+    if (round === 0) timings.clear(); // the warm-up round
+  }
+  const medianMs: Record<string, number> = {};
+  for (const name of Object.values(STAGES)) medianMs[name] = median(timings.get(name) ?? [NaN]);
+  return { runs, loadAverage: Deno.loadavg(), medianMs };
 }
-await Deno.remove(dir, { recursive: true });
-const load = Deno.loadavg().map((v) => v.toFixed(2)).join(" ");
-console.log(`split photo 4000×3000 → 2048×1536, 13 tiles; medians of ${runs}; load ${load}`);
-for (const [name, list] of timings) {
-  console.log(`${name.padEnd(44)} ${median(list).toFixed(1).padStart(8)} ms`);
+
+/** The profile as a table (stderr in the bench). */
+export function formatProfile(profile: PreprocessProfile): string {
+  const lines = [
+    `preprocessing, medians of ${profile.runs} (load average ${
+      profile.loadAverage.map((v) => v.toFixed(2)).join(" ")
+    })`,
+  ];
+  for (const [name, ms] of Object.entries(profile.medianMs)) {
+    lines.push(`  ${name.padEnd(62)} ${ms.toFixed(1).padStart(8)} ms`);
+  }
+  const m = profile.medianMs;
+  lines.push(
+    `  photo total, transformers.js / vlmkit: ${
+      (m[STAGES.theirTotal] / m[STAGES.total]).toFixed(2)
+    }×` +
+      ` (TypeScript resampler: ${(m[STAGES.theirTotal] / m[STAGES.totalTs]).toFixed(2)}×)`,
+  );
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      photo: { type: "string" },
+      runs: { type: "string", default: "7" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  let dir: string | undefined;
+  let photo = values.photo;
+  if (!photo) {
+    dir = await Deno.makeTempDir({ prefix: "vlmkit-preprocess-" });
+    photo = (await writeBenchImages(dir)).photo;
+  }
+  const profile = await profilePreprocessing(photo, Number(values.runs));
+  if (dir) await Deno.remove(dir, { recursive: true });
+  console.log(values.json ? JSON.stringify(profile) : formatProfile(profile));
 }
