@@ -10,8 +10,8 @@
  *   deno run -A tools/bench/preprocess_profile.ts [--photo JPEG] [--runs 7] [--json]
  *
  * Without `--photo` the bench's photo is written to a temporary folder.
- * `--json` prints one JSON line of {@linkcode PreprocessProfile} (what
- * `deno task bench` reads); otherwise a table.
+ * `--json` prints one JSON line of `PreprocessProfile` (what `deno task bench`
+ * reads); otherwise a table.
  *
  * @module
  */
@@ -26,34 +26,7 @@ import { planTiles } from "../../src/tokens/tiles.ts";
 import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
 import { median } from "../median.ts";
 import { writeBenchImages } from "./inputs.ts";
-
-/** Median milliseconds per stage, keyed by stage name, and the load average around them. */
-export interface PreprocessProfile {
-  /** Timed rounds per figure. */
-  runs: number;
-  /** `Deno.loadavg()` (1, 5, 15 minutes) after the last round. */
-  loadAverage: number[];
-  /** Stage name → median ms. */
-  medianMs: Record<string, number>;
-}
-
-/** The stage names, in the order they are printed. */
-export const STAGES = {
-  resizeWasm: "resize 640×480 → 2048×1536 lanczos: vlmkit wasm",
-  resizeTs: "resize 640×480 → 2048×1536 lanczos: vlmkit TypeScript",
-  resizeSharp: "resize 640×480 → 2048×1536 lanczos: transformers.js (sharp)",
-  decode: "photo: vlmkit JPEG decode",
-  resize: "photo: vlmkit resize 4000×3000 → 2048×1536",
-  crop: "photo: vlmkit crop 12 tiles",
-  global: "photo: vlmkit global image 2048×1536 → 512²",
-  pack: "photo: vlmkit normalise + pack [13,3,512,512]",
-  total: "photo: vlmkit total (wasm resampler)",
-  totalTs: "photo: vlmkit total (TypeScript resampler)",
-  theirDecode: "photo: transformers.js decode (RawImage.read)",
-  theirResize: "photo: transformers.js resize to 2048×1536",
-  theirProcessor: "photo: transformers.js processor (resize → pack)",
-  theirTotal: "photo: transformers.js total",
-} as const;
+import { formatProfile, type PreprocessProfile, STAGES } from "./preprocess_report.ts";
 
 /** Runs the profile on the JPEG at `photo`. */
 export async function profilePreprocessing(
@@ -142,26 +115,6 @@ export async function profilePreprocessing(
   const medianMs: Record<string, number> = {};
   for (const name of Object.values(STAGES)) medianMs[name] = median(timings.get(name) ?? [NaN]);
   return { runs, loadAverage: Deno.loadavg(), medianMs };
-}
-
-/** The profile as a table (stderr in the bench). */
-export function formatProfile(profile: PreprocessProfile): string {
-  const lines = [
-    `preprocessing, medians of ${profile.runs} (load average ${
-      profile.loadAverage.map((v) => v.toFixed(2)).join(" ")
-    })`,
-  ];
-  for (const [name, ms] of Object.entries(profile.medianMs)) {
-    lines.push(`  ${name.padEnd(62)} ${ms.toFixed(1).padStart(8)} ms`);
-  }
-  const m = profile.medianMs;
-  lines.push(
-    `  photo total, transformers.js / vlmkit: ${
-      (m[STAGES.theirTotal] / m[STAGES.total]).toFixed(2)
-    }×` +
-      ` (TypeScript resampler: ${(m[STAGES.theirTotal] / m[STAGES.totalTs]).toFixed(2)}×)`,
-  );
-  return lines.join("\n");
 }
 
 if (import.meta.main) {
