@@ -173,3 +173,19 @@ Deno.test("a resize that outgrows the retained heap leaves the next one correct"
   const small = { width: 33, height: 17, data: noise(33, 17, 3, 5) };
   assert.deepEqual(resizeRgb(small, 9, 40, "bicubic"), resizeRgbScalar(small, 9, 40, "bicubic"));
 });
+
+const hasClang = await new Deno.Command("clang", { args: ["--version"], stdout: "null" }).output()
+  .then((r) => r.success, () => false);
+
+Deno.test({
+  name: "the embedded binary is the build of tools/wasm/resample.c",
+  ignore: !hasClang,
+  async fn() {
+    const script = new URL("../../tools/wasm/build_resample.ts", import.meta.url).pathname;
+    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-run", script, "--check"],
+      stderr: "piped",
+    }).output();
+    assert(success, new TextDecoder().decode(stderr));
+  },
+});
