@@ -73,7 +73,7 @@ Deno.test("property: the wasm resampler gives the TypeScript resampler's bytes",
       side,
       side,
       side,
-      fc.constantFrom(1, 3, 4),
+      fc.constantFrom(1, 2, 3, 4),
       fc.constantFrom(...FILTERS),
       fc.integer(),
       (w, h, tw, th, channels, filter, seed) => {
@@ -102,7 +102,7 @@ Deno.test("property: huge up- and down-scaling ratios and 1-pixel sides agree to
         [640, 3, 2048, 1],
       ),
       fc.boolean(),
-      fc.constantFrom(1, 3, 4),
+      fc.constantFrom(1, 2, 3, 4),
       fc.constantFrom(...FILTERS),
       fc.integer(),
       ([w, h, tw, th], swap, channels, filter, seed) => {
