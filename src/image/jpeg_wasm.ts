@@ -162,7 +162,12 @@ export function decodeJpegWasm(bytes: Uint8Array): RgbImage {
   if (premature) throw new Error(`libjpeg: ${premature} (truncated file)`);
   const { width, height, data } = decoded;
   const pixels = width * height;
-  const rgb = new Uint8Array(pixels * 3);
+  // The RGBA is normally a copy made for us: drop alpha in place (each write lands at or
+  // before the byte being read) and keep its buffer, rather than fault in a fresh 3-byte one.
+  const owned = data.buffer !== decoder.HEAPU8.buffer;
+  const rgb = owned
+    ? new Uint8Array(data.buffer, data.byteOffset, pixels * 3)
+    : new Uint8Array(pixels * 3);
   for (let i = 0, j = 0; i < pixels * 3; i += 3, j += 4) {
     rgb[i] = data[j];
     rgb[i + 1] = data[j + 1];
