@@ -2,7 +2,10 @@
  * `deno task bench`: JSON on stdout, tables on stderr.
  *
  * - Pure functions: spec resolution, tile planning, sequence accounting,
- *   Pillow-exact resampling and tiling (medians of timed rounds).
+ *   Pillow-exact resampling (WebAssembly and the TypeScript fallback) and
+ *   tiling (medians of timed rounds).
+ * - Preprocessing of the 4000×3000 photo stage by stage, vlmkit against
+ *   transformers.js in one child process (tools/bench/preprocess_profile.ts).
  * - The machine's limits, measured in the same run: memory bandwidth (a large
  *   copy) and the fp32 matmul rate of each backend.
  * - Models, each configuration in its own process: the shipped tiny model on
@@ -30,6 +33,7 @@ import { parseArgs } from "node:util";
 import { synthesize } from "../src/build/synthesize.ts";
 import { createRgbImage } from "../src/image/raster.ts";
 import { resizeRgb } from "../src/image/resample.ts";
+import { setWasmResampling } from "../src/image/resample_wasm.ts";
 import { tileImage } from "../src/image/processor.ts";
 import { openModelFolder } from "../src/runtime/model_folder.ts";
 import { describeModelFolder } from "../src/runtime/model_spec.ts";
@@ -48,6 +52,7 @@ import {
   printLlamaCppTable,
 } from "./bench/llama_cpp_side_by_side.ts";
 import { benchEdge, type EdgeModel } from "./bench/edge.ts";
+import { formatProfile, type PreprocessProfile } from "./bench/preprocess_report.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
@@ -137,6 +142,28 @@ async function edgeSection(options: BenchOptions, images: BenchImages, work: str
   });
 }
 
+/**
+ * tools/bench/preprocess_profile.ts in a process of its own: it loads
+ * transformers.js (and sharp), which the rest of this process keeps apart.
+ */
+async function profilePreprocessingInChild(
+  photo: string,
+  runs: number,
+): Promise<PreprocessProfile> {
+  const script = new URL("./bench/preprocess_profile.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, "--photo", photo, "--runs", String(runs), "--json"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (code !== 0) {
+    throw new Error(`the preprocessing profile failed:\n${new TextDecoder().decode(stderr)}`);
+  }
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
 /** Runs every benchmark; tables go to stderr and the figures are returned. */
 export async function runBench(options: BenchOptions = {}): Promise<Record<string, unknown>> {
   if (options.section === "edge") {
@@ -207,6 +234,15 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       2,
       () => resizeRgb(photo, 2048, 1536, "lanczos"),
     ),
+    await bench("resize 640×480 → 2048×1536 lanczos (TS)", 2, () => {
+      // The fallback where WebAssembly SIMD is missing.
+      setWasmResampling(false);
+      try {
+        return resizeRgb(photo, 2048, 1536, "lanczos");
+      } finally {
+        setWasmResampling(true);
+      }
+    }),
     await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
   ];
   console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
@@ -243,6 +279,9 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
   try {
     const images = await writeBenchImages(work);
     const runs = options.runs ?? 5;
+    // vlmkit's preprocessing against transformers.js's, same photo, same run, own process.
+    const preprocessing = await profilePreprocessingInChild(images.photo, Math.max(runs, 5));
+    console.error(`\n${formatProfile(preprocessing)}`);
     const tokens = options.tokens ?? 128;
     const models: ModelReport[] = [];
     const llamaCpp: DecoderComparison[] = [];
@@ -322,6 +361,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       deno: Deno.version.deno,
       machine,
       results,
+      preprocessing,
       wasmTwoThreads: {
         available: false,
         reason: "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +

@@ -24,9 +24,12 @@ import type { RgbImage } from "./raster.ts";
 /**
  * After a decode leaves the wasm heap larger than this, the instance is dropped
  * (and its memory with it); the next decode instantiates a fresh one in about a
- * millisecond. Images up to ~3 MP fit without the heap growing.
+ * millisecond. A 12 MP photo leaves a 56 MB heap, which is kept: the first
+ * touch of a fresh heap's pages cost a third of that photo's decode time in the
+ * profile (tools/bench/preprocess_profile.ts), more than the decoding itself on
+ * a busy machine. Larger images still release theirs.
  */
-const RETAINED_HEAP_BYTES = 32 * 1024 * 1024;
+const RETAINED_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** The part of the Emscripten module this file uses. */
 interface MozJpegModule {
@@ -159,7 +162,12 @@ export function decodeJpegWasm(bytes: Uint8Array): RgbImage {
   if (premature) throw new Error(`libjpeg: ${premature} (truncated file)`);
   const { width, height, data } = decoded;
   const pixels = width * height;
-  const rgb = new Uint8Array(pixels * 3);
+  // The RGBA is normally a copy made for us: drop alpha in place (each write lands at or
+  // before the byte being read) and keep its buffer, rather than fault in a fresh 3-byte one.
+  const owned = data.buffer !== decoder.HEAPU8.buffer;
+  const rgb = owned
+    ? new Uint8Array(data.buffer, data.byteOffset, pixels * 3)
+    : new Uint8Array(pixels * 3);
   for (let i = 0, j = 0; i < pixels * 3; i += 3, j += 4) {
     rgb[i] = data[j];
     rgb[i + 1] = data[j + 1];
