@@ -24,12 +24,12 @@ import type { RgbImage } from "./raster.ts";
 /**
  * After a decode leaves the wasm heap larger than this, the instance is dropped
  * (and its memory with it); the next decode instantiates a fresh one in about a
- * millisecond. A 12 MP photo leaves a 56 MB heap, which is kept: the first
- * touch of a fresh heap's pages cost a third of that photo's decode time in the
- * profile (tools/bench/preprocess_profile.ts), more than the decoding itself on
- * a busy machine. Larger images still release theirs.
+ * millisecond. Images up to ~3 MP fit without the heap growing. A 12 MP photo
+ * leaves a 56 MB heap; keeping it would save a third of the next such decode
+ * (page faults on a fresh heap, tools/bench/preprocess_profile.ts), but on the
+ * edge that memory would stay resident between requests, so it is released.
  */
-const RETAINED_HEAP_BYTES = 64 * 1024 * 1024;
+const RETAINED_HEAP_BYTES = 32 * 1024 * 1024;
 
 /** The part of the Emscripten module this file uses. */
 interface MozJpegModule {
