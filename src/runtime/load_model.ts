@@ -43,7 +43,8 @@ export interface LoadModelOptions extends BackendOptions {
    */
   dtype?: DtypeChoice;
   /**
-   * How 4-bit (MatMulNBits) weights run: `auto` (default) re-packs them at load to int8
+   * How 4-bit weights (MatMulNBits: q4, q4f16; MatMulBnb4: bnb4) run: `auto` (default)
+   * re-packs them at load to int8
    * with per-column scales on the wasm backend, whose 4-bit kernel is ~17× slower per
    * decode step than its int8 one, and keeps them on native and host runtimes; `int8`
    * re-packs on every backend; `original` keeps the published kernel everywhere. What was

@@ -28,7 +28,7 @@ export function isMaxTiles(value: unknown): value is number {
 const BACKENDS: Record<BackendName, true> = { wasm: true, native: true };
 
 /**
- * The `q4Kernel` option: how 4-bit MatMulNBits weights run. `auto` re-packs
+ * The `q4Kernel` option: how 4-bit (MatMulNBits, MatMulBnb4) weights run. `auto` re-packs
  * them to int8 on the wasm backend (which has no fast 4-bit kernel) and keeps
  * them elsewhere; `int8` re-packs on every backend; `original` never does.
  */

@@ -61,7 +61,7 @@ export interface VlmModelParts {
   decoder: Decoder;
   /** Load time in ms. */
   loadMs: number;
-  /** How each file's 4-bit matmuls run (files with MatMulNBits only). */
+  /** How each file's 4-bit matmuls run (files with MatMulNBits or MatMulBnb4 only). */
   q4Kernels?: readonly Q4KernelReport[];
   /** Pixel limit for images. */
   maxPixels?: number;
@@ -124,7 +124,7 @@ export class VlmModel {
   /** Which runtime runs the sessions: `wasm`, `native`, or `host` (a runtime the host supplied). */
   readonly backend: RuntimeName;
   /**
-   * How each file's 4-bit MatMulNBits weights run (see the `q4Kernel` load option):
+   * How each file's 4-bit (MatMulNBits, MatMulBnb4) weights run (see the `q4Kernel` load option):
    * re-packed to int8 at load, or kept; empty for models without them.
    */
   readonly q4Kernels: readonly Q4KernelReport[];

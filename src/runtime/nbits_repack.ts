@@ -91,23 +91,35 @@ export function dequantizeNBitsColumn(w: NBitsWeight, col: number, out: Float32A
  * value moves by at most half a column step from its 4-bit value.
  */
 export function repackNBitsToInt8(w: NBitsWeight, levels = REPACK_LEVELS): ColumnInt8Weight {
-  if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
-    throw new RangeError(`repackNBitsToInt8: levels must be an integer in 1..127, got ${levels}`);
-  }
   const problem = nbitsProblem(w);
   if (problem) throw new RangeError(`repackNBitsToInt8: ${problem}`);
-  const { k, n } = w;
+  return repackColumns(w.k, w.n, (col, out) => dequantizeNBitsColumn(w, col, out), levels);
+}
+
+/**
+ * A `[K, N]` weight, read one float column at a time by `column`, as int8
+ * with per-column scales (±`levels` for each column's largest magnitude).
+ */
+export function repackColumns(
+  k: number,
+  n: number,
+  column: (col: number, out: Float32Array) => void,
+  levels = REPACK_LEVELS,
+): ColumnInt8Weight {
+  if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
+    throw new RangeError(`repackColumns: levels must be an integer in 1..127, got ${levels}`);
+  }
   const values = new Int8Array(k * n);
   const scales = new Float32Array(n);
-  const column = new Float32Array(k);
+  const values32 = new Float32Array(k);
   for (let col = 0; col < n; col++) {
-    dequantizeNBitsColumn(w, col, column);
+    column(col, values32);
     let max = 0;
-    for (let row = 0; row < k; row++) max = Math.max(max, Math.abs(column[row]));
+    for (let row = 0; row < k; row++) max = Math.max(max, Math.abs(values32[row]));
     const scale = max > 0 && Number.isFinite(max) ? max / levels : 1;
     scales[col] = scale;
     for (let row = 0; row < k; row++) {
-      const q = Math.round(column[row] / scale);
+      const q = Math.round(values32[row] / scale);
       values[row * n + col] = Math.max(-levels, Math.min(levels, q));
     }
   }

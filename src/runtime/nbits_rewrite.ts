@@ -1,14 +1,21 @@
 /**
- * Rewrites an ONNX model's 4-bit `MatMulNBits` nodes into the int8 chain
- * (DynamicQuantizeLinear → MatMulInteger → scale), on the model's bytes and
- * before its session opens. ONNX Runtime fuses that chain into its integer
- * matmul, the fast kernel on wasm; see {@linkcode repackNBitsToInt8} for the
- * weights. Nodes in a form this does not cover are left as they are.
+ * Rewrites an ONNX model's 4-bit `MatMulNBits` and `MatMulBnb4` nodes into
+ * the int8 chain (DynamicQuantizeLinear → MatMulInteger → scale), on the
+ * model's bytes and before its session opens. ONNX Runtime fuses that chain
+ * into its integer matmul, the fast kernel on wasm; see `repackColumns` for
+ * the weights. Nodes in a form this does not cover are left as they are.
  *
  * @module
  */
 import { float16ToFloat32 } from "./float16.ts";
-import { blockCount, type NBitsWeight, REPACK_LEVELS, repackNBitsToInt8 } from "./nbits_repack.ts";
+import { bnb4Problem, type Bnb4Weight, dequantizeBnb4Column } from "./bnb4_weight.ts";
+import {
+  dequantizeNBitsColumn,
+  nbitsProblem,
+  type NBitsWeight,
+  REPACK_LEVELS,
+  repackColumns,
+} from "./nbits_repack.ts";
 import {
   fields,
   int64s,
@@ -22,7 +29,7 @@ import {
 /** External weight files of a model, by the path its tensors name. */
 export type ExternalData = readonly { path: string; data: Uint8Array }[];
 
-/** A MatMulNBits node left as it is, and why. */
+/** A 4-bit matmul node left as it is, and why. */
 export interface KeptNode {
   /** Node name (or its first output's). */
   node: string;
@@ -34,9 +41,9 @@ export interface KeptNode {
 export interface NBitsRewrite {
   /** The model, rewritten (the input itself when nothing was rewritten). */
   bytes: Uint8Array;
-  /** MatMulNBits nodes replaced by the int8 chain. */
+  /** 4-bit matmul nodes replaced by the int8 chain. */
   rewritten: number;
-  /** MatMulNBits nodes kept. */
+  /** 4-bit matmul nodes kept. */
   kept: KeptNode[];
 }
 
@@ -155,13 +162,63 @@ function floats(data: Uint8Array, dataType: number): Float32Array | undefined {
   return undefined;
 }
 
-/** The weight of a MatMulNBits node, or why it is not one this rewrite covers. */
-function weightOf(
+/** A 4-bit weight read one float column at a time. */
+interface ColumnWeight {
+  k: number;
+  n: number;
+  /** Activations (and scales) are float16. */
+  half: boolean;
+  column(col: number, out: Float32Array): void;
+}
+
+/** The weight of a MatMulBnb4 node, or why it is not one this rewrite covers. */
+function bnb4WeightOf(
   bytes: Uint8Array,
   node: Node,
   initializers: Map<string, Tensor>,
   external: ExternalData | undefined,
-): { weight: NBitsWeight; half: boolean } | string {
+): ColumnWeight | string {
+  const k = node.ints.get("K");
+  const n = node.ints.get("N");
+  const blockSize = node.ints.get("block_size");
+  const quantType = node.ints.get("quant_type");
+  if (k === undefined || n === undefined || blockSize === undefined || quantType === undefined) {
+    return "K, N, block_size or quant_type is missing";
+  }
+  const b = initializers.get(node.inputs[1]);
+  const a = initializers.get(node.inputs[2]);
+  if (!b || !a) return "B or absmax is not an initializer";
+  if (b.dataType !== T.uint8) return "B is not uint8";
+  if (a.dataType !== T.float && a.dataType !== T.float16) return "absmax is not float or float16";
+  const bData = tensorBytes(bytes, b, external);
+  const aData = tensorBytes(bytes, a, external);
+  if (typeof bData === "string") return bData;
+  if (typeof aData === "string") return aData;
+  const w: Bnb4Weight = {
+    k,
+    n,
+    blockSize,
+    quantType,
+    packed: bData,
+    absmax: floats(aData, a.dataType)!,
+  };
+  const problem = bnb4Problem(w);
+  if (problem) return problem;
+  return {
+    k,
+    n,
+    half: a.dataType === T.float16,
+    column: (c, out) => dequantizeBnb4Column(w, c, out),
+  };
+}
+
+/** The weight of a MatMulNBits node, or why it is not one this rewrite covers. */
+function nbitsWeightOf(
+  bytes: Uint8Array,
+  node: Node,
+  initializers: Map<string, Tensor>,
+  external: ExternalData | undefined,
+): ColumnWeight | string {
   const bits = node.ints.get("bits") ?? 4;
   if (bits !== 4) return `bits ${bits} (only 4-bit weights are re-packed)`;
   const k = node.ints.get("K");
@@ -196,13 +253,14 @@ function weightOf(
     scales: floats(sData as Uint8Array, s.dataType)!,
     zeroPoints: zData as Uint8Array | undefined,
   };
-  const blocks = blockCount(weight);
-  if (weight.packed.length !== n * blocks * (blockSize / 2)) return "B does not match K, N";
-  if (weight.scales.length !== n * blocks) return "scales do not match K, N and block_size";
-  if (weight.zeroPoints && weight.zeroPoints.length !== n * Math.ceil(blocks / 2)) {
-    return "zero_points do not match K, N and block_size";
-  }
-  return { weight, half: s.dataType === T.float16 };
+  const problem = nbitsProblem(weight);
+  if (problem) return problem;
+  return {
+    k,
+    n,
+    half: s.dataType === T.float16,
+    column: (c, out) => dequantizeNBitsColumn(weight, c, out),
+  };
 }
 
 function nodeBytes(
@@ -232,8 +290,9 @@ function tensorField(name: string, dataType: number, dims: number[], raw: Uint8A
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The int8 chain that replaces `node`: new nodes and initializers, as graph fields. */
-function replacement(node: Node, weight: NBitsWeight, half: boolean, levels: number) {
-  const q = repackNBitsToInt8(weight, levels);
+function replacement(node: Node, weight: ColumnWeight, levels: number) {
+  const { half } = weight;
+  const q = repackColumns(weight.k, weight.n, weight.column, levels);
   const base = `${node.name || node.outputs[0]}/int8_repack`;
   const v = (s: string) => `${base}/${s}`;
   const out = node.outputs[0];
@@ -276,7 +335,7 @@ function defaultOpset(bytes: Uint8Array, modelFields: WireField[]): number {
 }
 
 /**
- * Replaces every 4-bit MatMulNBits node of the model's main graph whose
+ * Replaces every 4-bit MatMulNBits (and MatMulBnb4) node of the model's main graph whose
  * weights are initializers (inline or in `external`) with the int8 chain.
  * Its initializers are dropped when nothing else uses them. Nodes inside
  * subgraphs, and other forms (8-bit, g_idx, bias, float zero points), stay.
@@ -292,7 +351,9 @@ export function rewriteMatMulNBits(
   if (!graph) return { bytes: model, rewritten: 0, kept: [] };
   const graphFields = [...fields(model, graph.valueStart, graph.valueEnd)];
   const nodes = graphFields.filter((f) => f.field === 1).map((f) => parseNode(model, f));
-  const nbits = nodes.filter((n) => n.opType === "MatMulNBits" && n.domain === MICROSOFT);
+  const nbits = nodes.filter((n) =>
+    (n.opType === "MatMulNBits" || n.opType === "MatMulBnb4") && n.domain === MICROSOFT
+  );
   const kept: KeptNode[] = [];
   if (nbits.length === 0) return { bytes: model, rewritten: 0, kept };
   const label = (n: Node) => n.name || n.outputs[0] || "(unnamed)";
@@ -323,12 +384,14 @@ export function rewriteMatMulNBits(
   const replaced = new Map<WireField, ReturnType<typeof replacement>>();
   const dropped = new Set<string>();
   for (const node of nbits) {
-    const found = weightOf(model, node, initializers, external);
+    const found = node.opType === "MatMulBnb4"
+      ? bnb4WeightOf(model, node, initializers, external)
+      : nbitsWeightOf(model, node, initializers, external);
     if (typeof found === "string") {
       kept.push({ node: label(node), reason: found });
       continue;
     }
-    replaced.set(node.field, replacement(node, found.weight, found.half, levels));
+    replaced.set(node.field, replacement(node, found, levels));
     for (const name of node.inputs.slice(1, 4)) {
       if (
         name && !subgraphs && uses.get(name) === 1 && !graphInputs.has(name) &&

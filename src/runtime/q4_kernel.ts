@@ -1,5 +1,5 @@
 /**
- * The per-backend choice of kernel for 4-bit MatMulNBits weights, applied to
+ * The per-backend choice of kernel for 4-bit (MatMulNBits, MatMulBnb4) weights, applied to
  * a file's bytes before its session opens, and the report of what was done.
  * Native ONNX Runtime has fast 4-bit kernels (int8 activations at
  * `accuracy_level` 4); onnxruntime-web has none, so `auto` re-packs there.
@@ -21,11 +21,11 @@ export type { KeptNode } from "./nbits_rewrite.ts";
 export interface Q4KernelReport {
   /** The file, e.g. `onnx/decoder_model_merged_q4.onnx`. */
   file: string;
-  /** `int8-repack`: MatMulNBits re-packed to the int8 chain; `original`: kept as published. */
+  /** `int8-repack`: 4-bit matmuls re-packed to the int8 chain; `original`: kept as published. */
   kernel: "int8-repack" | "original";
-  /** MatMulNBits nodes re-packed. */
+  /** 4-bit matmul nodes re-packed. */
   rewritten: number;
-  /** MatMulNBits nodes left as they are, and why. */
+  /** 4-bit matmul nodes left as they are, and why. */
   kept: KeptNode[];
   /** Time spent re-packing, ms. */
   ms: number;
@@ -40,7 +40,7 @@ export function repacksQ4(choice: Q4Kernel | undefined, backend: RuntimeName): b
 /**
  * `bytes` with their 4-bit matmuls re-packed to int8 (unchanged when there
  * are none), and the report; `undefined` report for files without
- * MatMulNBits. Bytes that do not parse are passed on for ONNX Runtime to
+ * MatMulNBits or MatMulBnb4. Bytes that do not parse are passed on for ONNX Runtime to
  * reject with its own message.
  */
 export function applyQ4Kernel(
