@@ -27,6 +27,7 @@ const model = await vlm.loadModel(options.model, {
   ...(options.threads ? { threads: options.threads } : {}),
   ...(options.dtype ? { dtype: options.dtype } : {}),
   ...(options.maxTiles ? { maxTiles: options.maxTiles } : {}),
+  ...(options.q4Kernel ? { q4Kernel: options.q4Kernel } : {}),
 });
 const loadMs = performance.now() - started;
 const loadRssBytes = rss();
