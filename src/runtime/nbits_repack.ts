@@ -111,17 +111,29 @@ export function repackColumns(
   }
   const values = new Int8Array(k * n);
   const scales = new Float32Array(n);
-  const values32 = new Float32Array(k);
-  for (let col = 0; col < n; col++) {
-    column(col, values32);
-    let max = 0;
-    for (let row = 0; row < k; row++) max = Math.max(max, Math.abs(values32[row]));
-    const scale = max > 0 && Number.isFinite(max) ? max / levels : 1;
-    scales[col] = scale;
+  // Columns are read TILE at a time and written row by row: a column-at-a-time write
+  // strides N bytes per value, which for a 576×1536 matrix is a cache miss per value.
+  const tile = Math.min(n, TILE);
+  const floats = new Float32Array(tile * k);
+  for (let first = 0; first < n; first += tile) {
+    const count = Math.min(tile, n - first);
+    for (let c = 0; c < count; c++) {
+      const out = floats.subarray(c * k, (c + 1) * k);
+      column(first + c, out);
+      let max = 0;
+      for (let row = 0; row < k; row++) max = Math.max(max, Math.abs(out[row]));
+      scales[first + c] = max > 0 && Number.isFinite(max) ? max / levels : 1;
+    }
     for (let row = 0; row < k; row++) {
-      const q = Math.round(values32[row] / scale);
-      values[row * n + col] = Math.max(-levels, Math.min(levels, q));
+      const base = row * n + first;
+      for (let c = 0; c < count; c++) {
+        const q = Math.round(floats[c * k + row] / scales[first + c]);
+        values[base + c] = q > levels ? levels : q < -levels ? -levels : q;
+      }
     }
   }
   return { values, scales };
 }
+
+/** Columns re-packed together (see {@linkcode repackColumns}). */
+const TILE = 64;

@@ -269,7 +269,7 @@ function nodeBytes(
   outputs: string[],
   name: string,
   ints: Record<string, number> = {},
-): Uint8Array {
+): MessageWriter {
   const w = new MessageWriter();
   for (const i of inputs) w.bytes(1, i);
   for (const o of outputs) w.bytes(2, o);
@@ -277,14 +277,19 @@ function nodeBytes(
   for (const [key, value] of Object.entries(ints)) {
     w.bytes(5, new MessageWriter().bytes(1, key).varint(3, value).varint(20, 2));
   }
-  return new MessageWriter().bytes(1, w).finish();
+  return new MessageWriter().bytes(1, w);
 }
 
-function tensorField(name: string, dataType: number, dims: number[], raw: Uint8Array): Uint8Array {
+function tensorField(
+  name: string,
+  dataType: number,
+  dims: number[],
+  raw: Uint8Array,
+): MessageWriter {
   const w = new MessageWriter();
   for (const d of dims) w.varint(1, d);
   w.varint(2, dataType).bytes(8, name).bytes(9, raw);
-  return new MessageWriter().bytes(5, w).finish();
+  return new MessageWriter().bytes(5, w);
 }
 
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -296,7 +301,7 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
   const base = `${node.name || node.outputs[0]}/int8_repack`;
   const v = (s: string) => `${base}/${s}`;
   const out = node.outputs[0];
-  const nodes: Uint8Array[] = [];
+  const nodes: MessageWriter[] = [];
   let a = node.inputs[0];
   if (half) {
     nodes.push(nodeBytes("Cast", [a], [v("a32")], v("CastIn"), { to: T.float }));

@@ -120,19 +120,26 @@ export class MessageWriter {
     return this.#push(Uint8Array.from([...varintBytes(field << 3), ...varintBytes(value)]));
   }
 
-  /** A length-delimited field: bytes, a nested message, or text. */
+  /**
+   * A length-delimited field: bytes, a nested message, or text. Bytes and
+   * messages are referenced, not copied, until {@linkcode finish}.
+   */
   bytes(field: number, value: Uint8Array | string | MessageWriter): this {
-    const payload = typeof value === "string"
-      ? new TextEncoder().encode(value)
-      : value instanceof MessageWriter
-      ? value.finish()
-      : value;
+    const payload = typeof value === "string" ? new TextEncoder().encode(value) : value;
     this.#push(Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]));
+    if (payload instanceof MessageWriter) {
+      for (const part of payload.#parts) this.#push(part);
+      return this;
+    }
     return this.#push(payload);
   }
 
-  /** Bytes that are already a complete encoded field (copied from a source message). */
-  raw(encoded: Uint8Array): this {
+  /** Already encoded fields: bytes copied from a source message, or another writer's fields. */
+  raw(encoded: Uint8Array | MessageWriter): this {
+    if (encoded instanceof MessageWriter) {
+      for (const part of encoded.#parts) this.#push(part);
+      return this;
+    }
     return this.#push(encoded);
   }
 
