@@ -121,17 +121,21 @@ console.log(
 const scenes = [{ name: "unsplit 512²", image: images.square, split: false }];
 if (values.photo) scenes.push({ name: "photo 1024×768", image: images.photoSmall, split: true });
 for (const scene of scenes) {
-  for (const c of cases) {
-    const all: Record<string, number>[] = [];
-    for (let i = 0; i < runs; i++) all.push(await probe(c, scene.image, scene.split));
-    const m = (key: string) => median(all.map((f) => f[key]));
+  // Round-robin over the cases, so load from other processes drifts over all of them alike.
+  const all = cases.map(() => [] as Record<string, number>[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [j, c] of cases.entries()) all[j].push(await probe(c, scene.image, scene.split));
+  }
+  for (const [j, c] of cases.entries()) {
+    const m = (key: string) => median(all[j].map((f) => f[key]));
     console.log(
       `${scene.name} | ${c.label.padEnd(34)} | decode ${m("decodeTokensPerSec").toFixed(1)} tok/s` +
-        ` | first token ${(m("ttftMs") / 1000).toFixed(2)} s | load ${
-          (m("loadMs") / 1000).toFixed(2)
-        } s | RSS after load ${mib(m("loadRssBytes"))} MiB | peak ${
-          mib(m("peakRssBytes"))
-        } MiB | tiles ${all[0].tiles} | load avg ${Deno.loadavg()[0].toFixed(2)}`,
+        ` | first token ${(m("ttftMs") / 1000).toFixed(2)} s | vision ${
+          (m("visionMs") / 1000).toFixed(2)
+        } s | load ${(m("loadMs") / 1000).toFixed(2)} s | RSS after load ${
+          mib(m("loadRssBytes"))
+        } MiB | peak ${mib(m("peakRssBytes"))} MiB | tiles ${all[j][0].tiles}`,
     );
   }
+  console.log(`load average after: ${Deno.loadavg().map((v) => v.toFixed(2)).join(" ")}`);
 }
