@@ -244,6 +244,21 @@ Deno.test("q4 re-pack: the rewritten graph has no MatMulNBits and computes the p
   }
 });
 
+Deno.test("q4 re-pack: weights in an external data file are read from it", async () => {
+  const [k, n] = [128, 32]; // B is 2 KiB: past the size that moves to external data
+  const { bytes } = nbitsModel(k, n);
+  const split = serializeModel(decodeModel(bytes), "m.onnx_data");
+  assert.ok(split.data && split.data.length > 0);
+  const missing = rewriteMatMulNBits(split.model);
+  assert.equal(missing.rewritten, 0);
+  assert.match(missing.kept[0].reason, /m\.onnx_data was not given/);
+  const r = rewriteMatMulNBits(split.model, [{ path: "m.onnx_data", data: split.data }]);
+  assert.equal(r.rewritten, 1);
+  const x = Float32Array.from({ length: k }, (_, i) => Math.sin(i));
+  const inline = rewriteMatMulNBits(bytes);
+  assert.deepEqual(await run(r.bytes, "native", x, k), await run(inline.bytes, "native", x, k));
+});
+
 Deno.test("q4 re-pack: forms it does not cover are left as they are, named with the reason", () => {
   const bias = nbitsModel(64, 8, {}, ["", "bias"]);
   const withBias = rewriteMatMulNBits(bias.bytes);
