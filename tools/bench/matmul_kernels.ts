@@ -91,6 +91,21 @@ const blocked: Form = {
   },
 };
 
+const bnb4: Form = {
+  label: "MatMulBnb4 nf4 blk64",
+  layer(g, x, name, k, n) {
+    const w = g.weight(name, { type: "uint8", dims: [k * n / 2], data: bytes(k * n / 2) });
+    const s = g.weight(`${name}_s`, {
+      type: "float32",
+      dims: [k * n / 64],
+      data: floats(k * n / 64, 0.05),
+    });
+    return g.op("MatMulBnb4", [x, w, s], { K: k, N: n, block_size: 64, quant_type: 1 }, {
+      domain: "com.microsoft",
+    });
+  },
+};
+
 function nbits(bits: 4 | 8, block: number, acc: number): Form {
   return {
     label: `MatMulNBits b${bits} blk${block} acc${acc}`,
@@ -151,6 +166,7 @@ const forms: Form[] = [
   int8,
   dqmm,
   blocked,
+  bnb4,
   ...[32, 64, 128].flatMap((b) => [nbits(4, b, 0), nbits(4, b, 4)]),
   ...[32, 128].flatMap((b) => [nbits(8, b, 0), nbits(8, b, 4)]),
 ].filter((f) => !only || f.label.includes(only));
