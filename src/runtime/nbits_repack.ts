@@ -98,19 +98,24 @@ export function repackNBitsToInt8(w: NBitsWeight, levels = REPACK_LEVELS): Colum
 
 /**
  * A `[K, N]` weight, read one float column at a time by `column`, as int8
- * with per-column scales (±`levels` for each column's largest magnitude).
+ * with per-column scales (±`levels` for each column's largest magnitude),
+ * written `into` the given arrays when there are (e.g. views of a message).
  */
 export function repackColumns(
   k: number,
   n: number,
   column: (col: number, out: Float32Array) => void,
   levels = REPACK_LEVELS,
+  into?: { values: Int8Array; scales: Float32Array },
 ): ColumnInt8Weight {
   if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
     throw new RangeError(`repackColumns: levels must be an integer in 1..127, got ${levels}`);
   }
-  const values = new Int8Array(k * n);
-  const scales = new Float32Array(n);
+  const values = into?.values ?? new Int8Array(k * n);
+  const scales = into?.scales ?? new Float32Array(n);
+  if (values.length !== k * n || scales.length !== n) {
+    throw new RangeError(`repackColumns: output sizes do not match [${k}, ${n}]`);
+  }
   // Columns are read TILE at a time and written row by row: a column-at-a-time write
   // strides N bytes per value, which for a 576×1536 matrix is a cache miss per value.
   const tile = Math.min(n, TILE);

@@ -284,11 +284,13 @@ function tensorField(
   name: string,
   dataType: number,
   dims: number[],
-  raw: Uint8Array,
+  raw: Uint8Array | { length: number; fill: (out: Uint8Array) => void },
 ): MessageWriter {
   const w = new MessageWriter();
   for (const d of dims) w.varint(1, d);
-  w.varint(2, dataType).bytes(8, name).bytes(9, raw);
+  w.varint(2, dataType).bytes(8, name);
+  if (raw instanceof Uint8Array) w.bytes(9, raw);
+  else w.lazyBytes(9, raw.length, raw.fill);
   return new MessageWriter().bytes(5, w);
 }
 
@@ -296,8 +298,17 @@ const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a
 
 /** The int8 chain that replaces `node`: new nodes and initializers, as graph fields. */
 function replacement(node: Node, weight: ColumnWeight, levels: number) {
-  const { half } = weight;
-  const q = repackColumns(weight.k, weight.n, weight.column, levels);
+  const { half, k, n } = weight;
+  // The int8 values are written straight into the finished model (see lazyBytes); the
+  // scales, computed with them, are written after them.
+  const scales = new Float32Array(n);
+  const values = {
+    length: k * n,
+    fill(out: Uint8Array) {
+      const into = new Int8Array(out.buffer, out.byteOffset, out.length);
+      repackColumns(k, n, weight.column, levels, { values: into, scales });
+    },
+  };
   const base = `${node.name || node.outputs[0]}/int8_repack`;
   const v = (s: string) => `${base}/${s}`;
   const out = node.outputs[0];
@@ -316,9 +327,12 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
   );
   if (half) nodes.push(nodeBytes("Cast", [v("y32")], [out], v("CastOut"), { to: T.float16 }));
   const tensors = [
-    tensorField(v("B"), T.int8, [weight.k, weight.n], asBytes(q.values)),
-    tensorField(v("B_scale"), T.float, [weight.n], asBytes(q.scales)),
-    tensorField(v("B_zero"), T.int8, [weight.n], new Uint8Array(weight.n)),
+    tensorField(v("B"), T.int8, [k, n], values),
+    tensorField(v("B_scale"), T.float, [n], {
+      length: n * 4,
+      fill: (out: Uint8Array) => out.set(asBytes(scales)),
+    }),
+    tensorField(v("B_zero"), T.int8, [n], new Uint8Array(n)),
   ];
   return { nodes, tensors };
 }

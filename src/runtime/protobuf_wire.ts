@@ -106,12 +106,12 @@ function varintBytes(value: number | bigint): number[] {
 
 /** Builds one message from fields, in the order they are added. */
 export class MessageWriter {
-  readonly #parts: Uint8Array[] = [];
+  readonly #parts: (Uint8Array | LazyBytes)[] = [];
   #length = 0;
 
-  #push(part: Uint8Array): this {
+  #push(part: Uint8Array | LazyBytes): this {
     this.#parts.push(part);
-    this.#length += part.byteLength;
+    this.#length += part.length;
     return this;
   }
 
@@ -134,6 +134,16 @@ export class MessageWriter {
     return this.#push(payload);
   }
 
+  /**
+   * A length-delimited field of `length` bytes that `fill` writes straight
+   * into the finished message: large payloads then exist once, not once
+   * here and again in the message.
+   */
+  lazyBytes(field: number, length: number, fill: (out: Uint8Array) => void): this {
+    this.#push(Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(length)]));
+    return this.#push({ length, fill });
+  }
+
   /** Already encoded fields: bytes copied from a source message, or another writer's fields. */
   raw(encoded: Uint8Array | MessageWriter): this {
     if (encoded instanceof MessageWriter) {
@@ -150,13 +160,21 @@ export class MessageWriter {
 
   /** The encoded message. */
   finish(): Uint8Array {
-    if (this.#parts.length === 1) return this.#parts[0];
+    const only = this.#parts[0];
+    if (this.#parts.length === 1 && only instanceof Uint8Array) return only;
     const out = new Uint8Array(this.#length);
     let at = 0;
     for (const part of this.#parts) {
-      out.set(part, at);
-      at += part.byteLength;
+      if (part instanceof Uint8Array) out.set(part, at);
+      else part.fill(out.subarray(at, at + part.length));
+      at += part.length;
     }
     return out;
   }
+}
+
+/** Bytes written into the finished message by `fill`. */
+interface LazyBytes {
+  length: number;
+  fill(out: Uint8Array): void;
 }

@@ -146,6 +146,10 @@ Deno.test("protobuf wire: fields written are read back, and onnx-proto reads the
       }
     });
   }));
+  const lazy = new MessageWriter().varint(1, 5).lazyBytes(2, 3, (out) => out.set([7, 8, 9]));
+  const lazyBytes = lazy.finish();
+  const [, filled] = [...fields(lazyBytes)];
+  assert.deepEqual(lazyBytes.subarray(filled.valueStart, filled.valueEnd), Uint8Array.of(7, 8, 9));
   fc.assert(fc.property(
     fc.string(),
     fc.array(fc.integer({ min: 0, max: 1 << 30 }), { maxLength: 4 }),
