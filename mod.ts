@@ -50,6 +50,7 @@ export type {
 } from "./src/runtime/backend.ts";
 export { type HostBackend, hostOnnxRuntime } from "./src/runtime/host_runtime.ts";
 export { type PreparedInputs, VlmModel } from "./src/runtime/model.ts";
+export type { KeptNode, Q4Kernel, Q4KernelReport } from "./src/runtime/q4_kernel.ts";
 export type { TextTokenizer } from "./src/text/tokenizer.ts";
 export type { DtypeChoice, HfModule, ModularModule } from "./src/runtime/model_spec.ts";
 export type { ModelFolder } from "./src/runtime/model_folder.ts";

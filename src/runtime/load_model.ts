@@ -32,6 +32,8 @@ import { defaultMaxTiles } from "./edge_defaults.ts";
 import { releaseBuffer } from "./release_buffer.ts";
 import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
+import type { Q4Kernel } from "./load_options.ts";
+import { applyQ4Kernel, type Q4KernelReport, repacksQ4 } from "./q4_kernel.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
@@ -41,6 +43,15 @@ export interface LoadModelOptions extends BackendOptions {
    * fp32 for folder objects without `has`).
    */
   dtype?: DtypeChoice;
+  /**
+   * How 4-bit weights (MatMulNBits: q4, q4f16; MatMulBnb4: bnb4) run: `auto` (default)
+   * re-packs them at load to int8
+   * with per-column scales on the wasm backend, whose 4-bit kernel is ~17× slower per
+   * decode step than its int8 one, and keeps them on native and host runtimes; `int8`
+   * re-packs on every backend; `original` keeps the published kernel everywhere. What was
+   * done is in `model.q4Kernels`.
+   */
+  q4Kernel?: Q4Kernel;
   /** Pixel limit for input images (default 50 MP). */
   maxPixels?: number;
   /**
@@ -85,14 +96,21 @@ async function openSession(
   file: { path: string; dtype: Dtype },
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
+  q4: Q4Choice,
 ): Promise<OrtSession> {
   try {
-    return await createSession(backend, folder, file.path, signal, ownsBytes);
+    return await createSession(backend, folder, file.path, signal, ownsBytes, q4);
   } catch (error) {
     const op = missingKernel(String((error as Error)?.message ?? error));
     if (op === undefined) throw error;
     throw kernelMissingError(file.path, file.dtype, backend.name, op, error);
   }
+}
+
+/** The `q4Kernel` choice and where to report what it did. */
+interface Q4Choice {
+  repack: boolean;
+  reports: Q4KernelReport[];
 }
 
 async function createSession(
@@ -101,10 +119,11 @@ async function createSession(
   path: string,
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
+  q4: Q4Choice,
 ): Promise<OrtSession> {
   // Native sessions (and host runtimes that say so) read local files themselves, external
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
-  if (backend.readsFiles && folder.localPath) {
+  if (backend.readsFiles && folder.localPath && !q4.repack) {
     const local = await folder.localPath(path);
     if (local) return await backend.createSession({ name: path, path: local });
   }
@@ -118,12 +137,20 @@ async function createSession(
   const dataPath = `${path}_data`;
   const data = await folder.read(dataPath, signal);
   const externalData = data ? [{ path: dataPath.split("/").pop()!, data }] : undefined;
-  const session = await backend.createSession({ name: path, bytes, externalData });
+  let model = bytes;
+  if (q4.repack) {
+    const applied = applyQ4Kernel(path, bytes, externalData, backend.name);
+    if (applied.report) q4.reports.push(applied.report);
+    // The original bytes are not needed once re-packed: free them before ORT copies the new.
+    if (applied.bytes !== bytes && ownsBytes) releaseBuffer(bytes);
+    model = applied.bytes;
+  }
+  const session = await backend.createSession({ name: path, bytes: model, externalData });
   // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
   // caller's folder shares them, goes at once. Other runtimes may keep a reference.
-  if (ownsBytes && backend.name === "wasm") {
-    releaseBuffer(bytes);
-    releaseBuffer(data);
+  if (backend.name === "wasm" && (ownsBytes || model !== bytes)) {
+    releaseBuffer(model);
+    if (ownsBytes) releaseBuffer(data);
   }
   return session;
 }
@@ -251,6 +278,7 @@ export async function loadModel(
   const sessions: Record<string, OrtSession> = {};
   const embedRole = layoutOf(plan.spec).roles.embed;
   let table: Awaited<ReturnType<typeof openEmbeddingTable>>;
+  const q4: Q4Choice = { repack: repacksQ4(options.q4Kernel, backend.name), reports: [] };
   try {
     for (const file of loadOrder(plan)) {
       let from = folder;
@@ -260,7 +288,14 @@ export async function loadModel(
         if (table) continue;
         from = spareFirst(folder, spare);
       }
-      sessions[file.module] = await openSession(backend, from, file, signal, folder !== source);
+      sessions[file.module] = await openSession(
+        backend,
+        from,
+        file,
+        signal,
+        folder !== source,
+        q4,
+      );
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
       plan,
@@ -322,6 +357,7 @@ export async function loadModel(
         contextLength,
       }),
       loadMs: performance.now() - started,
+      q4Kernels: q4.reports,
       maxPixels: options.maxPixels,
       maxTiles: options.maxTiles ?? defaultMaxTiles(backend.name),
       featureCacheSize: options.featureCacheSize ?? 8,

@@ -26,6 +26,14 @@ export function isMaxTiles(value: unknown): value is number {
 }
 
 const BACKENDS: Record<BackendName, true> = { wasm: true, native: true };
+
+/**
+ * The `q4Kernel` option: how 4-bit (MatMulNBits, MatMulBnb4) weights run. `auto` re-packs
+ * them to int8 on the wasm backend (which has no fast 4-bit kernel) and keeps
+ * them elsewhere; `int8` re-packs on every backend; `original` never does.
+ */
+export type Q4Kernel = "auto" | "int8" | "original";
+const Q4_KERNELS: Record<Q4Kernel, true> = { auto: true, int8: true, original: true };
 const DTYPES: Record<Dtype, true> = {
   fp32: true,
   fp16: true,
@@ -117,6 +125,7 @@ const CHECKS: Record<string, Check> = {
   backend: checkBackend,
   threads: integer("threads", 1),
   dtype: checkDtype,
+  q4Kernel: oneOf("q4Kernel", Q4_KERNELS),
   maxPixels: integer("maxPixels", 1),
   featureCacheSize: integer("featureCacheSize", 0),
   maxTiles: (value) =>

@@ -41,6 +41,7 @@ export {
   type RuntimeName,
 } from "./backend.ts";
 export { type HostBackend, hostOnnxRuntime } from "./host_runtime.ts";
+export type { KeptNode, Q4Kernel, Q4KernelReport } from "./q4_kernel.ts";
 export { argmax, Sampler, type SamplingOptions } from "./sampler.ts";
 export { type HfFiles, specFromHfFiles } from "./hf_config.ts";
 export { isModelFolder, type ModelFolder, openModelFolder } from "./model_folder.ts";

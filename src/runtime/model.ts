@@ -37,6 +37,7 @@ import { readImages } from "./request/images.ts";
 import type { PreviousRequest } from "./request/prefix_reuse.ts";
 import { budgetedTokens, preparePrompt, type PromptContext, promptIds } from "./request/prepare.ts";
 import { validateConversation, validateRequest, validateSettings } from "./request/validate.ts";
+import type { Q4KernelReport } from "./q4_kernel.ts";
 
 /** Everything a model is assembled from (see `loadModel`). */
 export interface VlmModelParts {
@@ -60,6 +61,8 @@ export interface VlmModelParts {
   decoder: Decoder;
   /** Load time in ms. */
   loadMs: number;
+  /** How each file's 4-bit matmuls run (files with MatMulNBits or MatMulBnb4 only). */
+  q4Kernels?: readonly Q4KernelReport[];
   /** Pixel limit for images. */
   maxPixels?: number;
   /** Most tiles per image unless a request says otherwise (default: no cap). */
@@ -120,6 +123,11 @@ export class VlmModel {
   readonly tokenizer: TextTokenizer;
   /** Which runtime runs the sessions: `wasm`, `native`, or `host` (a runtime the host supplied). */
   readonly backend: RuntimeName;
+  /**
+   * How each file's 4-bit (MatMulNBits, MatMulBnb4) weights run (see the `q4Kernel` load option):
+   * re-packed to int8 at load, or kept; empty for models without them.
+   */
+  readonly q4Kernels: readonly Q4KernelReport[];
   readonly #parts: VlmModelParts;
   readonly #prompt: PromptContext;
   readonly #vision: VisionModules;
@@ -145,6 +153,7 @@ export class VlmModel {
     this.plan = plan;
     this.tokenizer = tokenizer;
     this.backend = parts.backend.name;
+    this.q4Kernels = parts.q4Kernels ?? [];
     this.#prompt = { plan, tokenizer, template: parts.template };
     this.#vision = { plan, encoder: parts.encoder, projector: parts.projector };
     this.#language = {

@@ -44,6 +44,7 @@ Deno.test("load options: every problem is reported in one error", async () => {
       reusePrefix: "yes",
       signal: "stop",
       plugins: {},
+      q4Kernel: "fast",
     } as unknown as LoadModelOptions),
     (e: unknown) => {
       assert.ok(e instanceof VlmError);
@@ -56,6 +57,7 @@ Deno.test("load options: every problem is reported in one error", async () => {
           /reusePrefix must be true or false/,
           /signal must be an AbortSignal/,
           /plugins must be an array/,
+          /q4Kernel must be one of "auto", "int8", "original", got "fast"/,
         ]
       ) assert.match(e.message, name);
       return true;
@@ -84,6 +86,7 @@ Deno.test("load options: every valid combination passes, any unknown name fails"
     maxPixels: fc.option(fc.integer({ min: 1 }), { nil: undefined }),
     featureCacheSize: fc.option(fc.nat(), { nil: undefined }),
     reusePrefix: fc.option(fc.boolean(), { nil: undefined }),
+    q4Kernel: fc.constantFrom("auto", "int8", "original", undefined),
   }, { requiredKeys: [] });
   fc.assert(fc.property(valid, (options) => checkLoadOptions(options)));
   const known = new Set([
@@ -95,6 +98,7 @@ Deno.test("load options: every valid combination passes, any unknown name fails"
     "reusePrefix",
     "signal",
     "plugins",
+    "q4Kernel",
   ]);
   fc.assert(
     fc.property(

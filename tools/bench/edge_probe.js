@@ -28,6 +28,7 @@ const model = await vlm.loadModel(options.model, {
   ...(options.dtype ? { dtype: options.dtype } : {}),
   ...(options.maxTiles ? { maxTiles: options.maxTiles } : {}),
   ...(options.embedding ? { embedding: options.embedding } : {}),
+  ...(options.q4Kernel ? { q4Kernel: options.q4Kernel } : {}),
 });
 const loadMs = performance.now() - started;
 const loadRssBytes = rss();

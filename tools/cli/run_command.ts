@@ -7,6 +7,7 @@
  */
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { GenerateRequest } from "../../src/runtime/generation_types.ts";
+import type { Q4Kernel, Q4KernelReport } from "../../src/runtime/q4_kernel.ts";
 import type { Dtype } from "../../src/spec/types.ts";
 import { DTYPE_SUFFIX } from "../../src/spec/resolve.ts";
 import {
@@ -29,7 +30,8 @@ const usage = `Usage: vlm run --model DIR --image PATH [--image PATH ...] --prom
                [--max-new-tokens N] [--backend wasm|native] [--threads N] [--dtype D]
                [--no-split] [--max-tiles N] [--temperature T] [--top-k K] [--top-p P]
                [--repetition-penalty R] [--seed S] [--stop TEXT ...]
-               [--keep-special-tokens] [--dump-inputs DIR] [--max-pixels N] [--json]
+               [--keep-special-tokens] [--dump-inputs DIR] [--max-pixels N]
+               [--q4-kernel auto|int8|original] [--json]
 
 Runs a model folder in the Hugging Face Idefics3/SmolVLM ONNX layout on the
 images and the question, and streams the answer to stdout.
@@ -43,6 +45,9 @@ Options:
   --threads N             ONNX Runtime threads
   --dtype D               ONNX file variant: ${DTYPES.join(", ")} (default: detected from the
                           folder's files)
+  --q4-kernel K           4-bit weights (q4, q4f16, bnb4): auto (default) re-packs them to int8
+                          at load on wasm, which has no fast 4-bit kernel; int8 re-packs on
+                          every backend; original keeps the published kernel
   --no-split              one tile per image instead of splitting
   --max-tiles N           most tiles per image (default 5 on wasm, no cap on native; a split
                           image over it is tiled at a smaller size; 1 = unsplit)
@@ -74,6 +79,14 @@ async function withPeakRss<T>(task: () => Promise<T>): Promise<{ value: T; peakR
   }
 }
 
+/** How the 4-bit matmuls ran, for the summary line ("" when the model has none). */
+function q4Summary(reports: readonly Q4KernelReport[]): string {
+  const repacked = reports.reduce((n, r) => n + r.rewritten, 0);
+  const kept = reports.reduce((n, r) => n + r.kept.length, 0);
+  if (repacked + kept === 0) return "";
+  return `; 4-bit matmuls: ${repacked} re-packed to int8, ${kept} kept`;
+}
+
 export const runCommand: Command = {
   name: "run",
   summary: "answer a prompt about images with a model folder (streams text)",
@@ -97,6 +110,7 @@ export const runCommand: Command = {
       stop: { type: "string", multiple: true },
       "keep-special-tokens": { type: "boolean" },
       "dump-inputs": { type: "string" },
+      "q4-kernel": { type: "string" },
       ...MAX_PIXELS_OPTION,
     });
     const modelDir = requireString("run", parsed, "model");
@@ -126,9 +140,12 @@ export const runCommand: Command = {
     const json = parsed.values.json === true;
     const threads = optionalNumber("run", parsed, "threads", { min: 1, max: 256, integer: true });
     const maxPixels = parseMaxPixels("run", parsed);
+    const q4Kernel = parsed.values["q4-kernel"] as Q4Kernel | undefined;
+    let q4Kernels: readonly Q4KernelReport[] = [];
 
     const { value: result, peakRssBytes } = await withPeakRss(async () => {
-      const model = await loadModel(modelDir, { backend, threads, dtype, maxPixels });
+      const model = await loadModel(modelDir, { backend, threads, dtype, maxPixels, q4Kernel });
+      q4Kernels = model.q4Kernels;
       try {
         const dumpDir = parsed.values["dump-inputs"] as string | undefined;
         if (dumpDir) await dumpInputs(dumpDir, await model.prepareInputs(request));
@@ -171,7 +188,7 @@ export const runCommand: Command = {
           } ms, ` +
           `${t.decodeTokensPerSec.toFixed(1)} tok/s; peak RSS ${
             (peakRssBytes / 2 ** 20).toFixed(0)
-          } MiB]`,
+          } MiB${q4Summary(q4Kernels)}]`,
       );
     }
     return 0;
