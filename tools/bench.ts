@@ -20,6 +20,11 @@
  *   seeded SmolLM2-135M weights as a GGUF file, F32 / Q8_0 / Q4_0 against
  *   vlmkit's fp32 / int8 / q4, a 512-token prompt then `tokens` tokens.
  *
+ * - `--section wasm-anchor` only: the decoder on wasm against llama.cpp compiled
+ *   to WebAssembly (wllama, installed on first use into `.artifacts/wllama/`),
+ *   both in one headless Chromium page on the same seeded weights
+ *   (tools/bench/wasm_anchor.ts).
+ *
  * `deno task bench [--quick] [--model DIR] [--runs N] [--tokens N] [--no-llama-cpp]`:
  * --quick measures the tiny model only; --model replaces the synthesized
  * folders (and skips llama.cpp, which needs the seeded weights).
@@ -48,6 +53,7 @@ import {
   printLlamaCppTable,
 } from "./bench/llama_cpp_side_by_side.ts";
 import { benchEdge, type EdgeModel } from "./bench/edge.ts";
+import { benchWasmAnchor, printWasmAnchorTable } from "./bench/wasm_anchor.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
 import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
@@ -107,10 +113,11 @@ export interface BenchOptions {
   /** Skip the decoder side by side with llama.cpp. */
   noLlamaCpp?: boolean;
   /**
-   * Run one section only: `edge` (see tools/bench/edge.ts), or `llama-cpp`
-   * (the decoder side by side with llama.cpp, without the rest).
+   * Run one section only: `edge` (see tools/bench/edge.ts), `llama-cpp`
+   * (the decoder side by side with llama.cpp, without the rest), or
+   * `wasm-anchor` (the decoder on wasm against wllama in Chromium).
    */
-  section?: "edge" | "llama-cpp";
+  section?: "edge" | "llama-cpp" | "wasm-anchor";
 }
 
 /**
@@ -148,6 +155,21 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
     }
   }
   const spec = getPreset(DEFAULT_PRESET);
+  if (options.section === "wasm-anchor") {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+    try {
+      const report = await benchWasmAnchor(spec, {
+        work,
+        prompt: 512,
+        tokens: options.tokens ?? 128,
+        runs: options.runs ?? 3,
+      });
+      printWasmAnchorTable(report);
+      return { wasmAnchor: report };
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  }
   if (options.section === "llama-cpp") {
     const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
     try {
@@ -473,8 +495,9 @@ if (import.meta.main) {
       section: { type: "string" },
     },
   });
-  if (values.section !== undefined && !["edge", "llama-cpp"].includes(values.section)) {
-    console.error(`unknown --section ${values.section}: the sections are: edge, llama-cpp`);
+  const sections = ["edge", "llama-cpp", "wasm-anchor"];
+  if (values.section !== undefined && !sections.includes(values.section)) {
+    console.error(`unknown --section ${values.section}: the sections are: ${sections.join(", ")}`);
     Deno.exit(2);
   }
   const figures = await runBench({

@@ -10,15 +10,9 @@ import { synthesize } from "../../src/build/synthesize.ts";
 import { scaledSpec } from "../../src/build/test_scale.ts";
 import { parseSpec } from "../../src/spec/validate.ts";
 import { decoderGgufParts } from "../../tools/bench/gguf/decoder_gguf_file.ts";
-import {
-  encodeGguf,
-  type GgufTensor,
-} from "../../tools/bench/gguf/gguf_writer.ts";
+import { encodeGguf, type GgufTensor } from "../../tools/bench/gguf/gguf_writer.ts";
 import { CHROMIUM } from "../../tools/bench/wllama/driver.ts";
-import {
-  buildAnchorSite,
-  runAnchorPage,
-} from "../../tools/bench/wllama/page_site.ts";
+import { runAnchorPage } from "../../tools/bench/wllama/page_site.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
 import { getPreset } from "../../variants/mod.ts";
 
@@ -99,18 +93,18 @@ Deno.test({
       );
       await writeGguf(`${dir}/decoder.gguf`, false);
       await writeGguf(`${dir}/unpermuted.gguf`, true);
-      await Deno.mkdir(`${dir}/site`);
-      const { routes } = await buildAnchorSite(`${dir}/site`);
       const prompt = "The quick brown fox jumps over the lazy dog, twice.";
       const call = (gguf: string) => ({
         fn: "greedy" as const,
         args: { model: "/model/", gguf: `/gguf/${gguf}`, prompt, tokens: 12 },
       });
-      const [good, broken] = await runAnchorPage({
-        routes: { ...routes, "/model/": `${dir}/model`, "/gguf/": dir },
+      const { results } = await runAnchorPage({
+        site: `${dir}/site`,
+        routes: { "/model/": `${dir}/model`, "/gguf/": dir },
         isolated: false,
         calls: [call("decoder.gguf"), call("unpermuted.gguf")],
-      }) as { promptIds: number[]; vlmkit: number[]; wllama: number[] }[];
+      });
+      const [good, broken] = results as { vlmkit: number[]; wllama: number[] }[];
 
       assert.equal(good.vlmkit.length, 12);
       assert.deepEqual(good.wllama, good.vlmkit);

@@ -9,10 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { languageGraphs } from "../../../src/build/module_graphs.ts";
-import {
-  specialTokens,
-  tokenizerJson,
-} from "../../../src/build/synthetic_tokenizer.ts";
+import { specialTokens, tokenizerJson } from "../../../src/build/synthetic_tokenizer.ts";
 import { scaledSpec } from "../../../src/build/test_scale.ts";
 import { resolve } from "../../../src/spec/resolve.ts";
 import type { VariantSpec } from "../../../src/spec/types.ts";
@@ -23,9 +20,7 @@ import { type GgufWeightType, llamaGguf } from "./llama_gguf.ts";
 
 /** Token texts by id, as the synthesized folder's tokenizer.json has them. */
 function vocabulary(spec: VariantSpec) {
-  const json = tokenizerJson(spec) as {
-    model: { vocab: Record<string, number> };
-  };
+  const json = tokenizerJson(spec) as { model: { vocab: Record<string, number> } };
   const tokens = new Array<string>(spec.decoder.vocab);
   for (const [text, id] of Object.entries(json.model.vocab)) tokens[id] = text;
   for (let id = 0; id < tokens.length; id++) tokens[id] ??= `<|unused_${id}|>`;
@@ -50,11 +45,7 @@ export function decoderGgufParts(
 }
 
 /** The GGUF bytes (as chunks) of `spec`'s decoder, weights seeded as `vlm synth` seeds them. */
-export function decoderGguf(
-  spec: VariantSpec,
-  type: GgufWeightType,
-  seed = 0,
-): Uint8Array[] {
+export function decoderGguf(spec: VariantSpec, type: GgufWeightType, seed = 0): Uint8Array[] {
   const { metadata, tensors } = decoderGgufParts(spec, type, seed);
   return encodeGguf(metadata, tensors);
 }
@@ -71,20 +62,11 @@ if (import.meta.main) {
     },
   });
   if (!values.out || !["F32", "Q8_0", "Q4_0"].includes(values.type)) {
-    console.error(
-      "usage: decoder_gguf_file.ts --out FILE.gguf [--type F32|Q8_0|Q4_0] [options]",
-    );
+    console.error("usage: decoder_gguf_file.ts --out FILE.gguf [--type F32|Q8_0|Q4_0] [options]");
     Deno.exit(2);
   }
-  const spec = scaledSpec(
-    getPreset(values.variant),
-    values.scale === "test" ? "test" : "full",
-  );
-  const chunks = decoderGguf(
-    spec,
-    values.type as GgufWeightType,
-    Number(values.seed),
-  );
+  const spec = scaledSpec(getPreset(values.variant), values.scale === "test" ? "test" : "full");
+  const chunks = decoderGguf(spec, values.type as GgufWeightType, Number(values.seed));
   const size = chunks.reduce((n, c) => n + c.length, 0);
   const bytes = new Uint8Array(size);
   let at = 0;

@@ -1,7 +1,7 @@
 /**
  * Runs calls of the wasm-anchor page (`page/anchor.js`) in headless Chromium,
  * each in a fresh page (onnxruntime-web fixes its thread count once per page),
- * and prints their results as one JSON line. Run in its own process with `-A`:
+ * and prints their results as one JSON line ({@linkcode DriverOutput}). Run in its own process with `-A`:
  * Playwright needs sys, env and net access the bench does not grant.
  *
  *   deno run -A tools/bench/wllama/driver.ts < JOB.json
@@ -11,18 +11,34 @@
  * @module
  */
 import { chromium } from "playwright-core";
+import { buildAnchorSite } from "./page_site.ts";
 import { serveFolders } from "./static_server.ts";
 
 /** What the driver is asked to do. */
 export interface DriverJob {
-  /** URL prefix → folder; `/` must hold anchor.html, anchor.js and the vlmkit browser bundle. */
+  /**
+   * An empty folder for the page and vlmkit's browser bundle, built there (here, where
+   * esbuild and npm may run) unless it already holds them; served at `/`.
+   */
+  site: string;
+  /** URL prefix → folder, for the models and GGUF files. */
   routes: Record<string, string>;
   /** Serve COOP/COEP headers, so that the page is cross-origin isolated (threads). */
   isolated: boolean;
   /** Functions of `globalThis.anchor` and their single argument, run in order. */
-  calls: { fn: "measure" | "greedy"; args: Record<string, unknown> }[];
+  calls: { fn: "measure" | "measureWllama" | "greedy"; args: Record<string, unknown> }[];
+  /** Copy the page's console to stderr as it happens. */
+  verbose?: boolean;
   /** Per-call timeout, ms (default 30 minutes). */
   timeoutMs?: number;
+}
+
+/** What the driver prints. */
+export interface DriverOutput {
+  /** wllama's package version. */
+  wllamaVersion: string;
+  /** Each call's result, in order. */
+  results: unknown[];
 }
 
 /** The path of Debian's Chromium, which the driver launches. */
@@ -32,7 +48,8 @@ if (import.meta.main) {
   const job = JSON.parse(
     await new Response(Deno.stdin.readable).text(),
   ) as DriverJob;
-  const server = serveFolders(job.routes, { isolated: job.isolated });
+  const site = await buildAnchorSite(job.site);
+  const server = serveFolders({ ...job.routes, ...site.routes }, { isolated: job.isolated });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox"],
@@ -47,6 +64,7 @@ if (import.meta.main) {
       page.on("pageerror", (error) => errors.push(String(error)));
       page.on("console", (message) => {
         if (message.type() === "error") errors.push(message.text());
+        if (job.verbose) console.error(`page ${message.type()}: ${message.text()}`);
       });
       await page.goto(`${server.origin}/anchor.html`);
       await page.waitForFunction("globalThis.anchor !== undefined", null, {
@@ -71,7 +89,8 @@ if (import.meta.main) {
       }
       await context.close();
     }
-    console.log(JSON.stringify(results));
+    const output: DriverOutput = { wllamaVersion: site.wllamaVersion, results };
+    console.log(JSON.stringify(output));
   } finally {
     await browser.close();
     await server.close();

@@ -7,7 +7,7 @@
  * @module
  */
 import { buildBundle } from "../../cli/bundle_command.ts";
-import type { DriverJob } from "./driver.ts";
+import type { DriverJob, DriverOutput } from "./driver.ts";
 import { ensureWllama } from "./install.ts";
 
 const PAGE = new URL("./page/", import.meta.url);
@@ -22,9 +22,11 @@ export interface AnchorSite {
   wllamaVersion: string;
 }
 
-/** Builds the site into `dir` (which must exist). */
+/** Builds the site into `dir` (created if absent) unless it is there already. */
 export async function buildAnchorSite(dir: string): Promise<AnchorSite> {
-  await buildBundle("browser", dir, { page: false });
+  const built = await Deno.stat(`${dir}/anchor.js`).then(() => true, () => false);
+  await Deno.mkdir(dir, { recursive: true });
+  if (!built) await buildBundle("browser", dir, { page: false });
   for (const file of ["anchor.html", "anchor.js"]) {
     await Deno.copyFile(new URL(file, PAGE), `${dir}/${file}`);
   }
@@ -35,24 +37,26 @@ export async function buildAnchorSite(dir: string): Promise<AnchorSite> {
   };
 }
 
-/** Runs `job` in headless Chromium and returns each call's result. */
-export async function runAnchorPage(job: DriverJob): Promise<unknown[]> {
+/** Runs `job` in headless Chromium (in a process of its own) and returns what it printed. */
+export async function runAnchorPage(job: DriverJob): Promise<DriverOutput> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", DENO_JSON, DRIVER],
     stdin: "piped",
     stdout: "piped",
-    stderr: "piped",
+    stderr: job.verbose ? "inherit" : "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify(job)));
   await writer.close();
-  const { success, stdout, stderr } = await child.output();
-  const line = new TextDecoder().decode(stdout).trim().split("\n").pop() ?? "";
-  if (!success || !line.startsWith("[")) {
-    throw new Error(
-      `the wasm-anchor page failed:\n${new TextDecoder().decode(stderr)}`,
-    );
+  const [out, err, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    job.verbose ? "(its log is above)" : new Response(child.stderr).text(),
+    child.status,
+  ]);
+  const line = out.trim().split("\n").pop() ?? "";
+  if (!status.success || !line.startsWith("{")) {
+    throw new Error(`the wasm-anchor page failed:\n${err}`);
   }
   return JSON.parse(line);
 }

@@ -140,8 +140,7 @@ async function vlmkitGenerate(model, text, tokens) {
 
 /** vlmkit's prompt of exactly `target` tokens (the chat template adds a fixed number). */
 async function calibrate(model, target) {
-  const words = (n) =>
-    Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
+  const words = (n) => Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
   const probe = await model.prepareInputs({ prompt: words(target) });
   const text = words(target - (probe.inputIds.length - target));
   const { inputIds } = await model.prepareInputs({ prompt: text });
@@ -151,18 +150,23 @@ async function calibrate(model, target) {
   return { text, ids: [...inputIds] };
 }
 
+const figures = (rs, loadMs) => ({
+  loadMs,
+  prefillTokensPerSec: median(rs.map((r) => r.prefillTokensPerSec)),
+  decodeTokensPerSec: median(rs.map((r) => r.decodeTokensPerSec)),
+  decodedTokens: rs[0].decoded,
+});
+
 /**
  * Both engines in this page on `threads` threads: vlmkit on the folder at `model` (`dtype`),
  * wllama on the GGUF file at `gguf`; a `prompt`-token prompt, `tokens` greedy tokens, one
- * warm-up each, then `runs` runs alternating between the engines; medians.
+ * warm-up each, then `runs` runs alternating between the engines; medians. Also returns the
+ * prompt as wllama reads it, for {@link measureWllama}.
  */
 async function measure({ model, dtype, gguf, threads, prompt, tokens, runs }) {
   const ours = await loadVlmkit(model, { threads, dtype });
   const { text, ids } = await calibrate(ours.model, prompt);
-  const theirs = await loadWllama(gguf, {
-    threads,
-    context: prompt + tokens + 16,
-  });
+  const theirs = await loadWllama(gguf, { threads, context: prompt + tokens + 16 });
   const llamaText = await textOfIds(model, ids);
   await vlmkitGenerate(ours.model, text, 4);
   await wllamaComplete(theirs.wllama, llamaText, ids.length, 4);
@@ -174,16 +178,27 @@ async function measure({ model, dtype, gguf, threads, prompt, tokens, runs }) {
   }
   await ours.model.dispose();
   await theirs.wllama.exit();
-  const figures = (rs, loadMs) => ({
-    loadMs,
-    prefillTokensPerSec: median(rs.map((r) => r.prefillTokensPerSec)),
-    decodeTokensPerSec: median(rs.map((r) => r.decodeTokensPerSec)),
-    decodedTokens: rs[0].decoded,
-  });
   return {
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     promptTokens: ids.length,
+    llamaText,
     vlmkit: { threads, ...figures(a, ours.loadMs) },
+    wllama: { threads: theirs.threads, ...figures(b, theirs.loadMs) },
+  };
+}
+
+/** wllama alone (as in {@link measure}) on `llamaText`, a prompt of `promptTokens` tokens. */
+async function measureWllama({ gguf, threads, llamaText, promptTokens, tokens, runs }) {
+  const theirs = await loadWllama(gguf, { threads, context: promptTokens + tokens + 16 });
+  await wllamaComplete(theirs.wllama, llamaText, promptTokens, 4);
+  const b = [];
+  for (let i = 0; i < runs; i++) {
+    b.push(await wllamaComplete(theirs.wllama, llamaText, promptTokens, tokens));
+  }
+  await theirs.wllama.exit();
+  return {
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    promptTokens,
     wllama: { threads: theirs.threads, ...figures(b, theirs.loadMs) },
   };
 }
@@ -209,4 +224,4 @@ async function greedy({ model, gguf, prompt, tokens }) {
   return { promptIds: [...inputIds], vlmkit: mine.ids, wllama: other.ids };
 }
 
-globalThis.anchor = { measure, greedy };
+globalThis.anchor = { measure, measureWllama, greedy };
