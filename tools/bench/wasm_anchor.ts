@@ -86,6 +86,15 @@ async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
+/** The 1-minute load average (from /proc: the bench has no --allow-sys), or NaN elsewhere. */
+async function loadAverage(): Promise<number> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
+
 const ratio = (a: number | undefined, b: number) => a === undefined ? null : a / b;
 
 /** Measures `spec`'s decoder (seed 0) in fp32, int8 and q4 against wllama, 1 and 2 threads. */
@@ -93,7 +102,7 @@ export async function benchWasmAnchor(
   spec: VariantSpec,
   options: { work: string; prompt: number; tokens: number; runs: number },
 ): Promise<WasmAnchorReport> {
-  const before = Deno.loadavg()[0];
+  const before = await loadAverage();
   const site = `${options.work}/anchor-site`;
   const rows: WasmAnchorRow[] = [];
   let engine = "wllama";
@@ -175,7 +184,7 @@ export async function benchWasmAnchor(
     engine,
     crossOriginIsolated: isolated,
     vlmkitTwoThreads: VLMKIT_TWO_THREADS,
-    loadAverage: { before, after: Deno.loadavg()[0] },
+    loadAverage: { before, after: await loadAverage() },
     rows,
   };
 }
