@@ -34,7 +34,7 @@ export interface PageFigures {
 /** One bit width at one thread count. */
 export interface WasmAnchorRow {
   /** vlmkit's dtype. */
-  dtype: keyof typeof GGUF_TYPE_OF;
+  dtype: "fp32" | "int8" | "q4";
   /** llama.cpp's type. */
   ggufType: GgufWeightType;
   /** Threads asked of both engines. */
@@ -59,7 +59,7 @@ export interface WasmAnchorReport {
   crossOriginIsolated: boolean;
   /** Why vlmkit has no figures at 2 threads. */
   vlmkitTwoThreads: string;
-  /** 1-minute load average before and after the section (the machine is shared). */
+  /** 1-minute load average when the first page started and the last ended (a shared machine). */
   loadAverage: { before: number; after: number };
   /** The rows, 1 thread then 2 per bit width. */
   rows: WasmAnchorRow[];
@@ -86,15 +86,6 @@ async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
-/** The 1-minute load average (from /proc: the bench has no --allow-sys), or NaN elsewhere. */
-async function loadAverage(): Promise<number> {
-  try {
-    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
-  } catch {
-    return NaN;
-  }
-}
-
 const ratio = (a: number | undefined, b: number) => a === undefined ? null : a / b;
 
 /** Measures `spec`'s decoder (seed 0) in fp32, int8 and q4 against wllama, 1 and 2 threads. */
@@ -102,7 +93,7 @@ export async function benchWasmAnchor(
   spec: VariantSpec,
   options: { work: string; prompt: number; tokens: number; runs: number },
 ): Promise<WasmAnchorReport> {
-  const before = await loadAverage();
+  const loads: number[] = [];
   const site = `${options.work}/anchor-site`;
   const rows: WasmAnchorRow[] = [];
   let engine = "wllama";
@@ -139,6 +130,7 @@ export async function benchWasmAnchor(
         wllama: PageFigures;
       };
       engine = `wllama ${one.wllamaVersion}`;
+      loads.push(...one.loadAverage);
       isolated &&= both.crossOriginIsolated;
       rows.push({
         dtype,
@@ -163,6 +155,7 @@ export async function benchWasmAnchor(
           },
         }],
       });
+      loads.push(...two.loadAverage);
       const alone = two.results[0] as { crossOriginIsolated: boolean; wllama: PageFigures };
       isolated &&= alone.crossOriginIsolated;
       rows.push({
@@ -184,7 +177,7 @@ export async function benchWasmAnchor(
     engine,
     crossOriginIsolated: isolated,
     vlmkitTwoThreads: VLMKIT_TWO_THREADS,
-    loadAverage: { before, after: await loadAverage() },
+    loadAverage: { before: loads[0], after: loads[loads.length - 1] },
     rows,
   };
 }

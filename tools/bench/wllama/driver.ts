@@ -39,6 +39,8 @@ export interface DriverOutput {
   wllamaVersion: string;
   /** Each call's result, in order. */
   results: unknown[];
+  /** The 1-minute load average when the calls started and when they ended. */
+  loadAverage: [number, number];
 }
 
 /** The path of Debian's Chromium, which the driver launches. */
@@ -56,6 +58,7 @@ if (import.meta.main) {
   });
   try {
     const results: unknown[] = [];
+    const startLoad = Deno.loadavg()[0];
     for (const call of job.calls) {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -89,7 +92,11 @@ if (import.meta.main) {
       }
       await context.close();
     }
-    const output: DriverOutput = { wllamaVersion: site.wllamaVersion, results };
+    const output: DriverOutput = {
+      wllamaVersion: site.wllamaVersion,
+      results,
+      loadAverage: [startLoad, Deno.loadavg()[0]],
+    };
     console.log(JSON.stringify(output));
   } finally {
     await browser.close();
