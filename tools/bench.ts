@@ -23,6 +23,11 @@
  *   seeded SmolLM2-135M weights as a GGUF file, F32 / Q8_0 / Q4_0 against
  *   vlmkit's fp32 / int8 / q4, a 512-token prompt then `tokens` tokens.
  *
+ * - `--section wasm-anchor` only: the decoder on wasm against llama.cpp compiled
+ *   to WebAssembly (wllama, installed on first use into `.artifacts/wllama/`),
+ *   both in one headless Chromium page on the same seeded weights
+ *   (tools/bench/wasm_anchor.ts).
+ *
  * `deno task bench [--quick] [--model DIR] [--runs N] [--tokens N] [--no-llama-cpp]`:
  * --quick measures the tiny model only; --model replaces the synthesized
  * folders (and skips llama.cpp, which needs the seeded weights).
@@ -52,11 +57,24 @@ import {
   printLlamaCppTable,
 } from "./bench/llama_cpp_side_by_side.ts";
 import { benchEdge, type EdgeModel } from "./bench/edge.ts";
-import { formatProfile, type PreprocessProfile } from "./bench/preprocess_report.ts";
+import {
+  formatProfile,
+  type PreprocessProfile,
+} from "./bench/preprocess_report.ts";
+import { benchWasmAnchor, printWasmAnchorTable } from "./bench/wasm_anchor.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
-import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
-import { type BenchConfig, configLabel, measure, ratios } from "./side_by_side.ts";
+import {
+  matmulFlops,
+  memoryBandwidth,
+  parallelCopyBandwidth,
+} from "./machine_limits.ts";
+import {
+  type BenchConfig,
+  configLabel,
+  measure,
+  ratios,
+} from "./side_by_side.ts";
 
 const ROUNDS = 7;
 
@@ -112,24 +130,35 @@ export interface BenchOptions {
   /** Skip the decoder side by side with llama.cpp. */
   noLlamaCpp?: boolean;
   /**
-   * Run one section only: `edge` (see tools/bench/edge.ts), or `llama-cpp`
-   * (the decoder side by side with llama.cpp, without the rest).
+   * Run one section only: `edge` (see tools/bench/edge.ts), `llama-cpp`
+   * (the decoder side by side with llama.cpp, without the rest), or
+   * `wasm-anchor` (the decoder on wasm against wllama in Chromium).
    */
-  section?: "edge" | "llama-cpp";
+  section?: "edge" | "llama-cpp" | "wasm-anchor";
 }
 
 /**
  * The edge section: the tiny model and SmolVLM-256M int8 and q4 (synthesized
  * here, or `options.model` at those dtypes) through the edge bundle.
  */
-async function edgeSection(options: BenchOptions, images: BenchImages, work: string) {
-  const models: EdgeModel[] = [{ name: "tiny-smolvlm (shipped)", folder: TINY_MODEL.pathname }];
+async function edgeSection(
+  options: BenchOptions,
+  images: BenchImages,
+  work: string,
+) {
+  const models: EdgeModel[] = [{
+    name: "tiny-smolvlm (shipped)",
+    folder: TINY_MODEL.pathname,
+  }];
   if (!options.quick) {
     for (const dtype of ["int8", "q4"] as const) {
       let folder = options.model;
       if (!folder) {
         folder = `${work}/edge-smolvlm-256m-${dtype}`;
-        const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+        const built = synthesize(getPreset(DEFAULT_PRESET), {
+          dtype,
+          layout: "hf-idefics3",
+        });
         await writeFolderAtomically(folder, built.files, false);
       }
       models.push({ name: `${DEFAULT_PRESET} ${dtype}`, folder, dtype });
@@ -150,31 +179,62 @@ async function profilePreprocessingInChild(
   photo: string,
   runs: number,
 ): Promise<PreprocessProfile> {
-  const script = new URL("./bench/preprocess_profile.ts", import.meta.url).pathname;
+  const script =
+    new URL("./bench/preprocess_profile.ts", import.meta.url).pathname;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--photo", photo, "--runs", String(runs), "--json"],
+    args: [
+      "run",
+      "-A",
+      script,
+      "--photo",
+      photo,
+      "--runs",
+      String(runs),
+      "--json",
+    ],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
   if (code !== 0) {
-    throw new Error(`the preprocessing profile failed:\n${new TextDecoder().decode(stderr)}`);
+    throw new Error(
+      `the preprocessing profile failed:\n${new TextDecoder().decode(stderr)}`,
+    );
   }
   const lines = new TextDecoder().decode(stdout).trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
 }
 
 /** Runs every benchmark; tables go to stderr and the figures are returned. */
-export async function runBench(options: BenchOptions = {}): Promise<Record<string, unknown>> {
+export async function runBench(
+  options: BenchOptions = {},
+): Promise<Record<string, unknown>> {
   if (options.section === "edge") {
     const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
     try {
-      return { edge: await edgeSection(options, await writeBenchImages(work), work) };
+      return {
+        edge: await edgeSection(options, await writeBenchImages(work), work),
+      };
     } finally {
       await Deno.remove(work, { recursive: true });
     }
   }
   const spec = getPreset(DEFAULT_PRESET);
+  if (options.section === "wasm-anchor") {
+    const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+    try {
+      const report = await benchWasmAnchor(spec, {
+        work,
+        prompt: 512,
+        tokens: options.tokens ?? 128,
+        runs: options.runs ?? 3,
+      });
+      printWasmAnchorTable(report);
+      return { wasmAnchor: report };
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  }
   if (options.section === "llama-cpp") {
     const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
     try {
@@ -211,14 +271,17 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
 
   // A 640×480 photo-like image (smooth gradients plus texture).
   const photo = createRgbImage(640, 480);
-  for (let i = 0; i < photo.data.length; i++) photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
+  for (let i = 0; i < photo.data.length; i++) {
+    photo.data[i] = (i * 7 + (i >> 9) * 13) & 255;
+  }
 
   const results = [
     await bench("resolve(smolvlm-256m-instruct)", 2_000, () => resolve(spec)),
     await bench(
       "planTiles",
       200_000,
-      (i) => planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
+      (i) =>
+        planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
     ),
     await bench(
       "countSequence(1 image + prompt)",
@@ -243,14 +306,18 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
         setWasmResampling(true);
       }
     }),
-    await bench("tileImage 640×480 @ 2048/512 (13 tiles)", 2, () => tileImage(photo, spec.image)),
+    await bench(
+      "tileImage 640×480 @ 2048/512 (13 tiles)",
+      2,
+      () => tileImage(photo, spec.image),
+    ),
   ];
   console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
   for (const r of results) {
     console.error(
-      `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
-        Math.round(r.opsPerSec).toString().padStart(9)
-      }`,
+      `${r.name.padEnd(42)} ${
+        (r.medianMsPerOp * 1000).toFixed(2).padStart(12)
+      } ${Math.round(r.opsPerSec).toString().padStart(9)}`,
     );
   }
 
@@ -270,9 +337,9 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       machine.memoryBandwidthGBps.toFixed(1)
     } GB/s (one thread copying), ${
       machine.parallelCopyGBps.toFixed(1)
-    } GB/s (all copying), fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
-      machine.matmulGflops.wasm.toFixed(1)
-    } GFLOP/s wasm`,
+    } GB/s (all copying), fp32 matmul ${
+      machine.matmulGflops.native.toFixed(1)
+    } GFLOP/s native, ${machine.matmulGflops.wasm.toFixed(1)} GFLOP/s wasm`,
   );
 
   const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
@@ -280,7 +347,10 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
     const images = await writeBenchImages(work);
     const runs = options.runs ?? 5;
     // vlmkit's preprocessing against transformers.js's, same photo, same run, own process.
-    const preprocessing = await profilePreprocessingInChild(images.photo, Math.max(runs, 5));
+    const preprocessing = await profilePreprocessingInChild(
+      images.photo,
+      Math.max(runs, 5),
+    );
     console.error(`\n${formatProfile(preprocessing)}`);
     const tokens = options.tokens ?? 128;
     const models: ModelReport[] = [];
@@ -288,11 +358,38 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
 
     // The shipped tiny model: every backend, and transformers.js.
     models.push(
-      await benchModel("tiny-smolvlm (shipped)", TINY_MODEL.pathname, images, machine, [
-        { runtime: "vlmkit", backend: "wasm", threads: 1, dtype: "fp32", runs, tokens },
-        { runtime: "vlmkit", backend: "native", threads: 2, dtype: "fp32", runs, tokens },
-        { runtime: "transformers.js", backend: "native", threads: 2, dtype: "fp32", runs, tokens },
-      ]),
+      await benchModel(
+        "tiny-smolvlm (shipped)",
+        TINY_MODEL.pathname,
+        images,
+        machine,
+        [
+          {
+            runtime: "vlmkit",
+            backend: "wasm",
+            threads: 1,
+            dtype: "fp32",
+            runs,
+            tokens,
+          },
+          {
+            runtime: "vlmkit",
+            backend: "native",
+            threads: 2,
+            dtype: "fp32",
+            runs,
+            tokens,
+          },
+          {
+            runtime: "transformers.js",
+            backend: "native",
+            threads: 2,
+            dtype: "fp32",
+            runs,
+            tokens,
+          },
+        ],
+      ),
     );
 
     // The exact SmolVLM-256M shape, synthesized here (or a folder given with --model).
@@ -306,8 +403,22 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
           await writeFolderAtomically(folder, built.files, false);
         }
         const configs: BenchConfig[] = [
-          { runtime: "vlmkit", backend: "native", threads: 2, dtype, runs, tokens },
-          { runtime: "transformers.js", backend: "native", threads: 2, dtype, runs, tokens },
+          {
+            runtime: "vlmkit",
+            backend: "native",
+            threads: 2,
+            dtype,
+            runs,
+            tokens,
+          },
+          {
+            runtime: "transformers.js",
+            backend: "native",
+            threads: 2,
+            dtype,
+            runs,
+            tokens,
+          },
         ];
         if (dtype === "fp32") {
           // wasm runs a 512² tile about 3× slower than native: the unsplit figures only.
@@ -322,7 +433,14 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
           });
         }
         models.push(
-          await benchModel(`${DEFAULT_PRESET} ${dtype}`, folder, images, machine, configs, plan),
+          await benchModel(
+            `${DEFAULT_PRESET} ${dtype}`,
+            folder,
+            images,
+            machine,
+            configs,
+            plan,
+          ),
         );
         // llama.cpp gets a GGUF of the same seeded weights, so only for synthesized folders.
         if (!options.model && !options.noLlamaCpp) {
@@ -341,13 +459,17 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       printLlamaCppTable(llamaCpp);
     }
     // `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint, and `vlm synth` of it: time, peak RSS.
-    const convert = options.quick ? undefined : await benchConvert(DEFAULT_PRESET);
+    const convert = options.quick
+      ? undefined
+      : await benchConvert(DEFAULT_PRESET);
     if (convert) {
       console.error(
         `\nconvert ${convert.variant} (BF16 checkpoint ${
           (convert.checkpointBytes / 1e9).toFixed(2)
         } GB` +
-          ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB` +
+          ` → fp32): ${convert.seconds} s, peak RSS ${
+            (convert.peakRssBytes / 1e9).toFixed(2)
+          } GB` +
           `; synth ${convert.synth.seconds} s, peak RSS ${
             (convert.synth.peakRssBytes / 1e9).toFixed(2)
           } GB`,
@@ -364,11 +486,14 @@ export async function runBench(options: BenchOptions = {}): Promise<Record<strin
       preprocessing,
       wasmTwoThreads: {
         available: false,
-        reason: "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +
+        reason:
+          "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +
           "does not import; two wasm threads need a browser page (cross-origin isolated)",
       },
       models,
-      llamaCpp: options.model || options.noLlamaCpp || options.quick ? null : llamaCpp,
+      llamaCpp: options.model || options.noLlamaCpp || options.quick
+        ? null
+        : llamaCpp,
     };
   } finally {
     await Deno.remove(work, { recursive: true });
@@ -422,12 +547,17 @@ async function benchModel(
   for (const config of configs) {
     const started = performance.now();
     const figures = await measure(folder, images, config);
-    const report: ConfigReport = { label: configLabel(config), config, figures };
+    const report: ConfigReport = {
+      label: configLabel(config),
+      config,
+      figures,
+    };
     if (config.runtime === "vlmkit") {
       const gflops = machine.matmulGflops[config.backend];
       report.visionFractionOfMatmul = figures.visionMsPerTile === null
         ? null
-        : visionFlopsPerTile(plan) / (figures.visionMsPerTile / 1000) / 1e9 / gflops;
+        : visionFlopsPerTile(plan) / (figures.visionMsPerTile / 1000) / 1e9 /
+          gflops;
       const context = figures.squarePromptTokens + figures.decodedTokens / 2;
       // wasm decodes on one thread; native on every core.
       const bandwidth = config.backend === "wasm" || config.threads === 1
@@ -436,7 +566,8 @@ async function benchModel(
       const bound = (bandwidth * 1e9) /
         decodeBytesPerToken(plan, config.dtype, context);
       report.decodeFractionOfBandwidth = figures.decodeTokensPerSec / bound;
-      report.rssOverWeights = figures.peakRssBytes / weightBytes(plan.params, config.dtype).total;
+      report.rssOverWeights = figures.peakRssBytes /
+        weightBytes(plan.params, config.dtype).total;
     }
     reports.push(report);
     console.error(
@@ -448,7 +579,9 @@ async function benchModel(
   const theirs = reports.find((r) => r.config.runtime === "transformers.js");
   if (theirs) {
     for (const r of reports) {
-      if (r.config.runtime === "vlmkit") r.vsTransformersJs = ratios(r.figures, theirs.figures);
+      if (r.config.runtime === "vlmkit") {
+        r.vsTransformersJs = ratios(r.figures, theirs.figures);
+      }
     }
   }
   printModelTable(name, reports);
@@ -474,16 +607,22 @@ const ROWS: [string, keyof VlmkitFigures, (v: number) => string][] = [
 
 function printModelTable(name: string, reports: ConfigReport[]): void {
   const width = 27;
-  console.error(`\n${name} (medians of ${reports[0]?.config.runs} runs after a warm-up)`);
   console.error(
-    `${"figure".padEnd(28)}${reports.map((r) => r.label.padStart(width + 2)).join("")}`,
+    `\n${name} (medians of ${reports[0]?.config.runs} runs after a warm-up)`,
+  );
+  console.error(
+    `${"figure".padEnd(28)}${
+      reports.map((r) => r.label.padStart(width + 2)).join("")
+    }`,
   );
   for (const [label, key, format] of ROWS) {
     const cells = reports.map((r) => {
       const value = r.figures[key];
       const ratio = r.vsTransformersJs?.[key];
       const text = typeof value === "number" ? format(value) : "—";
-      return `${text}${typeof ratio === "number" ? ` (${ratio.toFixed(2)}×)` : ""}`.padStart(
+      return `${text}${
+        typeof ratio === "number" ? ` (${ratio.toFixed(2)}×)` : ""
+      }`.padStart(
         width + 2,
       );
     });
@@ -496,7 +635,9 @@ function printModelTable(name: string, reports: ConfigReport[]): void {
         vision == null ? "—" : `${(vision * 100).toFixed(0)}%`
       } of the fp32 matmul rate, decode ${
         ((r.decodeFractionOfBandwidth ?? 0) * 100).toFixed(0)
-      }% of the bandwidth bound, peak RSS ${(r.rssOverWeights ?? 0).toFixed(2)}× the weights`,
+      }% of the bandwidth bound, peak RSS ${
+        (r.rssOverWeights ?? 0).toFixed(2)
+      }× the weights`,
     );
   }
 }
@@ -513,8 +654,13 @@ if (import.meta.main) {
       section: { type: "string" },
     },
   });
-  if (values.section !== undefined && !["edge", "llama-cpp"].includes(values.section)) {
-    console.error(`unknown --section ${values.section}: the sections are: edge, llama-cpp`);
+  const sections = ["edge", "llama-cpp", "wasm-anchor"];
+  if (values.section !== undefined && !sections.includes(values.section)) {
+    console.error(
+      `unknown --section ${values.section}: the sections are: ${
+        sections.join(", ")
+      }`,
+    );
     Deno.exit(2);
   }
   const figures = await runBench({

@@ -33,11 +33,20 @@ function vocabulary(spec: VariantSpec) {
   };
 }
 
-/** The GGUF bytes (as chunks) of `spec`'s decoder, weights seeded as `vlm synth` seeds them. */
-export function decoderGguf(spec: VariantSpec, type: GgufWeightType, seed = 0): Uint8Array[] {
+/** Metadata and tensors of `spec`'s decoder GGUF, weights seeded as `vlm synth` seeds them. */
+export function decoderGgufParts(
+  spec: VariantSpec,
+  type: GgufWeightType,
+  seed = 0,
+): ReturnType<typeof llamaGguf> {
   const plan = resolve(spec);
   const { decoder } = languageGraphs(plan, { seed, format: "fp32" }, "decoder");
-  const { metadata, tensors } = llamaGguf(spec.decoder, decoder.weights, type, vocabulary(spec));
+  return llamaGguf(spec.decoder, decoder.weights, type, vocabulary(spec));
+}
+
+/** The GGUF bytes (as chunks) of `spec`'s decoder, weights seeded as `vlm synth` seeds them. */
+export function decoderGguf(spec: VariantSpec, type: GgufWeightType, seed = 0): Uint8Array[] {
+  const { metadata, tensors } = decoderGgufParts(spec, type, seed);
   return encodeGguf(metadata, tensors);
 }
 

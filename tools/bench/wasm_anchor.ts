@@ -1,0 +1,246 @@
+/**
+ * The bench's "wasm-anchor" section: the decoder on WebAssembly side by side
+ * with llama.cpp compiled to WebAssembly (wllama, installed on first use into
+ * `.artifacts/wllama/`), both in the same headless Chromium page: vlmkit's
+ * browser bundle on a synthesized folder and wllama on a GGUF file of the very
+ * same seeded weights (`gguf/`), fp32 ↔ F32, int8 ↔ Q8_0, q4 ↔ Q4_0; the same
+ * prompt ids, then greedy tokens. The page is cross-origin isolated (COOP/COEP),
+ * so both engines may start threads; which ran on how many is reported.
+ *
+ * @module
+ */
+import { synthesize } from "../../src/build/synthesize.ts";
+import type { VariantSpec } from "../../src/spec/types.ts";
+import { writeFolderAtomically } from "../cli/folder_writer.ts";
+import { decoderGguf } from "./gguf/decoder_gguf_file.ts";
+import type { GgufWeightType } from "./gguf/llama_gguf.ts";
+import { GGUF_TYPE_OF } from "./llama_cpp_side_by_side.ts";
+import { runAnchorPage } from "./wllama/page_site.ts";
+
+/** One engine's figures in the page (medians). */
+export interface PageFigures {
+  /** Threads the engine actually ran (wllama falls back to one without SharedArrayBuffer). */
+  threads: number;
+  /** Model load in the page, ms. */
+  loadMs: number;
+  /** Prompt tokens per second. */
+  prefillTokensPerSec: number;
+  /** Tokens after the first per second. */
+  decodeTokensPerSec: number;
+  /** Tokens decoded per run. */
+  decodedTokens: number;
+}
+
+/** One bit width at one thread count. */
+export interface WasmAnchorRow {
+  /** vlmkit's dtype. */
+  dtype: "fp32" | "int8" | "q4";
+  /** llama.cpp's type. */
+  ggufType: GgufWeightType;
+  /** Threads asked of both engines. */
+  threads: number;
+  /** Prompt tokens (the same ids for both). */
+  promptTokens: number;
+  /** vlmkit's figures, or null where it cannot run (see {@linkcode WasmAnchorReport}). */
+  vlmkit: PageFigures | null;
+  /** wllama's figures. */
+  wllama: PageFigures;
+  /** vlmkit / wllama decode tok/s. */
+  decodeRatio: number | null;
+  /** vlmkit / wllama prefill tok/s. */
+  prefillRatio: number | null;
+}
+
+/** The section's output. */
+export interface WasmAnchorReport {
+  /** e.g. `wllama 3.13.0`. */
+  engine: string;
+  /** Whether the page had SharedArrayBuffer (COOP/COEP served). */
+  crossOriginIsolated: boolean;
+  /** Why vlmkit has no figures at 2 threads. */
+  vlmkitTwoThreads: string;
+  /** 1-minute load average when the first page started and the last ended (a shared machine). */
+  loadAverage: { before: number; after: number };
+  /** The rows, 1 thread then 2 per bit width. */
+  rows: WasmAnchorRow[];
+}
+
+/**
+ * Why vlmkit's browser bundle runs one wasm thread only: onnxruntime-web starts
+ * its pthread workers from the script that holds its module (the bundle), and in
+ * a bundle the module's worker entry is inside a lazily initialised closure, so
+ * the workers never start and session creation waits forever (observed here).
+ */
+const VLMKIT_TWO_THREADS =
+  "not measured: onnxruntime-web's pthread workers start from " +
+  "vlmkit.browser.js, where its worker entry never runs, so a 2-thread session never opens";
+
+async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
+  const file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    for (const chunk of chunks) {
+      let at = 0;
+      while (at < chunk.length) at += await file.write(chunk.subarray(at));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+const ratio = (a: number | undefined, b: number) =>
+  a === undefined ? null : a / b;
+
+/** Measures `spec`'s decoder (seed 0) in fp32, int8 and q4 against wllama, 1 and 2 threads. */
+export async function benchWasmAnchor(
+  spec: VariantSpec,
+  options: { work: string; prompt: number; tokens: number; runs: number },
+): Promise<WasmAnchorReport> {
+  const loads: number[] = [];
+  const site = `${options.work}/anchor-site`;
+  const rows: WasmAnchorRow[] = [];
+  let engine = "wllama";
+  let isolated = true;
+  for (const dtype of ["fp32", "int8", "q4"] as const) {
+    const ggufType = GGUF_TYPE_OF[dtype];
+    const folder = `${options.work}/anchor-${dtype}`;
+    await writeFolderAtomically(
+      folder,
+      synthesize(spec, { dtype, layout: "hf-idefics3" }).files,
+      false,
+    );
+    await writeChunks(
+      `${options.work}/decoder-${ggufType}.gguf`,
+      decoderGguf(spec, ggufType),
+    );
+    try {
+      const common = {
+        site,
+        routes: { "/model/": folder, "/gguf/": options.work },
+        isolated: true,
+      };
+      const gguf = `/gguf/decoder-${ggufType}.gguf`;
+      const run = { tokens: options.tokens, runs: options.runs };
+      const one = await runAnchorPage({
+        ...common,
+        calls: [{
+          fn: "measure",
+          args: {
+            model: "/model/",
+            dtype,
+            gguf,
+            threads: 1,
+            prompt: options.prompt,
+            ...run,
+          },
+        }],
+      });
+      const both = one.results[0] as {
+        crossOriginIsolated: boolean;
+        promptTokens: number;
+        llamaText: string;
+        vlmkit: PageFigures;
+        wllama: PageFigures;
+      };
+      engine = `wllama ${one.wllamaVersion}`;
+      loads.push(...one.loadAverage);
+      isolated &&= both.crossOriginIsolated;
+      rows.push({
+        dtype,
+        ggufType,
+        threads: 1,
+        promptTokens: both.promptTokens,
+        vlmkit: both.vlmkit,
+        wllama: both.wllama,
+        decodeRatio: ratio(
+          both.vlmkit.decodeTokensPerSec,
+          both.wllama.decodeTokensPerSec,
+        ),
+        prefillRatio: ratio(
+          both.vlmkit.prefillTokensPerSec,
+          both.wllama.prefillTokensPerSec,
+        ),
+      });
+      const two = await runAnchorPage({
+        ...common,
+        calls: [{
+          fn: "measureWllama",
+          args: {
+            gguf,
+            threads: 2,
+            llamaText: both.llamaText,
+            promptTokens: both.promptTokens,
+            ...run,
+          },
+        }],
+      });
+      loads.push(...two.loadAverage);
+      const alone = two.results[0] as {
+        crossOriginIsolated: boolean;
+        wllama: PageFigures;
+      };
+      isolated &&= alone.crossOriginIsolated;
+      rows.push({
+        dtype,
+        ggufType,
+        threads: 2,
+        promptTokens: both.promptTokens,
+        vlmkit: null,
+        wllama: alone.wllama,
+        decodeRatio: null,
+        prefillRatio: null,
+      });
+    } finally {
+      await Deno.remove(folder, { recursive: true });
+      await Deno.remove(`${options.work}/decoder-${ggufType}.gguf`);
+    }
+  }
+  return {
+    engine,
+    crossOriginIsolated: isolated,
+    vlmkitTwoThreads: VLMKIT_TWO_THREADS,
+    loadAverage: { before: loads[0], after: loads[loads.length - 1] },
+    rows,
+  };
+}
+
+/** Prints the section's table to stderr. */
+export function printWasmAnchorTable(report: WasmAnchorReport): void {
+  const first = report.rows[0];
+  if (!first) return;
+  console.error(
+    `\ndecoder on wasm vs ${report.engine} (llama.cpp in WebAssembly), same Chromium page: ` +
+      `${first.promptTokens}-token prompt, ${first.wllama.decodedTokens} tokens, same weights` +
+      `; cross-origin isolated: ${report.crossOriginIsolated}; load average ` +
+      `${report.loadAverage.before.toFixed(1)} → ${
+        report.loadAverage.after.toFixed(1)
+      }`,
+  );
+  console.error(
+    `${"bit width".padEnd(16)}${"threads".padStart(8)}${
+      "vlmkit prefill".padStart(16)
+    }${"wllama".padStart(10)}${"ratio".padStart(8)}${
+      "vlmkit decode".padStart(16)
+    }${"wllama".padStart(10)}${"ratio".padStart(8)}`,
+  );
+  const cell = (v: number | null | undefined, digits: number, width: number) =>
+    (v == null ? "—" : v.toFixed(digits)).padStart(width);
+  for (const r of report.rows) {
+    console.error(
+      `${`${r.dtype} / ${r.ggufType}`.padEnd(16)}${
+        `${r.threads}${
+          r.wllama.threads !== r.threads ? ` (${r.wllama.threads})` : ""
+        }`
+          .padStart(8)
+      }${cell(r.vlmkit?.prefillTokensPerSec, 0, 16)}${
+        cell(r.wllama.prefillTokensPerSec, 0, 10)
+      }${cell(r.prefillRatio, 2, 8)}${
+        cell(r.vlmkit?.decodeTokensPerSec, 1, 16)
+      }${cell(r.wllama.decodeTokensPerSec, 1, 10)}${cell(r.decodeRatio, 2, 8)}`,
+    );
+  }
+  console.error(`  vlmkit at 2 threads: ${report.vlmkitTwoThreads}`);
+}

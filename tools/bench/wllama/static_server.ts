@@ -1,0 +1,70 @@
+/**
+ * A static file server on 127.0.0.1 for the wasm-anchor page: URL prefixes
+ * mapped to folders, optionally cross-origin isolated (COOP/COEP headers), so
+ * that the page has SharedArrayBuffer and both engines may start threads.
+ *
+ * @module
+ */
+import { extname, join, normalize } from "node:path";
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+};
+
+/** A running server. */
+export interface AnchorServer {
+  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  origin: string;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** Serves each `prefix` (e.g. `/gguf/`) from its folder; the longest prefix wins. */
+export function serveFolders(
+  routes: Record<string, string>,
+  options: { isolated: boolean },
+): AnchorServer {
+  const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
+  const isolation: Record<string, string> = options.isolated
+    ? {
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    }
+    : {};
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      const prefix = prefixes.find((p) => path.startsWith(p));
+      const relative = prefix === undefined
+        ? undefined
+        : normalize(path.slice(prefix.length));
+      if (prefix === undefined || !relative || relative.startsWith("..")) {
+        return new Response("not found", { status: 404 });
+      }
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(join(routes[prefix], relative));
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+      // Streamed: the fp32 GGUF and model files are hundreds of MB.
+      return new Response(file.readable, {
+        headers: {
+          "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+          "content-length": String((await file.stat()).size),
+          "cache-control": "no-store",
+          ...isolation,
+        },
+      });
+    },
+  );
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    close: () => server.shutdown(),
+  };
+}
