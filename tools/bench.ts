@@ -57,24 +57,12 @@ import {
   printLlamaCppTable,
 } from "./bench/llama_cpp_side_by_side.ts";
 import { benchEdge, type EdgeModel } from "./bench/edge.ts";
-import {
-  formatProfile,
-  type PreprocessProfile,
-} from "./bench/preprocess_report.ts";
+import { formatProfile, type PreprocessProfile } from "./bench/preprocess_report.ts";
 import { benchWasmAnchor, printWasmAnchorTable } from "./bench/wasm_anchor.ts";
 import type { VlmkitFigures } from "./bench/measure_vlmkit.ts";
 import { writeFolderAtomically } from "./cli/folder_writer.ts";
-import {
-  matmulFlops,
-  memoryBandwidth,
-  parallelCopyBandwidth,
-} from "./machine_limits.ts";
-import {
-  type BenchConfig,
-  configLabel,
-  measure,
-  ratios,
-} from "./side_by_side.ts";
+import { matmulFlops, memoryBandwidth, parallelCopyBandwidth } from "./machine_limits.ts";
+import { type BenchConfig, configLabel, measure, ratios } from "./side_by_side.ts";
 
 const ROUNDS = 7;
 
@@ -179,8 +167,7 @@ async function profilePreprocessingInChild(
   photo: string,
   runs: number,
 ): Promise<PreprocessProfile> {
-  const script =
-    new URL("./bench/preprocess_profile.ts", import.meta.url).pathname;
+  const script = new URL("./bench/preprocess_profile.ts", import.meta.url).pathname;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -280,8 +267,7 @@ export async function runBench(
     await bench(
       "planTiles",
       200_000,
-      (i) =>
-        planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
+      (i) => planTiles(sizes[i & 1023].width, sizes[i & 1023].height, spec.image),
     ),
     await bench(
       "countSequence(1 image + prompt)",
@@ -315,9 +301,9 @@ export async function runBench(
   console.error(`${"benchmark".padEnd(42)} median µs/op     ops/s`);
   for (const r of results) {
     console.error(
-      `${r.name.padEnd(42)} ${
-        (r.medianMsPerOp * 1000).toFixed(2).padStart(12)
-      } ${Math.round(r.opsPerSec).toString().padStart(9)}`,
+      `${r.name.padEnd(42)} ${(r.medianMsPerOp * 1000).toFixed(2).padStart(12)} ${
+        Math.round(r.opsPerSec).toString().padStart(9)
+      }`,
     );
   }
 
@@ -337,9 +323,9 @@ export async function runBench(
       machine.memoryBandwidthGBps.toFixed(1)
     } GB/s (one thread copying), ${
       machine.parallelCopyGBps.toFixed(1)
-    } GB/s (all copying), fp32 matmul ${
-      machine.matmulGflops.native.toFixed(1)
-    } GFLOP/s native, ${machine.matmulGflops.wasm.toFixed(1)} GFLOP/s wasm`,
+    } GB/s (all copying), fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native, ${
+      machine.matmulGflops.wasm.toFixed(1)
+    } GFLOP/s wasm`,
   );
 
   const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
@@ -459,17 +445,13 @@ export async function runBench(
       printLlamaCppTable(llamaCpp);
     }
     // `vlm convert` of a full-size SmolVLM-256M BF16 checkpoint, and `vlm synth` of it: time, peak RSS.
-    const convert = options.quick
-      ? undefined
-      : await benchConvert(DEFAULT_PRESET);
+    const convert = options.quick ? undefined : await benchConvert(DEFAULT_PRESET);
     if (convert) {
       console.error(
         `\nconvert ${convert.variant} (BF16 checkpoint ${
           (convert.checkpointBytes / 1e9).toFixed(2)
         } GB` +
-          ` → fp32): ${convert.seconds} s, peak RSS ${
-            (convert.peakRssBytes / 1e9).toFixed(2)
-          } GB` +
+          ` → fp32): ${convert.seconds} s, peak RSS ${(convert.peakRssBytes / 1e9).toFixed(2)} GB` +
           `; synth ${convert.synth.seconds} s, peak RSS ${
             (convert.synth.peakRssBytes / 1e9).toFixed(2)
           } GB`,
@@ -486,14 +468,11 @@ export async function runBench(
       preprocessing,
       wasmTwoThreads: {
         available: false,
-        reason:
-          "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +
+        reason: "onnxruntime-web starts its worker threads from blob: URLs, which Deno " +
           "does not import; two wasm threads need a browser page (cross-origin isolated)",
       },
       models,
-      llamaCpp: options.model || options.noLlamaCpp || options.quick
-        ? null
-        : llamaCpp,
+      llamaCpp: options.model || options.noLlamaCpp || options.quick ? null : llamaCpp,
     };
   } finally {
     await Deno.remove(work, { recursive: true });
@@ -611,18 +590,14 @@ function printModelTable(name: string, reports: ConfigReport[]): void {
     `\n${name} (medians of ${reports[0]?.config.runs} runs after a warm-up)`,
   );
   console.error(
-    `${"figure".padEnd(28)}${
-      reports.map((r) => r.label.padStart(width + 2)).join("")
-    }`,
+    `${"figure".padEnd(28)}${reports.map((r) => r.label.padStart(width + 2)).join("")}`,
   );
   for (const [label, key, format] of ROWS) {
     const cells = reports.map((r) => {
       const value = r.figures[key];
       const ratio = r.vsTransformersJs?.[key];
       const text = typeof value === "number" ? format(value) : "—";
-      return `${text}${
-        typeof ratio === "number" ? ` (${ratio.toFixed(2)}×)` : ""
-      }`.padStart(
+      return `${text}${typeof ratio === "number" ? ` (${ratio.toFixed(2)}×)` : ""}`.padStart(
         width + 2,
       );
     });
@@ -635,9 +610,7 @@ function printModelTable(name: string, reports: ConfigReport[]): void {
         vision == null ? "—" : `${(vision * 100).toFixed(0)}%`
       } of the fp32 matmul rate, decode ${
         ((r.decodeFractionOfBandwidth ?? 0) * 100).toFixed(0)
-      }% of the bandwidth bound, peak RSS ${
-        (r.rssOverWeights ?? 0).toFixed(2)
-      }× the weights`,
+      }% of the bandwidth bound, peak RSS ${(r.rssOverWeights ?? 0).toFixed(2)}× the weights`,
     );
   }
 }
@@ -657,9 +630,7 @@ if (import.meta.main) {
   const sections = ["edge", "llama-cpp", "wasm-anchor"];
   if (values.section !== undefined && !sections.includes(values.section)) {
     console.error(
-      `unknown --section ${values.section}: the sections are: ${
-        sections.join(", ")
-      }`,
+      `unknown --section ${values.section}: the sections are: ${sections.join(", ")}`,
     );
     Deno.exit(2);
   }

@@ -71,8 +71,7 @@ export interface WasmAnchorReport {
  * a bundle the module's worker entry is inside a lazily initialised closure, so
  * the workers never start and session creation waits forever (observed here).
  */
-const VLMKIT_TWO_THREADS =
-  "not measured: onnxruntime-web's pthread workers start from " +
+const VLMKIT_TWO_THREADS = "not measured: onnxruntime-web's pthread workers start from " +
   "vlmkit.browser.js, where its worker entry never runs, so a 2-thread session never opens";
 
 async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
@@ -91,8 +90,7 @@ async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
-const ratio = (a: number | undefined, b: number) =>
-  a === undefined ? null : a / b;
+const ratio = (a: number | undefined, b: number) => a === undefined ? null : a / b;
 
 /** Measures `spec`'s decoder (seed 0) in fp32, int8 and q4 against wllama, 1 and 2 threads. */
 export async function benchWasmAnchor(
@@ -215,31 +213,27 @@ export function printWasmAnchorTable(report: WasmAnchorReport): void {
     `\ndecoder on wasm vs ${report.engine} (llama.cpp in WebAssembly), same Chromium page: ` +
       `${first.promptTokens}-token prompt, ${first.wllama.decodedTokens} tokens, same weights` +
       `; cross-origin isolated: ${report.crossOriginIsolated}; load average ` +
-      `${report.loadAverage.before.toFixed(1)} → ${
-        report.loadAverage.after.toFixed(1)
-      }`,
+      `${report.loadAverage.before.toFixed(1)} → ${report.loadAverage.after.toFixed(1)}`,
   );
   console.error(
-    `${"bit width".padEnd(16)}${"threads".padStart(8)}${
-      "vlmkit prefill".padStart(16)
-    }${"wllama".padStart(10)}${"ratio".padStart(8)}${
-      "vlmkit decode".padStart(16)
-    }${"wllama".padStart(10)}${"ratio".padStart(8)}`,
+    `${"bit width".padEnd(16)}${"threads".padStart(8)}${"vlmkit prefill".padStart(16)}${
+      "wllama".padStart(10)
+    }${"ratio".padStart(8)}${"vlmkit decode".padStart(16)}${"wllama".padStart(10)}${
+      "ratio".padStart(8)
+    }`,
   );
   const cell = (v: number | null | undefined, digits: number, width: number) =>
     (v == null ? "—" : v.toFixed(digits)).padStart(width);
   for (const r of report.rows) {
     console.error(
       `${`${r.dtype} / ${r.ggufType}`.padEnd(16)}${
-        `${r.threads}${
-          r.wllama.threads !== r.threads ? ` (${r.wllama.threads})` : ""
-        }`
+        `${r.threads}${r.wllama.threads !== r.threads ? ` (${r.wllama.threads})` : ""}`
           .padStart(8)
-      }${cell(r.vlmkit?.prefillTokensPerSec, 0, 16)}${
-        cell(r.wllama.prefillTokensPerSec, 0, 10)
-      }${cell(r.prefillRatio, 2, 8)}${
-        cell(r.vlmkit?.decodeTokensPerSec, 1, 16)
-      }${cell(r.wllama.decodeTokensPerSec, 1, 10)}${cell(r.decodeRatio, 2, 8)}`,
+      }${cell(r.vlmkit?.prefillTokensPerSec, 0, 16)}${cell(r.wllama.prefillTokensPerSec, 0, 10)}${
+        cell(r.prefillRatio, 2, 8)
+      }${cell(r.vlmkit?.decodeTokensPerSec, 1, 16)}${cell(r.wllama.decodeTokensPerSec, 1, 10)}${
+        cell(r.decodeRatio, 2, 8)
+      }`,
     );
   }
   console.error(`  vlmkit at 2 threads: ${report.vlmkitTwoThreads}`);

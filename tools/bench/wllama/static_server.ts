@@ -40,9 +40,7 @@ export function serveFolders(
     async (request) => {
       const path = decodeURIComponent(new URL(request.url).pathname);
       const prefix = prefixes.find((p) => path.startsWith(p));
-      const relative = prefix === undefined
-        ? undefined
-        : normalize(path.slice(prefix.length));
+      const relative = prefix === undefined ? undefined : normalize(path.slice(prefix.length));
       if (prefix === undefined || !relative || relative.startsWith("..")) {
         return new Response("not found", { status: 404 });
       }
