@@ -27,7 +27,7 @@ import {
   type OnnxOutline,
   type OutlineNode,
   type OutlineTensor,
-} from "./onnx_outline.ts";
+} from "../onnx/onnx_outline.ts";
 
 /** How the rows of the table become `inputs_embeds` values. */
 export type EmbeddingForm =

@@ -24,7 +24,7 @@ import {
   WIRE,
   WireError,
   type WireField,
-} from "./protobuf_wire.ts";
+} from "../onnx/protobuf_wire.ts";
 
 /** External weight files of a model, by the path its tensors name. */
 export type ExternalData = readonly { path: string; data: Uint8Array }[];

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ByteSource, WireError, type WireField, WireReader } from "./protobuf_wire.ts";
+import { type ByteSource, WireError, type WireField, WireReader } from "./wire_reader.ts";
 
 /** ONNX element types the runtime reads from initializers (TensorProto.DataType). */
 export const ONNX_TYPE = {
