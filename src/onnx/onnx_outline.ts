@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { type ByteSource, WireError, type WireField, WireReader } from "./wire_reader.ts";
+import { WireError, type WireField } from "./protobuf_wire.ts";
+import { type ByteSource, WireReader } from "./wire_reader.ts";
 
 /** ONNX element types the runtime reads from initializers (TensorProto.DataType). */
 export const ONNX_TYPE = {
@@ -126,9 +127,10 @@ function tensor(r: WireReader): OutlineTensor {
     else if (f.field === 8) name = r.string(f);
     else if (f.field === 9) {
       // Small tensors (scales, zero points, shape constants) are read now; tables stay put.
-      bytes = f.end - f.start <= SMALL_BYTES
+      const length = f.valueEnd - f.valueStart;
+      bytes = length <= SMALL_BYTES
         ? { kind: "decoded", bytes: r.bytes(f) }
-        : { kind: "inline", offset: f.start, length: f.end - f.start };
+        : { kind: "inline", offset: f.valueStart, length };
     } else if (f.field === 4 || f.field === 5 || f.field === 7) {
       const part = packedBytes(r, f, dataType);
       if (part) decoded.push(part);

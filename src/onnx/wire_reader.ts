@@ -1,12 +1,12 @@
 /**
- * A minimal protobuf wire-format walker over random-access bytes (a file read
- * at positions, or bytes in memory). It reads field headers and small
- * messages, and reports where a large length-delimited field lies without
- * reading it, so a 100 MB tensor inside an ONNX file is located, not loaded.
- * The runtime uses it instead of protobufjs, which stays out of the edge bundle.
+ * The protobuf field walk over random-access bytes (a file read at
+ * positions, or bytes in memory). It reads field headers and small messages,
+ * and reports where a large length-delimited field lies without reading it,
+ * so a 100 MB tensor inside an ONNX file is located, not loaded.
  *
  * @module
  */
+import { fieldAt, varints, WIRE, WireError, type WireField } from "./protobuf_wire.ts";
 
 /** Bytes readable at positions. */
 export interface ByteSource {
@@ -34,32 +34,15 @@ export function copyBytes(view: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Thrown when the bytes are not a well-formed message; the caller words the user's error. */
-export class WireError extends Error {
-  /** Names the problem and where it was found. */
-  constructor(message: string) {
-    super(message);
-    this.name = "WireError";
-  }
-}
-
-/** One field of a message: its number and wire type, and its value or its byte range. */
-export interface WireField {
-  /** Field number. */
-  readonly field: number;
-  /** 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. */
-  readonly wireType: number;
-  /** The varint value (wire type 0), as a 64-bit two's-complement bigint. */
-  readonly varint: bigint;
-  /** Where the value's bytes start (wire types 1, 2 and 5). */
-  readonly start: number;
-  /** Where they end. */
-  readonly end: number;
-}
-
+/** Bytes read from the source at a time. */
 const WINDOW = 64 * 1024;
+/** A field's header (tag and length, ten bytes each at most) is read whole. */
+const HEADER = 20;
 
-/** Walks the fields of the message in `[start, end)` of `source`. */
+/**
+ * Walks the fields of the message in `[start, end)` of `source`. Positions in
+ * the fields it returns are positions in the source.
+ */
 export class WireReader {
   readonly #source: ByteSource;
   #pos: number;
@@ -77,65 +60,40 @@ export class WireReader {
     this.#end = end;
   }
 
-  #byte(): number {
-    const at = this.#pos - this.#windowStart;
-    if (at < 0 || at >= this.#window.length) {
-      if (this.#pos >= this.#end) throw new WireError(`a field runs past byte ${this.#end}`);
-      const length = Math.min(WINDOW, this.#end - this.#pos);
-      this.#window = this.#source.read(this.#pos, length);
-      this.#windowStart = this.#pos;
-      if (this.#window.length === 0) throw new WireError(`no bytes at ${this.#pos}`);
-    }
-    this.#pos++;
-    return this.#window[this.#pos - 1 - this.#windowStart];
-  }
-
-  #varint(): bigint {
-    let value = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      const b = this.#byte();
-      value |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return BigInt.asIntN(64, value);
-    }
-    throw new WireError(`a varint at byte ${this.#pos} is longer than 10 bytes`);
-  }
-
   /** The next field, or `undefined` at the end of the message. */
   next(): WireField | undefined {
     if (this.#pos >= this.#end) return undefined;
-    const key = Number(BigInt.asUintN(64, this.#varint()));
-    const field = Math.floor(key / 8);
-    const wireType = key & 7;
-    if (field === 0) throw new WireError(`field number 0 at byte ${this.#pos}`);
-    let varint = 0n;
-    let start = this.#pos;
-    if (wireType === 0) {
-      varint = this.#varint();
-      start = this.#pos;
-    } else if (wireType === 1 || wireType === 5) {
-      this.#pos += wireType === 1 ? 8 : 4;
-    } else if (wireType === 2) {
-      const length = Number(this.#varint());
-      start = this.#pos;
-      if (length < 0 || start + length > this.#end) {
-        throw new WireError(`field ${field} at byte ${start} runs past byte ${this.#end}`);
-      }
-      this.#pos = start + length;
-    } else {
-      throw new WireError(`unsupported wire type ${wireType} at byte ${start}`);
+    const windowEnd = this.#windowStart + this.#window.length;
+    if (
+      this.#pos < this.#windowStart ||
+      this.#pos + Math.min(HEADER, this.#end - this.#pos) > windowEnd
+    ) {
+      this.#window = this.#source.read(this.#pos, Math.min(WINDOW, this.#end - this.#pos));
+      this.#windowStart = this.#pos;
+      if (this.#window.length === 0) throw new WireError(`no bytes at ${this.#pos}`);
     }
-    if (this.#pos > this.#end) throw new WireError(`field ${field} runs past byte ${this.#end}`);
-    return { field, wireType, varint, start, end: this.#pos };
+    const base = this.#windowStart;
+    const f = fieldAt(this.#window, this.#pos - base, this.#end - base);
+    this.#pos = f.end + base;
+    return {
+      field: f.field,
+      wireType: f.wireType,
+      varint: f.varint,
+      start: f.start + base,
+      end: f.end + base,
+      valueStart: f.valueStart + base,
+      valueEnd: f.valueEnd + base,
+    };
   }
 
-  /** The bytes of a length-delimited or fixed field (read now; keep only small ones). */
+  /** The payload of a length-delimited or fixed field (read now; keep only small ones). */
   bytes(f: WireField): Uint8Array {
-    return copyBytes(this.#source.read(f.start, f.end - f.start));
+    return copyBytes(this.#source.read(f.valueStart, f.valueEnd - f.valueStart));
   }
 
   /** A reader of the embedded message in field `f`. */
   message(f: WireField): WireReader {
-    return new WireReader(this.#source, f.start, f.end);
+    return new WireReader(this.#source, f.valueStart, f.valueEnd);
   }
 
   /** A UTF-8 string field. */
@@ -145,10 +103,8 @@ export class WireReader {
 
   /** The integers of a repeated varint field: one value, or a packed run. */
   varints(f: WireField): bigint[] {
-    if (f.wireType === 0) return [f.varint];
-    const packed = new WireReader(memorySource(this.bytes(f)));
-    const out: bigint[] = [];
-    while (packed.#pos < packed.#end) out.push(packed.#varint());
-    return out;
+    if (f.wireType === WIRE.varint) return [f.varint];
+    const payload = this.bytes(f);
+    return varints(payload, { ...f, valueStart: 0, valueEnd: payload.length });
   }
 }

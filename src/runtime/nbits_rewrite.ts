@@ -18,9 +18,9 @@ import {
 } from "./nbits_repack.ts";
 import {
   fields,
-  int64s,
   MessageWriter,
   text,
+  varints,
   WIRE,
   WireError,
   type WireField,
@@ -107,7 +107,7 @@ function parseTensor(bytes: Uint8Array, f: WireField): Tensor {
   const entries = new Map<string, string>();
   let location = 0;
   for (const g of fields(bytes, f.valueStart, f.valueEnd)) {
-    if (g.field === 1) int64s(bytes, g, t.dims);
+    if (g.field === 1) t.dims.push(...varints(bytes, g).map(Number));
     else if (g.field === 2) t.dataType = Number(g.varint);
     else if (g.field === 8) t.name = text(bytes, g);
     else if (g.field === 9) t.raw = g;
