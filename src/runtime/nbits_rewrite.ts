@@ -16,15 +16,8 @@ import {
   REPACK_LEVELS,
   repackColumns,
 } from "./nbits_repack.ts";
-import {
-  fields,
-  MessageWriter,
-  text,
-  varints,
-  WIRE,
-  WireError,
-  type WireField,
-} from "../onnx/protobuf_wire.ts";
+import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
+import { MessageWriter } from "../onnx/message_writer.ts";
 
 /** External weight files of a model, by the path its tensors name. */
 export type ExternalData = readonly { path: string; data: Uint8Array }[];

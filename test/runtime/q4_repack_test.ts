@@ -22,7 +22,8 @@ import {
   repackNBitsToInt8,
 } from "../../src/runtime/nbits_repack.ts";
 import { rewriteMatMulNBits } from "../../src/runtime/nbits_rewrite.ts";
-import { fields, MessageWriter, text, WIRE } from "../../src/onnx/protobuf_wire.ts";
+import { MessageWriter } from "../../src/onnx/message_writer.ts";
+import { fields, text, WIRE } from "../../src/onnx/protobuf_wire.ts";
 import { seededRandom } from "../../src/runtime/rng.ts";
 
 const { onnx } = onnxProto;
