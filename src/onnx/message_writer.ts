@@ -17,6 +17,11 @@ function varintBytes(value: number | bigint): number[] {
   return out;
 }
 
+/** A field's key; arithmetic, not `<<`, which overflows 32 bits from field 2^28 on. */
+function tag(field: number, wireType: number): number[] {
+  return varintBytes(field * 8 + wireType);
+}
+
 /** Builds one message from fields, in the order they are added. */
 export class MessageWriter {
   readonly #parts: (Uint8Array | LazyBytes)[] = [];
@@ -30,7 +35,7 @@ export class MessageWriter {
 
   /** A varint field (int32, int64, enum). */
   varint(field: number, value: number | bigint): this {
-    return this.#push(Uint8Array.from([...varintBytes(field << 3), ...varintBytes(value)]));
+    return this.#push(Uint8Array.from([...tag(field, 0), ...varintBytes(value)]));
   }
 
   /**
@@ -39,7 +44,7 @@ export class MessageWriter {
    */
   bytes(field: number, value: Uint8Array | string | MessageWriter): this {
     const payload = typeof value === "string" ? new TextEncoder().encode(value) : value;
-    this.#push(Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]));
+    this.#push(Uint8Array.from([...tag(field, 2), ...varintBytes(payload.length)]));
     if (payload instanceof MessageWriter) {
       for (const part of payload.#parts) this.#push(part);
       return this;
@@ -53,7 +58,7 @@ export class MessageWriter {
    * here and again in the message.
    */
   lazyBytes(field: number, length: number, fill: (out: Uint8Array) => void): this {
-    this.#push(Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(length)]));
+    this.#push(Uint8Array.from([...tag(field, 2), ...varintBytes(length)]));
     return this.#push({ length, fill });
   }
 
