@@ -9,7 +9,12 @@
  */
 
 /** Wire types used by ONNX messages. */
-export const WIRE = { varint: 0, fixed64: 1, bytes: 2, fixed32: 5 } as const;
+export enum WIRE {
+  varint = 0,
+  fixed64 = 1,
+  bytes = 2,
+  fixed32 = 5,
+}
 
 /** One field of a message, located in the message's bytes. */
 export interface WireField {
