@@ -22,12 +22,8 @@
  *
  * @module
  */
-import {
-  ONNX_TYPE,
-  type OnnxOutline,
-  type OutlineNode,
-  type OutlineTensor,
-} from "./onnx_outline.ts";
+import type { OnnxOutline, OutlineNode, OutlineTensor } from "../onnx/onnx_outline.ts";
+import { ONNX_TYPE } from "../onnx/onnx_fields.ts";
 
 /** How the rows of the table become `inputs_embeds` values. */
 export type EmbeddingForm =

@@ -10,8 +10,10 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { type EmbeddingForm, recogniseEmbedding } from "../modules/embedding_form.ts";
-import { ONNX_TYPE, type OutlineTensor, readOnnxOutline } from "../modules/onnx_outline.ts";
-import { type ByteSource, copyBytes, memorySource, WireError } from "../modules/protobuf_wire.ts";
+import { ONNX_TYPE } from "../onnx/onnx_fields.ts";
+import { type OutlineTensor, readOnnxOutline } from "../onnx/onnx_outline.ts";
+import { WireError } from "../onnx/protobuf_wire.ts";
+import { type ByteSource, copyBytes, memorySource } from "../onnx/wire_reader.ts";
 import { rowBytesOf, type RowDecoding, TableEmbedder } from "../modules/table_embedder.ts";
 import { fileRows, memoryRows, type TableRows } from "../modules/table_rows.ts";
 import { platform } from "../platform/current.ts";

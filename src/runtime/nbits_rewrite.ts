@@ -16,15 +16,21 @@ import {
   REPACK_LEVELS,
   repackColumns,
 } from "./nbits_repack.ts";
+import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
+import { MessageWriter } from "../onnx/message_writer.ts";
 import {
-  fields,
-  int64s,
-  MessageWriter,
-  text,
-  WIRE,
-  WireError,
-  type WireField,
-} from "./protobuf_wire.ts";
+  ATTRIBUTE,
+  ATTRIBUTE_TYPE,
+  DATA_LOCATION,
+  ENTRY,
+  GRAPH,
+  MODEL,
+  NODE,
+  ONNX_TYPE,
+  OPSET,
+  TENSOR,
+  VALUE_INFO,
+} from "../onnx/onnx_fields.ts";
 
 /** External weight files of a model, by the path its tensors name. */
 export type ExternalData = readonly { path: string; data: Uint8Array }[];
@@ -47,8 +53,16 @@ export interface NBitsRewrite {
   kept: KeptNode[];
 }
 
-const T = { float: 1, uint8: 2, int8: 3, float16: 10 } as const;
 const MICROSOFT = "com.microsoft";
+/** Tensor fields holding typed values rather than raw bytes. */
+const TYPED_DATA: ReadonlySet<number> = new Set([
+  TENSOR.floatData,
+  TENSOR.int32Data,
+  TENSOR.stringData,
+  TENSOR.int64Data,
+  TENSOR.doubleData,
+  TENSOR.uint64Data,
+]);
 
 interface Node {
   field: WireField;
@@ -83,18 +97,18 @@ function parseNode(bytes: Uint8Array, f: WireField): Node {
     hasSubgraph: false,
   };
   for (const g of fields(bytes, f.valueStart, f.valueEnd)) {
-    if (g.field === 1) node.inputs.push(text(bytes, g));
-    else if (g.field === 2) node.outputs.push(text(bytes, g));
-    else if (g.field === 3) node.name = text(bytes, g);
-    else if (g.field === 4) node.opType = text(bytes, g);
-    else if (g.field === 7) node.domain = text(bytes, g);
-    else if (g.field === 5) {
+    if (g.field === NODE.input) node.inputs.push(text(bytes, g));
+    else if (g.field === NODE.output) node.outputs.push(text(bytes, g));
+    else if (g.field === NODE.name) node.name = text(bytes, g);
+    else if (g.field === NODE.opType) node.opType = text(bytes, g);
+    else if (g.field === NODE.domain) node.domain = text(bytes, g);
+    else if (g.field === NODE.attribute) {
       let name = "";
       let value: number | undefined;
       for (const a of fields(bytes, g.valueStart, g.valueEnd)) {
-        if (a.field === 1) name = text(bytes, a);
-        else if (a.field === 3) value = Number(BigInt.asIntN(64, a.varint));
-        else if (a.field === 6 || a.field === 11) node.hasSubgraph = true;
+        if (a.field === ATTRIBUTE.name) name = text(bytes, a);
+        else if (a.field === ATTRIBUTE.i) value = Number(a.varint);
+        else if (a.field === ATTRIBUTE.g || a.field === ATTRIBUTE.graphs) node.hasSubgraph = true;
       }
       if (value !== undefined) node.ints.set(name, value);
     }
@@ -107,24 +121,24 @@ function parseTensor(bytes: Uint8Array, f: WireField): Tensor {
   const entries = new Map<string, string>();
   let location = 0;
   for (const g of fields(bytes, f.valueStart, f.valueEnd)) {
-    if (g.field === 1) int64s(bytes, g, t.dims);
-    else if (g.field === 2) t.dataType = Number(g.varint);
-    else if (g.field === 8) t.name = text(bytes, g);
-    else if (g.field === 9) t.raw = g;
-    else if (g.field === 14) location = Number(g.varint);
-    else if (g.field === 13) {
+    if (g.field === TENSOR.dims) t.dims.push(...varints(bytes, g).map(Number));
+    else if (g.field === TENSOR.dataType) t.dataType = Number(g.varint);
+    else if (g.field === TENSOR.name) t.name = text(bytes, g);
+    else if (g.field === TENSOR.rawData) t.raw = g;
+    else if (g.field === TENSOR.dataLocation) location = Number(g.varint);
+    else if (g.field === TENSOR.externalData) {
       let key = "";
       let value = "";
       for (const e of fields(bytes, g.valueStart, g.valueEnd)) {
-        if (e.field === 1) key = text(bytes, e);
-        else if (e.field === 2) value = text(bytes, e);
+        if (e.field === ENTRY.key) key = text(bytes, e);
+        else if (e.field === ENTRY.value) value = text(bytes, e);
       }
       entries.set(key, value);
-    } else if (g.field >= 4 && g.field <= 7 || g.field === 10 || g.field === 11) {
+    } else if (TYPED_DATA.has(g.field)) {
       t.plainData = true;
     }
   }
-  if (location === 1) {
+  if (location === DATA_LOCATION.external) {
     t.external = {
       location: entries.get("location") ?? "",
       offset: Number(entries.get("offset") ?? 0),
@@ -155,8 +169,8 @@ function tensorBytes(
 function floats(data: Uint8Array, dataType: number): Float32Array | undefined {
   // A fresh, aligned copy (`slice` of a Node Buffer would be a view of a shared pool).
   const copy = new Uint8Array(data);
-  if (dataType === T.float) return new Float32Array(copy.buffer, 0, copy.length >> 2);
-  if (dataType === T.float16) {
+  if (dataType === ONNX_TYPE.float32) return new Float32Array(copy.buffer, 0, copy.length >> 2);
+  if (dataType === ONNX_TYPE.float16) {
     return float16ToFloat32(new Uint16Array(copy.buffer, 0, copy.length >> 1));
   }
   return undefined;
@@ -188,8 +202,10 @@ function bnb4WeightOf(
   const b = initializers.get(node.inputs[1]);
   const a = initializers.get(node.inputs[2]);
   if (!b || !a) return "B or absmax is not an initializer";
-  if (b.dataType !== T.uint8) return "B is not uint8";
-  if (a.dataType !== T.float && a.dataType !== T.float16) return "absmax is not float or float16";
+  if (b.dataType !== ONNX_TYPE.uint8) return "B is not uint8";
+  if (a.dataType !== ONNX_TYPE.float32 && a.dataType !== ONNX_TYPE.float16) {
+    return "absmax is not float or float16";
+  }
   const bData = tensorBytes(bytes, b, external);
   const aData = tensorBytes(bytes, a, external);
   if (typeof bData === "string") return bData;
@@ -207,7 +223,7 @@ function bnb4WeightOf(
   return {
     k,
     n,
-    half: a.dataType === T.float16,
+    half: a.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeBnb4Column(w, c, out),
   };
 }
@@ -238,9 +254,11 @@ function nbitsWeightOf(
   const s = initializers.get(sName);
   const z = zName ? initializers.get(zName) : undefined;
   if (!b || !s || (zName && !z)) return "B, scales or zero_points is not an initializer";
-  if (b.dataType !== T.uint8) return "B is not uint8";
-  if (s.dataType !== T.float && s.dataType !== T.float16) return "scales are not float or float16";
-  if (z && z.dataType !== T.uint8) return "zero_points are not packed uint8";
+  if (b.dataType !== ONNX_TYPE.uint8) return "B is not uint8";
+  if (s.dataType !== ONNX_TYPE.float32 && s.dataType !== ONNX_TYPE.float16) {
+    return "scales are not float or float16";
+  }
+  if (z && z.dataType !== ONNX_TYPE.uint8) return "zero_points are not packed uint8";
   const bData = tensorBytes(bytes, b, external);
   const sData = tensorBytes(bytes, s, external);
   const zData = z ? tensorBytes(bytes, z, external) : undefined;
@@ -258,7 +276,7 @@ function nbitsWeightOf(
   return {
     k,
     n,
-    half: s.dataType === T.float16,
+    half: s.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeNBitsColumn(weight, c, out),
   };
 }
@@ -271,13 +289,14 @@ function nodeBytes(
   ints: Record<string, number> = {},
 ): MessageWriter {
   const w = new MessageWriter();
-  for (const i of inputs) w.bytes(1, i);
-  for (const o of outputs) w.bytes(2, o);
-  w.bytes(3, name).bytes(4, opType);
+  for (const i of inputs) w.bytes(NODE.input, i);
+  for (const o of outputs) w.bytes(NODE.output, o);
+  w.bytes(NODE.name, name).bytes(NODE.opType, opType);
   for (const [key, value] of Object.entries(ints)) {
-    w.bytes(5, new MessageWriter().bytes(1, key).varint(3, value).varint(20, 2));
+    const attribute = new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value);
+    w.bytes(NODE.attribute, attribute.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int));
   }
-  return new MessageWriter().bytes(1, w);
+  return new MessageWriter().bytes(GRAPH.node, w);
 }
 
 function tensorField(
@@ -287,11 +306,11 @@ function tensorField(
   raw: Uint8Array | { length: number; fill: (out: Uint8Array) => void },
 ): MessageWriter {
   const w = new MessageWriter();
-  for (const d of dims) w.varint(1, d);
-  w.varint(2, dataType).bytes(8, name);
-  if (raw instanceof Uint8Array) w.bytes(9, raw);
-  else w.lazyBytes(9, raw.length, raw.fill);
-  return new MessageWriter().bytes(5, w);
+  for (const d of dims) w.varint(TENSOR.dims, d);
+  w.varint(TENSOR.dataType, dataType).bytes(TENSOR.name, name);
+  if (raw instanceof Uint8Array) w.bytes(TENSOR.rawData, raw);
+  else w.lazyBytes(TENSOR.rawData, raw.length, raw.fill);
+  return new MessageWriter().bytes(GRAPH.initializer, w);
 }
 
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -315,24 +334,26 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
   const nodes: MessageWriter[] = [];
   let a = node.inputs[0];
   if (half) {
-    nodes.push(nodeBytes("Cast", [a], [v("a32")], v("CastIn"), { to: T.float }));
+    nodes.push(nodeBytes("Cast", [a], [v("a32")], v("CastIn"), { to: ONNX_TYPE.float32 }));
     a = v("a32");
   }
   nodes.push(
     nodeBytes("DynamicQuantizeLinear", [a], [v("aq"), v("a_scale"), v("a_zero")], v("Quantize")),
     nodeBytes("MatMulInteger", [v("aq"), v("B"), v("a_zero"), v("B_zero")], [v("p")], v("MatMul")),
-    nodeBytes("Cast", [v("p")], [v("pf")], v("CastProduct"), { to: T.float }),
+    nodeBytes("Cast", [v("p")], [v("pf")], v("CastProduct"), { to: ONNX_TYPE.float32 }),
     nodeBytes("Mul", [v("a_scale"), v("B_scale")], [v("scale")], v("Scale")),
     nodeBytes("Mul", [v("pf"), v("scale")], [half ? v("y32") : out], v("Rescale")),
   );
-  if (half) nodes.push(nodeBytes("Cast", [v("y32")], [out], v("CastOut"), { to: T.float16 }));
+  if (half) {
+    nodes.push(nodeBytes("Cast", [v("y32")], [out], v("CastOut"), { to: ONNX_TYPE.float16 }));
+  }
   const tensors = [
-    tensorField(v("B"), T.int8, [k, n], values),
-    tensorField(v("B_scale"), T.float, [n], {
+    tensorField(v("B"), ONNX_TYPE.int8, [k, n], values),
+    tensorField(v("B_scale"), ONNX_TYPE.float32, [n], {
       length: n * 4,
       fill: (out: Uint8Array) => out.set(asBytes(scales)),
     }),
-    tensorField(v("B_zero"), T.int8, [n], new Uint8Array(n)),
+    tensorField(v("B_zero"), ONNX_TYPE.int8, [n], new Uint8Array(n)),
   ];
   return { nodes, tensors };
 }
@@ -341,12 +362,12 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
 function defaultOpset(bytes: Uint8Array, modelFields: WireField[]): number {
   let version = 0;
   for (const f of modelFields) {
-    if (f.field !== 8) continue;
+    if (f.field !== MODEL.opsetImport) continue;
     let domain = "";
     let v = 0;
     for (const g of fields(bytes, f.valueStart, f.valueEnd)) {
-      if (g.field === 1) domain = text(bytes, g);
-      else if (g.field === 2) v = Number(g.varint);
+      if (g.field === OPSET.domain) domain = text(bytes, g);
+      else if (g.field === OPSET.version) v = Number(g.varint);
     }
     if (domain === "" || domain === "ai.onnx") version = Math.max(version, v);
   }
@@ -366,10 +387,10 @@ export function rewriteMatMulNBits(
   levels = REPACK_LEVELS,
 ): NBitsRewrite {
   const modelFields = [...fields(model)];
-  const graph = modelFields.find((f) => f.field === 7 && f.wireType === WIRE.bytes);
+  const graph = modelFields.find((f) => f.field === MODEL.graph && f.wireType === WIRE.bytes);
   if (!graph) return { bytes: model, rewritten: 0, kept: [] };
   const graphFields = [...fields(model, graph.valueStart, graph.valueEnd)];
-  const nodes = graphFields.filter((f) => f.field === 1).map((f) => parseNode(model, f));
+  const nodes = graphFields.filter((f) => f.field === GRAPH.node).map((f) => parseNode(model, f));
   const nbits = nodes.filter((n) =>
     (n.opType === "MatMulNBits" || n.opType === "MatMulBnb4") && n.domain === MICROSOFT
   );
@@ -385,13 +406,14 @@ export function rewriteMatMulNBits(
   const graphInputs = new Set<string>();
   const graphOutputs = new Set<string>();
   for (const f of graphFields) {
-    if (f.field === 5) {
+    if (f.field === GRAPH.initializer) {
       const t = parseTensor(model, f);
       initializers.set(t.name, t);
       initializerAt.set(f, t.name);
-    } else if (f.field === 11 || f.field === 12) {
+    } else if (f.field === GRAPH.input || f.field === GRAPH.output) {
+      const into = f.field === GRAPH.input ? graphInputs : graphOutputs;
       for (const g of fields(model, f.valueStart, f.valueEnd)) {
-        if (g.field === 1) (f.field === 11 ? graphInputs : graphOutputs).add(text(model, g));
+        if (g.field === VALUE_INFO.name) into.add(text(model, g));
       }
     }
   }
@@ -422,16 +444,16 @@ export function rewriteMatMulNBits(
 
   const g = new MessageWriter();
   for (const f of graphFields) {
-    const r = f.field === 1 ? replaced.get(f) : undefined;
+    const r = f.field === GRAPH.node ? replaced.get(f) : undefined;
     if (r) { for (const n of r.nodes) g.raw(n); }
-    else if (!(f.field === 5 && dropped.has(initializerAt.get(f)!))) {
+    else if (!(f.field === GRAPH.initializer && dropped.has(initializerAt.get(f)!))) {
       g.raw(model.subarray(f.start, f.end));
     }
   }
   for (const r of replaced.values()) for (const t of r.tensors) g.raw(t);
   const m = new MessageWriter();
   for (const f of modelFields) {
-    if (f === graph) m.bytes(7, g);
+    if (f === graph) m.bytes(MODEL.graph, g);
     else m.raw(model.subarray(f.start, f.end));
   }
   return { bytes: m.finish(), rewritten: replaced.size, kept };

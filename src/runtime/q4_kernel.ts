@@ -8,7 +8,7 @@
  */
 import type { Q4Kernel, RuntimeName } from "./load_options.ts";
 import { type ExternalData, type KeptNode, rewriteMatMulNBits } from "./nbits_rewrite.ts";
-import { WireError } from "./protobuf_wire.ts";
+import { WireError } from "../onnx/protobuf_wire.ts";
 import { REPACK_LEVELS } from "./nbits_repack.ts";
 
 /** Seven-bit weights: u8×s8 pair sums fit int16 on x86 without VNNI (as the builder's int8). */

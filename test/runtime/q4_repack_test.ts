@@ -1,10 +1,9 @@
 // The wasm backend's re-pack of 4-bit MatMulNBits weights to int8: the pure re-pack stays
-// within half an int8 step of the 4-bit weight, the protobuf wire code round-trips and
-// agrees with onnx-proto, the rewritten graph computes the same product, forms it does not
-// cover are left as they are, and a q4 model re-packed on wasm agrees with native q4.
+// within half an int8 step of the 4-bit weight, the rewritten graph computes the same
+// product, forms it does not cover are left as they are, and a q4 model re-packed on wasm
+// agrees with native q4. (The protobuf wire code is tested in test/onnx/.)
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import onnxProto from "onnx-proto";
 import { GraphBuilder } from "../../src/build/onnx_graph.ts";
 import { decodeModel, serializeModel } from "../../src/build/onnx_file.ts";
 import {
@@ -22,10 +21,7 @@ import {
   repackNBitsToInt8,
 } from "../../src/runtime/nbits_repack.ts";
 import { rewriteMatMulNBits } from "../../src/runtime/nbits_rewrite.ts";
-import { fields, MessageWriter, text, WIRE } from "../../src/runtime/protobuf_wire.ts";
 import { seededRandom } from "../../src/runtime/rng.ts";
-
-const { onnx } = onnxProto;
 
 const nbitsWeight = fc
   .record({
@@ -109,64 +105,6 @@ Deno.test("bnb4 re-pack: the column reading agrees with the builder's NF4 and FP
         dequantizeBnb4Column(w, col, column);
         for (let row = 0; row < k; row++) assert.equal(column[row], reference[row * n + col]);
       }
-    },
-  ));
-});
-
-Deno.test("protobuf wire: fields written are read back, and onnx-proto reads the tensors", () => {
-  const field = fc.oneof(
-    fc.record({
-      kind: fc.constant("varint"),
-      field: fc.integer({ min: 1, max: 2000 }),
-      value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-    }),
-    fc.record({
-      kind: fc.constant("bytes"),
-      field: fc.integer({ min: 1, max: 2000 }),
-      value: fc.uint8Array({ maxLength: 300 }),
-    }),
-  );
-  fc.assert(fc.property(fc.array(field, { maxLength: 12 }), (list) => {
-    const w = new MessageWriter();
-    for (const f of list) {
-      if (f.kind === "varint") w.varint(f.field, f.value as bigint);
-      else w.bytes(f.field, f.value as Uint8Array);
-    }
-    const bytes = w.finish();
-    const read = [...fields(bytes)];
-    assert.equal(read.length, list.length);
-    read.forEach((r, i) => {
-      const f = list[i];
-      assert.equal(r.field, f.field);
-      if (f.kind === "varint") {
-        assert.equal(r.wireType, WIRE.varint);
-        assert.equal(BigInt.asIntN(64, r.varint), f.value);
-      } else {
-        assert.deepEqual(bytes.subarray(r.valueStart, r.valueEnd), f.value);
-      }
-    });
-  }));
-  const lazy = new MessageWriter().varint(1, 5).lazyBytes(2, 3, (out) => out.set([7, 8, 9]));
-  const lazyBytes = lazy.finish();
-  const [, filled] = [...fields(lazyBytes)];
-  assert.deepEqual(lazyBytes.subarray(filled.valueStart, filled.valueEnd), Uint8Array.of(7, 8, 9));
-  fc.assert(fc.property(
-    fc.string(),
-    fc.array(fc.integer({ min: 0, max: 1 << 30 }), { maxLength: 4 }),
-    fc.uint8Array({ maxLength: 64 }),
-    (name, dims, raw) => {
-      const w = new MessageWriter();
-      for (const d of dims) w.varint(1, d);
-      const bytes = w.varint(2, 3).bytes(8, name).bytes(9, raw).finish();
-      const t = onnx.TensorProto.decode(bytes);
-      assert.equal(t.name, name);
-      assert.deepEqual(t.dims.map(Number), dims);
-      assert.equal(t.dataType, 3);
-      assert.deepEqual(new Uint8Array(t.rawData), raw);
-      // And the reader reads onnx-proto's encoding.
-      const back = onnx.TensorProto.encode(t).finish();
-      const named = [...fields(back)].find((f) => f.field === 8);
-      assert.equal(named ? text(back, named) : "", name);
     },
   ));
 });

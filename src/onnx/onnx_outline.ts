@@ -7,18 +7,19 @@
  *
  * @module
  */
-import { type ByteSource, WireError, type WireField, WireReader } from "./protobuf_wire.ts";
-
-/** ONNX element types the runtime reads from initializers (TensorProto.DataType). */
-export const ONNX_TYPE = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  int64: 7,
-  float16: 10,
-  uint4: 21,
-  int4: 22,
-} as const;
+import {
+  ATTRIBUTE,
+  DATA_LOCATION,
+  ENTRY,
+  GRAPH,
+  MODEL,
+  NODE,
+  ONNX_TYPE,
+  TENSOR,
+  VALUE_INFO,
+} from "./onnx_fields.ts";
+import { WIRE, WireError, type WireField } from "./protobuf_wire.ts";
+import { type ByteSource, WireReader } from "./wire_reader.ts";
 
 /** A node of the graph. */
 export interface OutlineNode {
@@ -79,18 +80,18 @@ function node(r: WireReader): OutlineNode {
   let opType = "";
   let domain = "";
   for (let f = r.next(); f; f = r.next()) {
-    if (f.field === 1) inputs.push(r.string(f));
-    else if (f.field === 2) outputs.push(r.string(f));
-    else if (f.field === 4) opType = r.string(f);
-    else if (f.field === 7) domain = r.string(f);
-    else if (f.field === 5) {
+    if (f.field === NODE.input) inputs.push(r.string(f));
+    else if (f.field === NODE.output) outputs.push(r.string(f));
+    else if (f.field === NODE.opType) opType = r.string(f);
+    else if (f.field === NODE.domain) domain = r.string(f);
+    else if (f.field === NODE.attribute) {
       const a = r.message(f);
       let name = "";
       const ints: bigint[] = [];
       for (let g = a.next(); g; g = a.next()) {
-        if (g.field === 1) name = a.string(g);
-        else if (g.field === 3 && g.wireType === 0) ints.push(g.varint);
-        else if (g.field === 8) ints.push(...a.varints(g));
+        if (g.field === ATTRIBUTE.name) name = a.string(g);
+        else if (g.field === ATTRIBUTE.i && g.wireType === WIRE.varint) ints.push(g.varint);
+        else if (g.field === ATTRIBUTE.ints) ints.push(...a.varints(g));
       }
       attributes.set(name, ints);
     }
@@ -100,9 +101,10 @@ function node(r: WireReader): OutlineNode {
 
 /** Little-endian bytes of the values of a packed repeated numeric field. */
 function packedBytes(r: WireReader, f: WireField, dataType: number): Uint8Array | undefined {
-  if (f.wireType === 2 && (f.field === 4 || f.field === 10)) return r.bytes(f); // float / double
+  const fixed = f.field === TENSOR.floatData || f.field === TENSOR.doubleData;
+  if (f.wireType === WIRE.bytes && fixed) return r.bytes(f);
   const values = r.varints(f);
-  if (f.field === 7) return new Uint8Array(BigInt64Array.from(values).buffer); // int64_data
+  if (f.field === TENSOR.int64Data) return new Uint8Array(BigInt64Array.from(values).buffer);
   // int32_data carries int8, uint8 and float16 (as bits) one per value.
   if (dataType === ONNX_TYPE.int8) return new Uint8Array(Int8Array.from(values, Number).buffer);
   if (dataType === ONNX_TYPE.uint8) return Uint8Array.from(values, Number);
@@ -121,28 +123,33 @@ function tensor(r: WireReader): OutlineTensor {
   let external = false;
   const entries = new Map<string, string>();
   for (let f = r.next(); f; f = r.next()) {
-    if (f.field === 1) dims.push(...r.varints(f).map(Number));
-    else if (f.field === 2) dataType = Number(f.varint);
-    else if (f.field === 8) name = r.string(f);
-    else if (f.field === 9) {
+    if (f.field === TENSOR.dims) dims.push(...r.varints(f).map(Number));
+    else if (f.field === TENSOR.dataType) dataType = Number(f.varint);
+    else if (f.field === TENSOR.name) name = r.string(f);
+    else if (f.field === TENSOR.rawData) {
       // Small tensors (scales, zero points, shape constants) are read now; tables stay put.
-      bytes = f.end - f.start <= SMALL_BYTES
+      const length = f.valueEnd - f.valueStart;
+      bytes = length <= SMALL_BYTES
         ? { kind: "decoded", bytes: r.bytes(f) }
-        : { kind: "inline", offset: f.start, length: f.end - f.start };
-    } else if (f.field === 4 || f.field === 5 || f.field === 7) {
+        : { kind: "inline", offset: f.valueStart, length };
+    } else if (
+      f.field === TENSOR.floatData || f.field === TENSOR.int32Data || f.field === TENSOR.int64Data
+    ) {
       const part = packedBytes(r, f, dataType);
       if (part) decoded.push(part);
       else decoded = [];
-    } else if (f.field === 13) {
+    } else if (f.field === TENSOR.externalData) {
       const e = r.message(f);
       let key = "";
       let value = "";
       for (let g = e.next(); g; g = e.next()) {
-        if (g.field === 1) key = e.string(g);
-        else if (g.field === 2) value = e.string(g);
+        if (g.field === ENTRY.key) key = e.string(g);
+        else if (g.field === ENTRY.value) value = e.string(g);
       }
       entries.set(key, value);
-    } else if (f.field === 14) external = f.varint === 1n;
+    } else if (f.field === TENSOR.dataLocation) {
+      external = f.varint === BigInt(DATA_LOCATION.external);
+    }
   }
   if (external) {
     const location = entries.get("location");
@@ -165,7 +172,7 @@ function tensor(r: WireReader): OutlineTensor {
 }
 
 function valueName(r: WireReader): string {
-  for (let f = r.next(); f; f = r.next()) if (f.field === 1) return r.string(f);
+  for (let f = r.next(); f; f = r.next()) if (f.field === VALUE_INFO.name) return r.string(f);
   return "";
 }
 
@@ -177,7 +184,7 @@ export function readOnnxOutline(source: ByteSource): OnnxOutline {
   const model = new WireReader(source);
   let graph: WireReader | undefined;
   for (let f = model.next(); f; f = model.next()) {
-    if (f.field === 7 && f.wireType === 2) graph = model.message(f);
+    if (f.field === MODEL.graph && f.wireType === WIRE.bytes) graph = model.message(f);
   }
   if (!graph) throw new WireError("no graph in the model");
   const inputs: string[] = [];
@@ -185,13 +192,13 @@ export function readOnnxOutline(source: ByteSource): OnnxOutline {
   const nodes: OutlineNode[] = [];
   const initializers = new Map<string, OutlineTensor>();
   for (let f = graph.next(); f; f = graph.next()) {
-    if (f.wireType !== 2) continue;
-    if (f.field === 1) nodes.push(node(graph.message(f)));
-    else if (f.field === 5) {
+    if (f.wireType !== WIRE.bytes) continue;
+    if (f.field === GRAPH.node) nodes.push(node(graph.message(f)));
+    else if (f.field === GRAPH.initializer) {
       const t = tensor(graph.message(f));
       initializers.set(t.name, t);
-    } else if (f.field === 11) inputs.push(valueName(graph.message(f)));
-    else if (f.field === 12) outputs.push(valueName(graph.message(f)));
+    } else if (f.field === GRAPH.input) inputs.push(valueName(graph.message(f)));
+    else if (f.field === GRAPH.output) outputs.push(valueName(graph.message(f)));
   }
   return {
     inputs: inputs.filter((name) => !initializers.has(name)),
