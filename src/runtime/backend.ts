@@ -64,6 +64,20 @@ interface OrtEnvWasm {
   env: { wasm: { wasmBinary?: Uint8Array | ArrayBuffer; numThreads?: number; proxy?: boolean } };
 }
 
+/**
+ * onnxruntime-web's wasm threads are module workers named `em-pthread*` that
+ * load the script ONNX Runtime came from: in a bundle, the bundle itself. ORT
+ * expects its module code to run as that worker starts, but here it is
+ * imported on first use, so in such a worker it is started at once; otherwise
+ * the worker never answers and loading a model with `threads > 1` waits forever.
+ */
+function isOrtWorkerThread(): boolean {
+  const scope = globalThis as { WorkerGlobalScope?: unknown; name?: unknown };
+  return scope.WorkerGlobalScope !== undefined && typeof scope.name === "string" &&
+    scope.name.startsWith("em-pthread");
+}
+if (isOrtWorkerThread()) void import("npm:onnxruntime-web@1.30.0/wasm");
+
 async function loadOrtWeb(threads: number): Promise<OrtApi> {
   const ort = await import("npm:onnxruntime-web@1.30.0/wasm");
   const env = (ort as unknown as OrtEnvWasm).env.wasm;

@@ -41,8 +41,8 @@ export interface WasmAnchorRow {
   threads: number;
   /** Prompt tokens (the same ids for both). */
   promptTokens: number;
-  /** vlmkit's figures, or null where it cannot run (see {@linkcode WasmAnchorReport}). */
-  vlmkit: PageFigures | null;
+  /** vlmkit's figures. */
+  vlmkit: PageFigures;
   /** wllama's figures. */
   wllama: PageFigures;
   /** vlmkit / wllama decode tok/s. */
@@ -57,22 +57,11 @@ export interface WasmAnchorReport {
   engine: string;
   /** Whether the page had SharedArrayBuffer (COOP/COEP served). */
   crossOriginIsolated: boolean;
-  /** Why vlmkit has no figures at 2 threads. */
-  vlmkitTwoThreads: string;
   /** 1-minute load average when the first page started and the last ended (a shared machine). */
   loadAverage: { before: number; after: number };
   /** The rows, 1 thread then 2 per bit width. */
   rows: WasmAnchorRow[];
 }
-
-/**
- * Why vlmkit's browser bundle runs one wasm thread only: onnxruntime-web starts
- * its pthread workers from the script that holds its module (the bundle), and in
- * a bundle the module's worker entry is inside a lazily initialised closure, so
- * the workers never start and session creation waits forever (observed here).
- */
-const VLMKIT_TWO_THREADS = "not measured: onnxruntime-web's pthread workers start from " +
-  "vlmkit.browser.js, where its worker entry never runs, so a 2-thread session never opens";
 
 async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
   const file = await Deno.open(path, {
@@ -165,31 +154,29 @@ export async function benchWasmAnchor(
       const two = await runAnchorPage({
         ...common,
         calls: [{
-          fn: "measureWllama",
+          fn: "measure",
           args: {
+            model: "/model/",
+            dtype,
             gguf,
             threads: 2,
-            llamaText: both.llamaText,
-            promptTokens: both.promptTokens,
+            prompt: options.prompt,
             ...run,
           },
         }],
       });
       loads.push(...two.loadAverage);
-      const alone = two.results[0] as {
-        crossOriginIsolated: boolean;
-        wllama: PageFigures;
-      };
-      isolated &&= alone.crossOriginIsolated;
+      const pair = two.results[0] as typeof both;
+      isolated &&= pair.crossOriginIsolated;
       rows.push({
         dtype,
         ggufType,
         threads: 2,
-        promptTokens: both.promptTokens,
-        vlmkit: null,
-        wllama: alone.wllama,
-        decodeRatio: null,
-        prefillRatio: null,
+        promptTokens: pair.promptTokens,
+        vlmkit: pair.vlmkit,
+        wllama: pair.wllama,
+        decodeRatio: ratio(pair.vlmkit.decodeTokensPerSec, pair.wllama.decodeTokensPerSec),
+        prefillRatio: ratio(pair.vlmkit.prefillTokensPerSec, pair.wllama.prefillTokensPerSec),
       });
     } finally {
       await Deno.remove(folder, { recursive: true });
@@ -199,7 +186,6 @@ export async function benchWasmAnchor(
   return {
     engine,
     crossOriginIsolated: isolated,
-    vlmkitTwoThreads: VLMKIT_TWO_THREADS,
     loadAverage: { before: loads[0], after: loads[loads.length - 1] },
     rows,
   };
@@ -229,12 +215,11 @@ export function printWasmAnchorTable(report: WasmAnchorReport): void {
       `${`${r.dtype} / ${r.ggufType}`.padEnd(16)}${
         `${r.threads}${r.wllama.threads !== r.threads ? ` (${r.wllama.threads})` : ""}`
           .padStart(8)
-      }${cell(r.vlmkit?.prefillTokensPerSec, 0, 16)}${cell(r.wllama.prefillTokensPerSec, 0, 10)}${
+      }${cell(r.vlmkit.prefillTokensPerSec, 0, 16)}${cell(r.wllama.prefillTokensPerSec, 0, 10)}${
         cell(r.prefillRatio, 2, 8)
-      }${cell(r.vlmkit?.decodeTokensPerSec, 1, 16)}${cell(r.wllama.decodeTokensPerSec, 1, 10)}${
+      }${cell(r.vlmkit.decodeTokensPerSec, 1, 16)}${cell(r.wllama.decodeTokensPerSec, 1, 10)}${
         cell(r.decodeRatio, 2, 8)
       }`,
     );
   }
-  console.error(`  vlmkit at 2 threads: ${report.vlmkitTwoThreads}`);
 }
