@@ -33,6 +33,7 @@ Deno.test("mod.ts: the public surface is the curated list, not every module's ex
     "SpecValidationError",
     "VlmError",
     "VlmModel",
+    "countRequest",
     "countSequence",
     "createServerHandler",
     "getPreset",
