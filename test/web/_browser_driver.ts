@@ -5,7 +5,7 @@
 //   deno run -A test/web/_browser_driver.ts SITE_DIR MODEL_DIR IMAGE SCREENSHOT PROMPT
 
 import { chromium } from "playwright-core";
-import { serveStatic } from "./_static_server.ts";
+import { serveFolders } from "../../tools/static_server.ts";
 
 export interface DriverReport {
   /** `data-state` of the page when generation ended. */
@@ -27,7 +27,7 @@ export interface DriverReport {
 }
 
 const [site, model, image, screenshot, prompt] = Deno.args;
-const server = serveStatic({ "/": site, "/models/tiny/": model });
+const server = serveFolders({ "/": site, "/models/tiny/": model });
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox"],

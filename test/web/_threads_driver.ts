@@ -3,7 +3,7 @@
 // its thread count once per page), and prints both answers and the ORT worker threads started.
 // Run in its own process with -A: deno run -A _threads_driver.ts SITE MODEL
 import { chromium } from "playwright-core";
-import { serveFolders } from "../../tools/bench/wllama/static_server.ts";
+import { serveFolders } from "../../tools/static_server.ts";
 
 const [site, model] = Deno.args;
 const server = serveFolders({ "/": site, "/model/": model }, { isolated: true });

@@ -12,7 +12,7 @@
  */
 import { chromium } from "playwright-core";
 import { buildAnchorSite } from "./page_site.ts";
-import { serveFolders } from "./static_server.ts";
+import { serveFolders } from "../../static_server.ts";
 
 /** What the driver is asked to do. */
 export interface DriverJob {

@@ -1,7 +1,8 @@
 /**
- * A static file server on 127.0.0.1 for the wasm-anchor page: URL prefixes
- * mapped to folders, optionally cross-origin isolated (COOP/COEP headers), so
- * that the page has SharedArrayBuffer and both engines may start threads.
+ * A static file server on 127.0.0.1 for pages driven in headless Chromium (the
+ * web tests, the wasm-anchor bench): URL prefixes mapped to folders, optionally
+ * cross-origin isolated (COOP/COEP headers), so that the page has
+ * SharedArrayBuffer and ONNX Runtime or wllama may start threads.
  *
  * @module
  */
@@ -13,12 +14,15 @@ const TYPES: Record<string, string> = {
   ".mjs": "text/javascript; charset=utf-8",
   ".json": "application/json",
   ".wasm": "application/wasm",
+  ".png": "image/png",
 };
 
 /** A running server. */
-export interface AnchorServer {
+export interface StaticServer {
   /** `http://127.0.0.1:PORT` (no trailing slash). */
   origin: string;
+  /** Every request as `STATUS /path`, in order. */
+  requests: string[];
   /** Stops it. */
   close(): Promise<void>;
 }
@@ -26,8 +30,9 @@ export interface AnchorServer {
 /** Serves each `prefix` (e.g. `/gguf/`) from its folder; the longest prefix wins. */
 export function serveFolders(
   routes: Record<string, string>,
-  options: { isolated: boolean },
-): AnchorServer {
+  options: { isolated?: boolean } = {},
+): StaticServer {
+  const requests: string[] = [];
   const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
   const isolation: Record<string, string> = options.isolated
     ? {
@@ -41,15 +46,18 @@ export function serveFolders(
       const path = decodeURIComponent(new URL(request.url).pathname);
       const prefix = prefixes.find((p) => path.startsWith(p));
       const relative = prefix === undefined ? undefined : normalize(path.slice(prefix.length));
-      if (prefix === undefined || !relative || relative.startsWith("..")) {
+      const notFound = () => {
+        requests.push(`404 ${path}`);
         return new Response("not found", { status: 404 });
-      }
+      };
+      if (prefix === undefined || !relative || relative.startsWith("..")) return notFound();
       let file: Deno.FsFile;
       try {
         file = await Deno.open(join(routes[prefix], relative));
       } catch {
-        return new Response("not found", { status: 404 });
+        return notFound();
       }
+      requests.push(`200 ${path}`);
       // Streamed: the fp32 GGUF and model files are hundreds of MB.
       return new Response(file.readable, {
         headers: {
@@ -63,6 +71,7 @@ export function serveFolders(
   );
   return {
     origin: `http://127.0.0.1:${server.addr.port}`,
+    requests,
     close: () => server.shutdown(),
   };
 }
