@@ -110,74 +110,43 @@ export async function benchWasmAnchor(
         isolated: true,
       };
       const gguf = `/gguf/decoder-${ggufType}.gguf`;
-      const run = { tokens: options.tokens, runs: options.runs };
-      const one = await runAnchorPage({
-        ...common,
-        calls: [{
-          fn: "measure",
-          args: {
-            model: "/model/",
-            dtype,
-            gguf,
-            threads: 1,
-            prompt: options.prompt,
-            ...run,
-          },
-        }],
-      });
-      const both = one.results[0] as {
-        crossOriginIsolated: boolean;
-        promptTokens: number;
-        llamaText: string;
-        vlmkit: PageFigures;
-        wllama: PageFigures;
-      };
-      engine = `wllama ${one.wllamaVersion}`;
-      loads.push(...one.loadAverage);
-      isolated &&= both.crossOriginIsolated;
-      rows.push({
-        dtype,
-        ggufType,
-        threads: 1,
-        promptTokens: both.promptTokens,
-        vlmkit: both.vlmkit,
-        wllama: both.wllama,
-        decodeRatio: ratio(
-          both.vlmkit.decodeTokensPerSec,
-          both.wllama.decodeTokensPerSec,
-        ),
-        prefillRatio: ratio(
-          both.vlmkit.prefillTokensPerSec,
-          both.wllama.prefillTokensPerSec,
-        ),
-      });
-      const two = await runAnchorPage({
-        ...common,
-        calls: [{
-          fn: "measure",
-          args: {
-            model: "/model/",
-            dtype,
-            gguf,
-            threads: 2,
-            prompt: options.prompt,
-            ...run,
-          },
-        }],
-      });
-      loads.push(...two.loadAverage);
-      const pair = two.results[0] as typeof both;
-      isolated &&= pair.crossOriginIsolated;
-      rows.push({
-        dtype,
-        ggufType,
-        threads: 2,
-        promptTokens: pair.promptTokens,
-        vlmkit: pair.vlmkit,
-        wllama: pair.wllama,
-        decodeRatio: ratio(pair.vlmkit.decodeTokensPerSec, pair.wllama.decodeTokensPerSec),
-        prefillRatio: ratio(pair.vlmkit.prefillTokensPerSec, pair.wllama.prefillTokensPerSec),
-      });
+      // Both engines in one page per thread count (ORT fixes its threads once per page).
+      for (const threads of [1, 2]) {
+        const page = await runAnchorPage({
+          ...common,
+          calls: [{
+            fn: "measure",
+            args: {
+              model: "/model/",
+              dtype,
+              gguf,
+              threads,
+              prompt: options.prompt,
+              tokens: options.tokens,
+              runs: options.runs,
+            },
+          }],
+        });
+        const pair = page.results[0] as {
+          crossOriginIsolated: boolean;
+          promptTokens: number;
+          vlmkit: PageFigures;
+          wllama: PageFigures;
+        };
+        engine = `wllama ${page.wllamaVersion}`;
+        loads.push(...page.loadAverage);
+        isolated &&= pair.crossOriginIsolated;
+        rows.push({
+          dtype,
+          ggufType,
+          threads,
+          promptTokens: pair.promptTokens,
+          vlmkit: pair.vlmkit,
+          wllama: pair.wllama,
+          decodeRatio: ratio(pair.vlmkit.decodeTokensPerSec, pair.wllama.decodeTokensPerSec),
+          prefillRatio: ratio(pair.vlmkit.prefillTokensPerSec, pair.wllama.prefillTokensPerSec),
+        });
+      }
     } finally {
       await Deno.remove(folder, { recursive: true });
       await Deno.remove(`${options.work}/decoder-${ggufType}.gguf`);

@@ -27,7 +27,7 @@ export interface DriverJob {
   isolated: boolean;
   /** Functions of `globalThis.anchor` and their single argument, run in order. */
   calls: {
-    fn: "measure" | "measureWllama" | "greedy";
+    fn: "measure" | "greedy";
     args: Record<string, unknown>;
   }[];
   /** Copy the page's console to stderr as it happens. */

@@ -161,7 +161,7 @@ const figures = (rs, loadMs) => ({
  * Both engines in this page on `threads` threads: vlmkit on the folder at `model` (`dtype`),
  * wllama on the GGUF file at `gguf`; a `prompt`-token prompt, `tokens` greedy tokens, one
  * warm-up each, then `runs` runs alternating between the engines; medians. Also returns the
- * prompt as wllama reads it, for {@link measureWllama}.
+ * prompt as wllama reads it.
  */
 async function measure({ model, dtype, gguf, threads, prompt, tokens, runs }) {
   const ours = await loadVlmkit(model, { threads, dtype });
@@ -190,29 +190,6 @@ async function measure({ model, dtype, gguf, threads, prompt, tokens, runs }) {
   };
 }
 
-/** wllama alone (as in {@link measure}) on `llamaText`, a prompt of `promptTokens` tokens. */
-async function measureWllama(
-  { gguf, threads, llamaText, promptTokens, tokens, runs },
-) {
-  const theirs = await loadWllama(gguf, {
-    threads,
-    context: promptTokens + tokens + 16,
-  });
-  await wllamaComplete(theirs.wllama, llamaText, promptTokens, 4);
-  const b = [];
-  for (let i = 0; i < runs; i++) {
-    b.push(
-      await wllamaComplete(theirs.wllama, llamaText, promptTokens, tokens),
-    );
-  }
-  await theirs.wllama.exit();
-  return {
-    crossOriginIsolated: globalThis.crossOriginIsolated === true,
-    promptTokens,
-    wllama: { threads: theirs.threads, ...figures(b, theirs.loadMs) },
-  };
-}
-
 /** Greedy ids of both engines for `prompt` (text), one thread, for the agreement test. */
 async function greedy({ model, gguf, prompt, tokens }) {
   const ours = await loadVlmkit(model, { threads: 1, dtype: "fp32" });
@@ -234,4 +211,4 @@ async function greedy({ model, gguf, prompt, tokens }) {
   return { promptIds: [...inputIds], vlmkit: mine.ids, wllama: other.ids };
 }
 
-globalThis.anchor = { measure, measureWllama, greedy };
+globalThis.anchor = { measure, greedy };
