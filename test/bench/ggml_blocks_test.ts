@@ -16,10 +16,12 @@ function dequantize(bytes: Uint8Array, kind: "q8" | "q4"): Float32Array {
   const out = new Float32Array(blocks * BLOCK);
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   for (let b = 0; b < blocks; b++) {
-    const d = float16ToFloat32(Uint16Array.of(view.getUint16(b * size, true)))[0];
+    const d =
+      float16ToFloat32(Uint16Array.of(view.getUint16(b * size, true)))[0];
     for (let j = 0; j < BLOCK; j++) {
-      if (kind === "q8") out[b * BLOCK + j] = view.getInt8(b * size + 2 + j) * d;
-      else {
+      if (kind === "q8") {
+        out[b * BLOCK + j] = view.getInt8(b * size + 2 + j) * d;
+      } else {
         const byte = bytes[b * size + 2 + (j % 16)];
         out[b * BLOCK + j] = ((j < 16 ? byte & 15 : byte >> 4) - 8) * d;
       }
@@ -47,7 +49,10 @@ Deno.test("Q8_0 blocks dequantize within half a step (plus the half-precision sc
       const amax = block.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       const step = amax / 127;
       for (let j = 0; j < BLOCK; j++) {
-        assert.ok(Math.abs(back[b * BLOCK + j] - block[j]) <= step * 0.5 + amax * 2e-3 + 1e-30);
+        assert.ok(
+          Math.abs(back[b * BLOCK + j] - block[j]) <=
+            step * 0.5 + amax * 2e-3 + 1e-30,
+        );
       }
     }
   }));
@@ -63,7 +68,10 @@ Deno.test("Q4_0 blocks dequantize within one step, and the largest magnitude map
       const step = amax / 8;
       // Half a step, except that +8·d clamps to nibble 15 (7·d): up to one step there.
       for (let j = 0; j < BLOCK; j++) {
-        assert.ok(Math.abs(back[b * BLOCK + j] - block[j]) <= step + amax * 2e-3 + 1e-30);
+        assert.ok(
+          Math.abs(back[b * BLOCK + j] - block[j]) <=
+            step + amax * 2e-3 + 1e-30,
+        );
       }
     }
   }));

@@ -18,11 +18,25 @@ import { getPreset } from "../../variants/mod.ts";
 const base = scaledSpec(getPreset("smolvlm-256m-instruct"), "test");
 const spec = parseSpec({
   ...base,
-  decoder: { ...base.decoder, hidden: 64, heads: 4, kvHeads: 2, headDim: 16, intermediate: 128 },
+  decoder: {
+    ...base.decoder,
+    hidden: 64,
+    heads: 4,
+    kvHeads: 2,
+    headDim: 16,
+    intermediate: 128,
+  },
 });
 
-async function writeGguf(path: string, type: "F32" | "Q8_0" | "Q4_0"): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+async function writeGguf(
+  path: string,
+  type: "F32" | "Q8_0" | "Q4_0",
+): Promise<void> {
+  const file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
   try {
     for (const chunk of decoderGguf(spec, type)) {
       let at = 0;
@@ -38,10 +52,17 @@ Deno.test("llama.cpp continues a prompt with vlmkit's greedy ids on the same F32
   try {
     const built = synthesize(spec, { layout: "hf-idefics3" });
     await writeFolderAtomically(`${dir}/model`, built.files, false);
-    const model = await loadModel(`${dir}/model`, { backend: "native", threads: 1 });
+    const model = await loadModel(`${dir}/model`, {
+      backend: "native",
+      threads: 1,
+    });
     const prompt = "The quick brown fox jumps over the lazy dog, twice.";
     const { inputIds } = await model.prepareInputs({ prompt });
-    const ours = await model.generate({ prompt, maxNewTokens: 12, stopTokenIds: [] });
+    const ours = await model.generate({
+      prompt,
+      maxNewTokens: 12,
+      stopTokenIds: [],
+    });
     await model.dispose();
 
     await writeGguf(`${dir}/decoder.gguf`, "F32");
@@ -55,7 +76,10 @@ Deno.test("llama.cpp continues a prompt with vlmkit's greedy ids on the same F32
     ]) as { ids: number[] };
     assert.deepEqual(theirs.ids, ours.tokenIds);
     // Random weights: a collapse onto one repeated id would make the agreement meaningless.
-    assert.ok(new Set(ours.tokenIds).size > 3, `too few distinct ids: ${ours.tokenIds}`);
+    assert.ok(
+      new Set(ours.tokenIds).size > 3,
+      `too few distinct ids: ${ours.tokenIds}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

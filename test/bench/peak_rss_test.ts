@@ -1,6 +1,10 @@
 /** The peak-memory figure is the kernel's high-water mark, not a sample that misses spikes. */
 import assert from "node:assert/strict";
-import { osPeakRss, rssBytes, trackPeakRss } from "../../tools/bench/peak_rss.ts";
+import {
+  osPeakRss,
+  rssBytes,
+  trackPeakRss,
+} from "../../tools/bench/peak_rss.ts";
 
 Deno.test("peak RSS: a short-lived 96 MiB allocation shows in the peak, which is ≥ current RSS", () => {
   const tracker = trackPeakRss();
@@ -13,12 +17,17 @@ Deno.test("peak RSS: a short-lived 96 MiB allocation shows in the peak, which is
     spike = undefined;
     const now = rssBytes();
     const peak = tracker.peak();
-    assert.ok(during - before > 64 * 2 ** 20, `the allocation is resident (${during - before})`);
+    assert.ok(
+      during - before > 64 * 2 ** 20,
+      `the allocation is resident (${during - before})`,
+    );
     assert.ok(peak >= now, `peak ${peak} < current ${now}`);
     assert.ok(peak >= during, `peak ${peak} missed the spike at ${during}`);
     // A kernel high-water mark, never a sample: VmHWM where Deno may read /proc/self (it needs
     // --allow-all), getrusage's maxRSS otherwise.
-    if (Deno.build.os === "linux") assert.ok(["VmHWM", "getrusage"].includes(tracker.source()));
+    if (Deno.build.os === "linux") {
+      assert.ok(["VmHWM", "getrusage"].includes(tracker.source()));
+    }
   } finally {
     tracker.stop();
   }

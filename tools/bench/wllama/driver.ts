@@ -1,53 +1,19 @@
 /**
  * Runs calls of the wasm-anchor page (`page/anchor.js`) in headless Chromium,
  * each in a fresh page (onnxruntime-web fixes its thread count once per page),
- * and prints their results as one JSON line ({@linkcode DriverOutput}). Run in its own process with `-A`:
+ * and prints their results as one JSON line (`DriverOutput` in driver_job.ts). Run in its own process with `-A`:
  * Playwright needs sys, env and net access the bench does not grant.
  *
  *   deno run -A tools/bench/wllama/driver.ts < JOB.json
  *
- * The job (on stdin) is a {@linkcode DriverJob}.
+ * The job (on stdin) is a `DriverJob` (driver_job.ts).
  *
  * @module
  */
 import { chromium } from "playwright-core";
 import { buildAnchorSite } from "./page_site.ts";
 import { serveFolders } from "../../static_server.ts";
-
-/** What the driver is asked to do. */
-export interface DriverJob {
-  /**
-   * An empty folder for the page and vlmkit's browser bundle, built there (here, where
-   * esbuild and npm may run) unless it already holds them; served at `/`.
-   */
-  site: string;
-  /** URL prefix → folder, for the models and GGUF files. */
-  routes: Record<string, string>;
-  /** Serve COOP/COEP headers, so that the page is cross-origin isolated (threads). */
-  isolated: boolean;
-  /** Functions of `globalThis.anchor` and their single argument, run in order. */
-  calls: {
-    fn: "measure" | "greedy";
-    args: Record<string, unknown>;
-  }[];
-  /** Copy the page's console to stderr as it happens. */
-  verbose?: boolean;
-  /** Per-call timeout, ms (default 30 minutes). */
-  timeoutMs?: number;
-}
-
-/** What the driver prints. */
-export interface DriverOutput {
-  /** wllama's package version. */
-  wllamaVersion: string;
-  /** Each call's result, in order. */
-  results: unknown[];
-  /** The 1-minute load average when the calls started and when they ended. */
-  loadAverage: [number, number];
-}
-
-/** The path of Debian's Chromium, which the driver launches. */
-export const CHROMIUM = "/usr/bin/chromium";
+import { CHROMIUM, type DriverJob, type DriverOutput } from "./driver_job.ts";
 
 if (import.meta.main) {
   const job = JSON.parse(

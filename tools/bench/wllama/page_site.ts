@@ -7,7 +7,7 @@
  * @module
  */
 import { buildBundle } from "../../cli/bundle_command.ts";
-import type { DriverJob, DriverOutput } from "./driver.ts";
+import type { DriverJob, DriverOutput } from "./driver_job.ts";
 import { ensureWllama } from "./install.ts";
 
 const PAGE = new URL("./page/", import.meta.url);
