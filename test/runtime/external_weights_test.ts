@@ -1,0 +1,94 @@
+// The wasm backend's weights-as-external-data split: the graph keeps every tensor's
+// metadata, each moved payload is found at its offset in the original bytes, small
+// tensors stay inline, and ONNX Runtime (wasm) computes the same outputs from either form.
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-web";
+import onnxProto from "onnx-proto";
+import { decodeModel } from "../../src/build/onnx_file.ts";
+import { synthesize } from "../../src/build/synthesize.ts";
+import { EXTERNAL_MIN_BYTES, externalizeWeights } from "../../src/runtime/external_weights.ts";
+import { getPreset } from "../../variants/mod.ts";
+
+const { onnx } = onnxProto;
+
+function file(name: string): Uint8Array {
+  const built = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 3 });
+  return built.files.find((f) => f.path.includes(name))!.bytes;
+}
+
+Deno.test("external weights: large payloads point into the original bytes, small ones stay", () => {
+  const bytes = file("decoder_model_merged");
+  const split = externalizeWeights(bytes, "decoder.weights")!;
+  assert.ok(split.moved > 0);
+  assert.equal(split.weights.data, bytes, "the original bytes are the data file, not a copy");
+  assert.ok(split.graph.length < bytes.length / 4, `${split.graph.length} of ${bytes.length}`);
+  const before = decodeModel(bytes).graph!.initializer!;
+  const after = decodeModel(split.graph).graph!.initializer!;
+  assert.deepEqual(after.map((t) => t.name), before.map((t) => t.name));
+  let moved = 0;
+  for (const [i, t] of after.entries()) {
+    const was = before[i];
+    assert.deepEqual(t.dims, was.dims);
+    assert.equal(t.dataType, was.dataType);
+    const raw = was.rawData ?? new Uint8Array();
+    if (raw.length < EXTERNAL_MIN_BYTES) {
+      assert.notEqual(t.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL);
+      continue;
+    }
+    moved++;
+    assert.equal(t.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL);
+    assert.equal(t.rawData?.length ?? 0, 0);
+    const entry = new Map(t.externalData!.map((e) => [e.key, e.value]));
+    assert.equal(entry.get("location"), "decoder.weights");
+    const offset = Number(entry.get("offset"));
+    const length = Number(entry.get("length"));
+    assert.deepEqual(bytes.subarray(offset, offset + length), raw);
+  }
+  assert.equal(moved, split.moved);
+});
+
+Deno.test("external weights: a model without large initializers is left alone", () => {
+  const model = onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "g",
+      initializer: [{ name: "w", dims: [2], dataType: 1, rawData: new Uint8Array(8) }],
+    },
+  }).finish();
+  assert.equal(externalizeWeights(model, "x"), undefined);
+  assert.equal(externalizeWeights(new Uint8Array([0x3a, 0x00]), "x"), undefined, "no graph");
+});
+
+Deno.test("external weights: ONNX Runtime (wasm) gives the same outputs from either form", async () => {
+  ort.env.wasm.numThreads = 1;
+  const bytes = file("vision_encoder");
+  const split = externalizeWeights(bytes, "vision.weights")!;
+  const inline = await ort.InferenceSession.create(bytes);
+  const external = await ort.InferenceSession.create(split.graph, {
+    externalData: [split.weights],
+  });
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const meta of inline.inputMetadata) {
+      if (!meta.isTensor) throw new Error("tensor inputs expected");
+      const shape = meta.shape.map((d) => (typeof d === "number" ? d : 1));
+      const size = shape.reduce((a, b) => a * b, 1);
+      feeds[meta.name] = meta.type === "bool"
+        ? new ort.Tensor("bool", new Uint8Array(size).fill(1), shape)
+        : new ort.Tensor(
+          "float32",
+          Float32Array.from({ length: size }, (_, i) => Math.sin(i)),
+          shape,
+        );
+    }
+    const a = await inline.run(feeds);
+    const b = await external.run(feeds);
+    for (const name of inline.outputNames) {
+      assert.deepEqual(b[name].data, a[name].data, name);
+    }
+  } finally {
+    await inline.release();
+    await external.release();
+  }
+});
