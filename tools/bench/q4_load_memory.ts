@@ -5,9 +5,13 @@
  * peak (VmHWM, read by this process), for int8, q4 with its published kernel
  * and q4 re-packed to int8 (the wasm default). Cases run round-robin; medians
  * of `--runs`; the load average is printed. Reuses the folders and bundle of
- * tools/bench/q4_wasm.ts under `--work` when they exist (`--bundle` rebuilds it).
+ * tools/bench/q4_wasm.ts under `--work` when they exist (`--bundle` rebuilds it,
+ * from the checkout `--from`, this one by default, for before/after figures).
+ * With `--request`, each process also answers one request (unsplit 512² PNG,
+ * `--tokens` new tokens) and the peak is the whole run's.
  *
- *   deno run -A tools/bench/q4_load_memory.ts [--runs 3] [--work DIR] [--bundle]
+ *   deno run -A tools/bench/q4_load_memory.ts [--runs 3] [--work DIR] [--bundle] [--from DIR]
+ *     [--request] [--tokens 8]
  *
  * @module
  */
@@ -18,17 +22,22 @@ import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
 import { writeFolderAtomically } from "../cli/folder_writer.ts";
 import { runWithPeak } from "./child_peak.ts";
 import { median } from "../median.ts";
+import { writeBenchImages } from "./inputs.ts";
 
-const ROOT = new URL("../../", import.meta.url);
+const HERE = new URL("../../", import.meta.url);
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     runs: { type: "string", default: "3" },
     work: { type: "string", default: "/tmp/vlmkit-q4-wasm" },
     bundle: { type: "boolean", default: false },
+    from: { type: "string" },
+    request: { type: "boolean", default: false },
+    tokens: { type: "string", default: "8" },
   },
 });
 const work = values.work!;
+const ROOT = values.from ? new URL(`file://${values.from.replace(/\/?$/, "/")}`) : HERE;
 await Deno.mkdir(work, { recursive: true });
 
 async function folderOf(dtype: "int8" | "q4"): Promise<string> {
@@ -58,6 +67,7 @@ if (values.bundle || !exists) {
   }).output();
 }
 await Deno.copyFile(new URL("edge_probe.js", import.meta.url), join(bundleDir, "edge_probe.js"));
+const image = values.request ? (await writeBenchImages(work)).square : undefined;
 
 const cases = [
   { label: "int8", dtype: "int8" as const },
@@ -75,7 +85,7 @@ for (let i = 0; i < Number(values.runs); i++) {
       model: folder,
       dtype: c.dtype,
       backend: "wasm",
-      loadOnly: true,
+      ...(image ? { image, split: false, tokens: Number(values.tokens) } : { loadOnly: true }),
       waitForParent: true,
       ...(c.q4Kernel ? { q4Kernel: c.q4Kernel } : {}),
     });
@@ -84,7 +94,7 @@ for (let i = 0; i < Number(values.runs); i++) {
       "--no-config",
       "--no-lock",
       "--no-prompt",
-      `--allow-read=${folder}`,
+      `--allow-read=${[folder, ...(image ? [image] : [])].join(",")}`,
       "edge_probe.js",
       options,
     ];
@@ -99,7 +109,7 @@ for (const [j, c] of cases.entries()) {
   console.log(
     `${c.label.padEnd(28)} | RSS after load ${mib(m("loadRssBytes"))} MiB (${
       each("loadRssBytes")
-    }) | load peak ${mib(m("peakRssBytes"))} MiB (${each("peakRssBytes")}) | load ${
+    }) | ${image ? "run" : "load"} peak ${mib(m("peakRssBytes"))} MiB (${each("peakRssBytes")}) | load ${
       (m("loadMs") / 1000).toFixed(2)
     } s`,
   );
