@@ -157,8 +157,8 @@ async function createSession(
   });
   // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
   // caller's folder shares them, goes at once. Other runtimes may keep a reference.
+  releaseBuffer(split?.graph);
   if (backend.name === "wasm" && (ownsBytes || model !== bytes)) {
-    releaseBuffer(split?.graph);
     releaseBuffer(model);
     if (ownsBytes) releaseBuffer(data);
   }

@@ -92,3 +92,39 @@ Deno.test("external weights: ONNX Runtime (wasm) gives the same outputs from eit
     await external.release();
   }
 });
+
+Deno.test("external weights: loadModel on wasm hands ONNX Runtime small graphs and the weights as external data", async () => {
+  // The module instance the wasm backend imports: its session factory, observed.
+  const web = await import("npm:onnxruntime-web@1.30.0/wasm");
+  const seen: { graph: number; external: number[] }[] = [];
+  const create = web.InferenceSession.create;
+  // deno-lint-ignore no-explicit-any
+  (web.InferenceSession as any).create = (source: Uint8Array, options: any) => {
+    seen.push({
+      graph: source.byteLength,
+      external: (options?.externalData ?? []).map((e: { data: Uint8Array }) => e.data.byteLength),
+    });
+    return create.call(web.InferenceSession, source, options);
+  };
+  try {
+    const { loadModel } = await import("../../src/runtime/load_model.ts");
+    const folder = new URL("../../models/tiny-smolvlm/", import.meta.url).pathname;
+    const sizes = await Promise.all(
+      ["decoder_model_merged", "vision_encoder"].map(async (name) =>
+        (await Deno.stat(`${folder}onnx/${name}.onnx`)).size
+      ),
+    );
+    const model = await loadModel(folder, { backend: "wasm" });
+    const result = await model.generate({ prompt: "Hi", maxNewTokens: 2, stopTokenIds: [] });
+    await model.dispose();
+    assert.equal(result.tokenIds.length, 2);
+    for (const size of sizes) {
+      const session = seen.find((s) => s.external.includes(size));
+      assert.ok(session, `a session with the ${size}-byte file as its external data`);
+      assert.ok(session.graph < size / 4, `graph ${session.graph} of ${size} bytes`);
+    }
+  } finally {
+    // deno-lint-ignore no-explicit-any
+    (web.InferenceSession as any).create = create;
+  }
+});
