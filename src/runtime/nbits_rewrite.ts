@@ -183,7 +183,17 @@ interface ColumnWeight {
   /** Activations (and scales) are float16. */
   half: boolean;
   column(col: number, out: Float32Array): void;
+  /** Converts the float scales `column` reads; `close` drops them. */
+  open(): void;
+  close(): void;
 }
+
+/**
+ * Stands in for a weight's float scales between its check and its re-pack: converted for
+ * every node at once, they would all be held until the model is written (~17 MB for a
+ * 256M decoder) and left to the collector after; each node converts its own as it is written.
+ */
+const NO_FLOATS = new Float32Array(0);
 
 /** The weight of a MatMulBnb4 node, or why it is not one this rewrite covers. */
 function bnb4WeightOf(
@@ -210,21 +220,18 @@ function bnb4WeightOf(
   const aData = tensorBytes(bytes, a, external);
   if (typeof bData === "string") return bData;
   if (typeof aData === "string") return aData;
-  const w: Bnb4Weight = {
-    k,
-    n,
-    blockSize,
-    quantType,
-    packed: bData,
-    absmax: floats(aData, a.dataType)!,
-  };
+  const absmax = () => floats(aData, a.dataType)!;
+  const w: Bnb4Weight = { k, n, blockSize, quantType, packed: bData, absmax: absmax() };
   const problem = bnb4Problem(w);
   if (problem) return problem;
+  w.absmax = NO_FLOATS;
   return {
     k,
     n,
     half: a.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeBnb4Column(w, c, out),
+    open: () => void (w.absmax = absmax()),
+    close: () => void (w.absmax = NO_FLOATS),
   };
 }
 
@@ -263,21 +270,25 @@ function nbitsWeightOf(
   const sData = tensorBytes(bytes, s, external);
   const zData = z ? tensorBytes(bytes, z, external) : undefined;
   for (const d of [bData, sData, zData]) if (typeof d === "string") return d;
+  const scales = () => floats(sData as Uint8Array, s.dataType)!;
   const weight: NBitsWeight = {
     k,
     n,
     blockSize,
     packed: bData as Uint8Array,
-    scales: floats(sData as Uint8Array, s.dataType)!,
+    scales: scales(),
     zeroPoints: zData as Uint8Array | undefined,
   };
   const problem = nbitsProblem(weight);
   if (problem) return problem;
+  weight.scales = NO_FLOATS;
   return {
     k,
     n,
     half: s.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeNBitsColumn(weight, c, out),
+    open: () => void (weight.scales = scales()),
+    close: () => void (weight.scales = NO_FLOATS),
   };
 }
 
@@ -325,7 +336,12 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
     length: k * n,
     fill(out: Uint8Array) {
       const into = new Int8Array(out.buffer, out.byteOffset, out.length);
-      repackColumns(k, n, weight.column, levels, { values: into, scales });
+      weight.open();
+      try {
+        repackColumns(k, n, weight.column, levels, { values: into, scales });
+      } finally {
+        weight.close();
+      }
     },
   };
   const base = `${node.name || node.outputs[0]}/int8_repack`;
