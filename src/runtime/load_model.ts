@@ -155,8 +155,9 @@ async function createSession(
     bytes: split?.graph ?? model,
     externalData: split ? [...(externalData ?? []), split.weights] : externalData,
   });
-  // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
-  // caller's folder shares them, goes at once. Other runtimes may keep a reference.
+  // onnxruntime-web has copied the graph and the weights into its heap (and dropped its
+  // references): ours, when no caller's folder shares them, go at once. Other runtimes may
+  // keep a reference.
   releaseBuffer(split?.graph);
   if (backend.name === "wasm" && (ownsBytes || model !== bytes)) {
     releaseBuffer(model);

@@ -2,6 +2,7 @@
 // metadata, each moved payload is found at its offset in the original bytes, small
 // tensors stay inline, and ONNX Runtime (wasm) computes the same outputs from either form.
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import * as ort from "onnxruntime-web";
 import onnxProto from "onnx-proto";
 import { decodeModel } from "../../src/build/onnx_file.ts";
@@ -60,13 +61,74 @@ Deno.test("external weights: a model without large initializers is left alone", 
   assert.equal(externalizeWeights(new Uint8Array([0x3a, 0x00]), "x"), undefined, "no graph");
 });
 
+Deno.test("external weights: every payload reads back from the original bytes, inline or moved (property)", () => {
+  const tensor = fc.record({
+    size: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1000, max: 5000 })),
+    seed: fc.integer({ min: 0, max: 255 }),
+  });
+  fc.assert(
+    fc.property(fc.array(tensor, { minLength: 1, maxLength: 6 }), (specs) => {
+      const initializer = specs.map(({ size, seed }, i) => ({
+        name: `w${i}`,
+        dims: [size],
+        dataType: onnx.TensorProto.DataType.UINT8,
+        rawData: Uint8Array.from({ length: size }, (_, j) => (seed + j * 7) & 255),
+      }));
+      const bytes = onnx.ModelProto.encode({
+        irVersion: 8,
+        producerName: "test",
+        graph: { name: "g", initializer },
+      }).finish();
+      const split = externalizeWeights(bytes, "w.bin");
+      const large = specs.filter((s) => s.size >= EXTERNAL_MIN_BYTES).length;
+      if (large === 0) return split === undefined;
+      assert.equal(split!.moved, large);
+      const model = decodeModel(split!.graph);
+      assert.equal(model.producerName, "test");
+      for (const [i, t] of model.graph!.initializer!.entries()) {
+        const entry = new Map((t.externalData ?? []).map((e) => [e.key, e.value]));
+        const payload = entry.size
+          ? bytes.subarray(
+            Number(entry.get("offset")),
+            Number(entry.get("offset")) + Number(entry.get("length")),
+          )
+          : t.rawData!;
+        assert.deepEqual(new Uint8Array(payload), initializer[i].rawData);
+      }
+      return true;
+    }),
+  );
+});
+
+/** `bytes` with its first large initializer already in a data file of its own, as exports have. */
+function oneTensorOutside(bytes: Uint8Array): { model: Uint8Array; data: Uint8Array } {
+  const model = decodeModel(bytes);
+  const tensor = model.graph!.initializer!.find((t) => (t.rawData?.length ?? 0) >= 4096)!;
+  const data = tensor.rawData!.slice();
+  tensor.rawData = new Uint8Array();
+  tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  tensor.externalData = [
+    { key: "location", value: "model.onnx_data" },
+    { key: "offset", value: "0" },
+    { key: "length", value: String(data.length) },
+  ];
+  return { model: onnx.ModelProto.encode(model).finish(), data };
+}
+
 Deno.test("external weights: ONNX Runtime (wasm) gives the same outputs from either form", async () => {
   ort.env.wasm.numThreads = 1;
   const bytes = file("vision_encoder");
+  // Inline weights, and a file whose export already keeps one tensor in a data file.
+  const mixed = oneTensorOutside(bytes);
   const split = externalizeWeights(bytes, "vision.weights")!;
+  const splitMixed = externalizeWeights(mixed.model, "vision.weights")!;
+  assert.equal(splitMixed.moved, split.moved - 1, "the tensor already outside stays there");
   const inline = await ort.InferenceSession.create(bytes);
   const external = await ort.InferenceSession.create(split.graph, {
     externalData: [split.weights],
+  });
+  const both = await ort.InferenceSession.create(splitMixed.graph, {
+    externalData: [{ path: "model.onnx_data", data: mixed.data }, splitMixed.weights],
   });
   try {
     const feeds: Record<string, ort.Tensor> = {};
@@ -84,12 +146,15 @@ Deno.test("external weights: ONNX Runtime (wasm) gives the same outputs from eit
     }
     const a = await inline.run(feeds);
     const b = await external.run(feeds);
+    const c = await both.run(feeds);
     for (const name of inline.outputNames) {
       assert.deepEqual(b[name].data, a[name].data, name);
+      assert.deepEqual(c[name].data, a[name].data, name);
     }
   } finally {
     await inline.release();
     await external.release();
+    await both.release();
   }
 });
 
