@@ -14,6 +14,7 @@ import {
   nbitsProblem,
   type NBitsWeight,
   REPACK_LEVELS,
+  REPACK_TILE,
   repackColumns,
 } from "./nbits_repack.ts";
 import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
@@ -327,7 +328,7 @@ function tensorField(
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The int8 chain that replaces `node`: new nodes and initializers, as graph fields. */
-function replacement(node: Node, weight: ColumnWeight, levels: number) {
+function replacement(node: Node, weight: ColumnWeight, levels: number, scratch: Scratch) {
   const { half, k, n } = weight;
   // The int8 values are written straight into the finished model (see lazyBytes); the
   // scales, computed with them, are written after them.
@@ -338,7 +339,7 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
       const into = new Int8Array(out.buffer, out.byteOffset, out.length);
       weight.open();
       try {
-        repackColumns(k, n, weight.column, levels, { values: into, scales });
+        repackColumns(k, n, weight.column, levels, { values: into, scales, scratch: scratch(k) });
       } finally {
         weight.close();
       }
@@ -372,6 +373,17 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
     tensorField(v("B_zero"), ONNX_TYPE.int8, [n], new Uint8Array(n)),
   ];
   return { nodes, tensors };
+}
+
+/** Working space for {@linkcode repackColumns}, shared by a model's nodes: one buffer, not one per node. */
+type Scratch = (k: number) => Float32Array;
+
+function sharedScratch(): Scratch {
+  let buffer = new Float32Array(0);
+  return (k) => {
+    if (buffer.length < REPACK_TILE * k) buffer = new Float32Array(REPACK_TILE * k);
+    return buffer;
+  };
 }
 
 /** Whether the model imports the default domain at opset 11+ (DynamicQuantizeLinear). */
@@ -440,6 +452,7 @@ export function rewriteMatMulNBits(
 
   const replaced = new Map<WireField, ReturnType<typeof replacement>>();
   const dropped = new Set<string>();
+  const scratch = sharedScratch();
   for (const node of nbits) {
     const found = node.opType === "MatMulBnb4"
       ? bnb4WeightOf(model, node, initializers, external)
@@ -448,7 +461,7 @@ export function rewriteMatMulNBits(
       kept.push({ node: label(node), reason: found });
       continue;
     }
-    replaced.set(node.field, replacement(node, found, levels));
+    replaced.set(node.field, replacement(node, found, levels, scratch));
     for (const name of node.inputs.slice(1, 4)) {
       if (
         name && !subgraphs && uses.get(name) === 1 && !graphInputs.has(name) &&
