@@ -34,6 +34,8 @@ import { moduleContracts } from "./module_contracts.ts";
 import { assertContracts, contractProblems, describeTensors } from "./session_contract.ts";
 import type { Q4Kernel } from "./load_options.ts";
 import { applyQ4Kernel, type Q4KernelReport, repacksQ4 } from "./q4_kernel.ts";
+import { externalizeWeights, type ExternalWeights } from "./external_weights.ts";
+import { WireError } from "../onnx/protobuf_wire.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
@@ -145,14 +147,34 @@ async function createSession(
     if (applied.bytes !== bytes && ownsBytes) releaseBuffer(bytes);
     model = applied.bytes;
   }
-  const session = await backend.createSession({ name: path, bytes: model, externalData });
-  // onnxruntime-web has copied the bytes into its heap (and freed its copy): ours, when no
-  // caller's folder shares them, goes at once. Other runtimes may keep a reference.
+  // On wasm the weights go in as external data, copied once into their tensors, rather than
+  // as the whole file copied into the heap and parsed there (see external_weights.ts).
+  const split = backend.name === "wasm" ? weightsOutside(model, path) : undefined;
+  const session = await backend.createSession({
+    name: path,
+    bytes: split?.graph ?? model,
+    externalData: split ? [...(externalData ?? []), split.weights] : externalData,
+  });
+  // onnxruntime-web has copied the graph and the weights into its heap (and dropped its
+  // references): ours, when no caller's folder shares them, go at once. Other runtimes may
+  // keep a reference.
+  releaseBuffer(split?.graph);
   if (backend.name === "wasm" && (ownsBytes || model !== bytes)) {
     releaseBuffer(model);
     if (ownsBytes) releaseBuffer(data);
   }
   return session;
+}
+
+/** `model` split into graph and external weights; as it is when it does not parse. */
+function weightsOutside(model: Uint8Array, path: string): ExternalWeights | undefined {
+  try {
+    // A name no model file uses: the weights' "file" is the model's own bytes.
+    return externalizeWeights(model, `${path.split("/").pop()}.vlmkit_weights`);
+  } catch (error) {
+    if (error instanceof WireError) return undefined;
+    throw error;
+  }
 }
 
 /**

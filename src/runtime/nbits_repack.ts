@@ -99,14 +99,15 @@ export function repackNBitsToInt8(w: NBitsWeight, levels = REPACK_LEVELS): Colum
 /**
  * A `[K, N]` weight, read one float column at a time by `column`, as int8
  * with per-column scales (±`levels` for each column's largest magnitude),
- * written `into` the given arrays when there are (e.g. views of a message).
+ * written `into` the given arrays when there are (e.g. views of a message),
+ * with `into.scratch` (at least `REPACK_TILE`·K floats) as working space when given.
  */
 export function repackColumns(
   k: number,
   n: number,
   column: (col: number, out: Float32Array) => void,
   levels = REPACK_LEVELS,
-  into?: { values: Int8Array; scales: Float32Array },
+  into?: { values: Int8Array; scales: Float32Array; scratch?: Float32Array },
 ): ColumnInt8Weight {
   if (!Number.isInteger(levels) || levels < 1 || levels > 127) {
     throw new RangeError(`repackColumns: levels must be an integer in 1..127, got ${levels}`);
@@ -118,8 +119,11 @@ export function repackColumns(
   }
   // Columns are read TILE at a time and written row by row: a column-at-a-time write
   // strides N bytes per value, which for a 576×1536 matrix is a cache miss per value.
-  const tile = Math.min(n, TILE);
-  const floats = new Float32Array(tile * k);
+  const tile = Math.min(n, REPACK_TILE);
+  // A caller re-packing many weights passes one scratch for all (less garbage left behind).
+  const floats = into?.scratch && into.scratch.length >= tile * k
+    ? into.scratch
+    : new Float32Array(tile * k);
   for (let first = 0; first < n; first += tile) {
     const count = Math.min(tile, n - first);
     for (let c = 0; c < count; c++) {
@@ -141,4 +145,4 @@ export function repackColumns(
 }
 
 /** Columns re-packed together (see {@linkcode repackColumns}). */
-const TILE = 64;
+export const REPACK_TILE = 64;

@@ -14,6 +14,7 @@ import {
   nbitsProblem,
   type NBitsWeight,
   REPACK_LEVELS,
+  REPACK_TILE,
   repackColumns,
 } from "./nbits_repack.ts";
 import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
@@ -183,7 +184,17 @@ interface ColumnWeight {
   /** Activations (and scales) are float16. */
   half: boolean;
   column(col: number, out: Float32Array): void;
+  /** Converts the float scales `column` reads; `close` drops them. */
+  open(): void;
+  close(): void;
 }
+
+/**
+ * Stands in for a weight's float scales between its check and its re-pack: converted for
+ * every node at once, they would all be held until the model is written (~17 MB for a
+ * 256M decoder) and left to the collector after; each node converts its own as it is written.
+ */
+const NO_FLOATS = new Float32Array(0);
 
 /** The weight of a MatMulBnb4 node, or why it is not one this rewrite covers. */
 function bnb4WeightOf(
@@ -210,21 +221,18 @@ function bnb4WeightOf(
   const aData = tensorBytes(bytes, a, external);
   if (typeof bData === "string") return bData;
   if (typeof aData === "string") return aData;
-  const w: Bnb4Weight = {
-    k,
-    n,
-    blockSize,
-    quantType,
-    packed: bData,
-    absmax: floats(aData, a.dataType)!,
-  };
+  const absmax = () => floats(aData, a.dataType)!;
+  const w: Bnb4Weight = { k, n, blockSize, quantType, packed: bData, absmax: absmax() };
   const problem = bnb4Problem(w);
   if (problem) return problem;
+  w.absmax = NO_FLOATS;
   return {
     k,
     n,
     half: a.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeBnb4Column(w, c, out),
+    open: () => void (w.absmax = absmax()),
+    close: () => void (w.absmax = NO_FLOATS),
   };
 }
 
@@ -263,21 +271,25 @@ function nbitsWeightOf(
   const sData = tensorBytes(bytes, s, external);
   const zData = z ? tensorBytes(bytes, z, external) : undefined;
   for (const d of [bData, sData, zData]) if (typeof d === "string") return d;
+  const scales = () => floats(sData as Uint8Array, s.dataType)!;
   const weight: NBitsWeight = {
     k,
     n,
     blockSize,
     packed: bData as Uint8Array,
-    scales: floats(sData as Uint8Array, s.dataType)!,
+    scales: scales(),
     zeroPoints: zData as Uint8Array | undefined,
   };
   const problem = nbitsProblem(weight);
   if (problem) return problem;
+  weight.scales = NO_FLOATS;
   return {
     k,
     n,
     half: s.dataType === ONNX_TYPE.float16,
     column: (c, out) => dequantizeNBitsColumn(weight, c, out),
+    open: () => void (weight.scales = scales()),
+    close: () => void (weight.scales = NO_FLOATS),
   };
 }
 
@@ -316,7 +328,7 @@ function tensorField(
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The int8 chain that replaces `node`: new nodes and initializers, as graph fields. */
-function replacement(node: Node, weight: ColumnWeight, levels: number) {
+function replacement(node: Node, weight: ColumnWeight, levels: number, scratch: Scratch) {
   const { half, k, n } = weight;
   // The int8 values are written straight into the finished model (see lazyBytes); the
   // scales, computed with them, are written after them.
@@ -325,7 +337,12 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
     length: k * n,
     fill(out: Uint8Array) {
       const into = new Int8Array(out.buffer, out.byteOffset, out.length);
-      repackColumns(k, n, weight.column, levels, { values: into, scales });
+      weight.open();
+      try {
+        repackColumns(k, n, weight.column, levels, { values: into, scales, scratch: scratch(k) });
+      } finally {
+        weight.close();
+      }
     },
   };
   const base = `${node.name || node.outputs[0]}/int8_repack`;
@@ -356,6 +373,17 @@ function replacement(node: Node, weight: ColumnWeight, levels: number) {
     tensorField(v("B_zero"), ONNX_TYPE.int8, [n], new Uint8Array(n)),
   ];
   return { nodes, tensors };
+}
+
+/** Working space for {@linkcode repackColumns}, shared by a model's nodes: one buffer, not one per node. */
+type Scratch = (k: number) => Float32Array;
+
+function sharedScratch(): Scratch {
+  let buffer = new Float32Array(0);
+  return (k) => {
+    if (buffer.length < REPACK_TILE * k) buffer = new Float32Array(REPACK_TILE * k);
+    return buffer;
+  };
 }
 
 /** Whether the model imports the default domain at opset 11+ (DynamicQuantizeLinear). */
@@ -424,6 +452,7 @@ export function rewriteMatMulNBits(
 
   const replaced = new Map<WireField, ReturnType<typeof replacement>>();
   const dropped = new Set<string>();
+  const scratch = sharedScratch();
   for (const node of nbits) {
     const found = node.opType === "MatMulBnb4"
       ? bnb4WeightOf(model, node, initializers, external)
@@ -432,7 +461,7 @@ export function rewriteMatMulNBits(
       kept.push({ node: label(node), reason: found });
       continue;
     }
-    replaced.set(node.field, replacement(node, found, levels));
+    replaced.set(node.field, replacement(node, found, levels, scratch));
     for (const name of node.inputs.slice(1, 4)) {
       if (
         name && !subgraphs && uses.get(name) === 1 && !graphInputs.has(name) &&

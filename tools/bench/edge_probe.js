@@ -32,6 +32,12 @@ const model = await vlm.loadModel(options.model, {
 });
 const loadMs = performance.now() - started;
 const loadRssBytes = rss();
+if (options.loadOnly) {
+  // Load figures alone (the spawner's VmHWM is then the load's peak).
+  console.log(JSON.stringify({ importRssBytes, loadRssBytes, loadMs, peakRssBytes: peak() }));
+  if (options.waitForParent) await Deno.stdin.read(new Uint8Array(1));
+  Deno.exit(0);
+}
 const image = await Deno.readFile(options.image);
 const result = await model.generate({
   prompt: "Describe this image.",
