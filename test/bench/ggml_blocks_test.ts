@@ -16,8 +16,7 @@ function dequantize(bytes: Uint8Array, kind: "q8" | "q4"): Float32Array {
   const out = new Float32Array(blocks * BLOCK);
   const view = new DataView(bytes.buffer, bytes.byteOffset);
   for (let b = 0; b < blocks; b++) {
-    const d =
-      float16ToFloat32(Uint16Array.of(view.getUint16(b * size, true)))[0];
+    const d = float16ToFloat32(Uint16Array.of(view.getUint16(b * size, true)))[0];
     for (let j = 0; j < BLOCK; j++) {
       if (kind === "q8") {
         out[b * BLOCK + j] = view.getInt8(b * size + 2 + j) * d;

@@ -1,10 +1,6 @@
 /** The peak-memory figure is the kernel's high-water mark, not a sample that misses spikes. */
 import assert from "node:assert/strict";
-import {
-  osPeakRss,
-  rssBytes,
-  trackPeakRss,
-} from "../../tools/bench/peak_rss.ts";
+import { osPeakRss, rssBytes, trackPeakRss } from "../../tools/bench/peak_rss.ts";
 
 Deno.test("peak RSS: a short-lived 96 MiB allocation shows in the peak, which is ≥ current RSS", () => {
   const tracker = trackPeakRss();

@@ -10,10 +10,7 @@ import { synthesize } from "../../src/build/synthesize.ts";
 import { scaledSpec } from "../../src/build/test_scale.ts";
 import { parseSpec } from "../../src/spec/validate.ts";
 import { decoderGgufParts } from "../../tools/bench/gguf/decoder_gguf_file.ts";
-import {
-  encodeGguf,
-  type GgufTensor,
-} from "../../tools/bench/gguf/gguf_writer.ts";
+import { encodeGguf, type GgufTensor } from "../../tools/bench/gguf/gguf_writer.ts";
 import { CHROMIUM } from "../../tools/bench/wllama/driver_job.ts";
 import { runAnchorPage } from "../../tools/bench/wllama/page_site.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";

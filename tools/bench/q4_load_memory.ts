@@ -109,9 +109,9 @@ for (const [j, c] of cases.entries()) {
   console.log(
     `${c.label.padEnd(28)} | RSS after load ${mib(m("loadRssBytes"))} MiB (${
       each("loadRssBytes")
-    }) | ${image ? "run" : "load"} peak ${mib(m("peakRssBytes"))} MiB (${each("peakRssBytes")}) | load ${
-      (m("loadMs") / 1000).toFixed(2)
-    } s`,
+    }) | ${image ? "run" : "load"} peak ${mib(m("peakRssBytes"))} MiB (${
+      each("peakRssBytes")
+    }) | load ${(m("loadMs") / 1000).toFixed(2)} s`,
   );
 }
 console.log(`load average after: ${load()}`);

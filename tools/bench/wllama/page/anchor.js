@@ -140,8 +140,7 @@ async function vlmkitGenerate(model, text, tokens) {
 
 /** vlmkit's prompt of exactly `target` tokens (the chat template adds a fixed number). */
 async function calibrate(model, target) {
-  const words = (n) =>
-    Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
+  const words = (n) => Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
   const probe = await model.prepareInputs({ prompt: words(target) });
   const text = words(target - (probe.inputIds.length - target));
   const { inputIds } = await model.prepareInputs({ prompt: text });
