@@ -17,9 +17,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { synthesize } from "../../src/build/synthesize.ts";
-import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
-import { writeFolderAtomically } from "../cli/folder_writer.ts";
+import { synthesizedFolder } from "./synthesized_folder.ts";
 import { runWithPeak } from "./child_peak.ts";
 import { median } from "../median.ts";
 import { writeBenchImages } from "./inputs.ts";
@@ -39,17 +37,6 @@ const { values } = parseArgs({
 const work = values.work!;
 const ROOT = values.from ? new URL(`file://${values.from.replace(/\/?$/, "/")}`) : HERE;
 await Deno.mkdir(work, { recursive: true });
-
-async function folderOf(dtype: "int8" | "q4"): Promise<string> {
-  const folder = join(work, `smolvlm-256m-${dtype}`);
-  try {
-    await Deno.stat(join(folder, "config.json"));
-  } catch {
-    const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
-    await writeFolderAtomically(folder, built.files, false);
-  }
-  return folder;
-}
 
 const bundleDir = join(work, "bundle");
 const exists = await Deno.stat(join(bundleDir, "vlmkit.edge.js")).then(() => true, () => false);
@@ -80,7 +67,7 @@ console.log(`load average before: ${load()}`);
 const all = cases.map(() => [] as Record<string, number>[]);
 for (let i = 0; i < Number(values.runs); i++) {
   for (const [j, c] of cases.entries()) {
-    const folder = await folderOf(c.dtype);
+    const folder = await synthesizedFolder(work, c.dtype);
     const options = JSON.stringify({
       model: folder,
       dtype: c.dtype,

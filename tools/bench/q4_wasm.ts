@@ -13,9 +13,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { synthesize } from "../../src/build/synthesize.ts";
-import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
-import { writeFolderAtomically } from "../cli/folder_writer.ts";
+import { synthesizedFolder } from "./synthesized_folder.ts";
 import { runWithPeak } from "./child_peak.ts";
 import { writeBenchImages } from "./inputs.ts";
 import { median } from "../median.ts";
@@ -33,17 +31,6 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const work = values.work!;
 await Deno.mkdir(work, { recursive: true });
-
-async function folderOf(dtype: "int8" | "q4"): Promise<string> {
-  const folder = join(work, `smolvlm-256m-${dtype}`);
-  try {
-    await Deno.stat(join(folder, "config.json"));
-  } catch {
-    const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
-    await writeFolderAtomically(folder, built.files, false);
-  }
-  return folder;
-}
 
 const bundleDir = join(work, "bundle");
 await new Deno.Command(Deno.execPath(), {
@@ -84,7 +71,7 @@ const cases: Case[] = [
 ];
 
 async function probe(c: Case, image: string, split: boolean) {
-  const folder = await folderOf(c.dtype);
+  const folder = await synthesizedFolder(work, c.dtype);
   const options = JSON.stringify({
     model: folder,
     image,
