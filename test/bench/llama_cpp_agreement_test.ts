@@ -6,45 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { synthesize } from "../../src/build/synthesize.ts";
-import { scaledSpec } from "../../src/build/test_scale.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
-import { parseSpec } from "../../src/spec/validate.ts";
 import { decoderGguf } from "../../tools/bench/gguf/decoder_gguf_file.ts";
 import { runLlamaCppScript } from "../../tools/bench/llama_cpp/install.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
-import { getPreset } from "../../variants/mod.ts";
+import { writeChunks } from "../../tools/bench/gguf/write_chunks.ts";
+import { GGUF_TEST_SPEC } from "./_gguf_decoder_spec.ts";
 
-// Test scale, with a decoder wide enough for 32-value quantization blocks (hidden 64).
-const base = scaledSpec(getPreset("smolvlm-256m-instruct"), "test");
-const spec = parseSpec({
-  ...base,
-  decoder: {
-    ...base.decoder,
-    hidden: 64,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 16,
-    intermediate: 128,
-  },
-});
+const spec = GGUF_TEST_SPEC;
 
-async function writeGguf(
-  path: string,
-  type: "F32" | "Q8_0" | "Q4_0",
-): Promise<void> {
-  const file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  try {
-    for (const chunk of decoderGguf(spec, type)) {
-      let at = 0;
-      while (at < chunk.length) at += await file.write(chunk.subarray(at));
-    }
-  } finally {
-    file.close();
-  }
+function writeGguf(path: string, type: "F32" | "Q8_0" | "Q4_0"): Promise<void> {
+  return writeChunks(path, decoderGguf(spec, type));
 }
 
 Deno.test("llama.cpp continues a prompt with vlmkit's greedy ids on the same F32 decoder weights", async () => {

@@ -7,28 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { synthesize } from "../../src/build/synthesize.ts";
-import { scaledSpec } from "../../src/build/test_scale.ts";
-import { parseSpec } from "../../src/spec/validate.ts";
 import { decoderGgufParts } from "../../tools/bench/gguf/decoder_gguf_file.ts";
 import { encodeGguf, type GgufTensor } from "../../tools/bench/gguf/gguf_writer.ts";
 import { CHROMIUM } from "../../tools/bench/wllama/driver_job.ts";
 import { runAnchorPage } from "../../tools/bench/wllama/page_site.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
-import { getPreset } from "../../variants/mod.ts";
+import { writeChunks } from "../../tools/bench/gguf/write_chunks.ts";
+import { GGUF_TEST_SPEC } from "./_gguf_decoder_spec.ts";
 
-// Test scale, with a decoder wide enough for 32-value quantization blocks (hidden 64).
-const base = scaledSpec(getPreset("smolvlm-256m-instruct"), "test");
-const spec = parseSpec({
-  ...base,
-  decoder: {
-    ...base.decoder,
-    hidden: 64,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 16,
-    intermediate: 128,
-  },
-});
+const spec = GGUF_TEST_SPEC;
 
 /** Undoes the RoPE permutation of an F32 `[out, in]` matrix: ggml's pairs back to halves. */
 function unpermuted(tensor: GgufTensor, heads: number): GgufTensor {
@@ -57,19 +44,7 @@ async function writeGguf(path: string, broken: boolean): Promise<void> {
       ? unpermuted(t, spec.decoder.kvHeads)
       : t
   );
-  const file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  try {
-    for (const chunk of encodeGguf(metadata, fixed)) {
-      let at = 0;
-      while (at < chunk.length) at += await file.write(chunk.subarray(at));
-    }
-  } finally {
-    file.close();
-  }
+  await writeChunks(path, encodeGguf(metadata, fixed));
 }
 
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);

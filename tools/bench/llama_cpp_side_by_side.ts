@@ -11,6 +11,7 @@ import { decoderGguf } from "./gguf/decoder_gguf_file.ts";
 import type { GgufWeightType } from "./gguf/llama_gguf.ts";
 import { runLlamaCppScript } from "./llama_cpp/install.ts";
 import type { TextFigures } from "./measure_vlmkit_text.ts";
+import { writeChunks } from "./gguf/write_chunks.ts";
 
 /** vlmkit dtype → the llama.cpp type of the same bit width. */
 export const GGUF_TYPE_OF = { fp32: "F32", int8: "Q8_0", q4: "Q4_0" } as const;
@@ -47,18 +48,6 @@ export interface DecoderComparison {
   decodeRatio: number;
   /** vlmkit / llama.cpp prefill tok/s. */
   prefillRatio: number;
-}
-
-async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    for (const chunk of chunks) {
-      let at = 0;
-      while (at < chunk.length) at += await file.write(chunk.subarray(at));
-    }
-  } finally {
-    file.close();
-  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { decoderGguf } from "./gguf/decoder_gguf_file.ts";
 import type { GgufWeightType } from "./gguf/llama_gguf.ts";
 import { GGUF_TYPE_OF } from "./llama_cpp_side_by_side.ts";
 import { runAnchorPage } from "./wllama/page_site.ts";
+import { writeChunks } from "./gguf/write_chunks.ts";
 
 /** One engine's figures in the page (medians). */
 export interface PageFigures {
@@ -61,22 +62,6 @@ export interface WasmAnchorReport {
   loadAverage: { before: number; after: number };
   /** The rows, 1 thread then 2 per bit width. */
   rows: WasmAnchorRow[];
-}
-
-async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
-  const file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  try {
-    for (const chunk of chunks) {
-      let at = 0;
-      while (at < chunk.length) at += await file.write(chunk.subarray(at));
-    }
-  } finally {
-    file.close();
-  }
 }
 
 const ratio = (a: number | undefined, b: number) => a === undefined ? null : a / b;
