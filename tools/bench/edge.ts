@@ -102,15 +102,18 @@ async function run(args: string[], cwd: string): Promise<string> {
   return text.decode(output.stdout);
 }
 
-/** Builds the edge bundle and the two probes (bundle / sources) into `dir`. */
-async function prepare(dir: string): Promise<void> {
+/**
+ * Builds the edge bundle of the checkout at `root` (default: this one) and the
+ * two probes (bundle / sources) into `dir`.
+ */
+export async function prepareEdgeProbes(dir: string, root: URL = ROOT): Promise<void> {
   await run(
     [
       "run",
       "-A",
       "--config",
-      new URL("deno.json", ROOT).pathname,
-      new URL("tools/vlm.ts", ROOT).pathname,
+      new URL("deno.json", root).pathname,
+      new URL("tools/vlm.ts", root).pathname,
       "bundle",
       "--target",
       "edge",
@@ -118,14 +121,14 @@ async function prepare(dir: string): Promise<void> {
       dir,
       "--json",
     ],
-    ROOT.pathname,
+    root.pathname,
   );
   const probe = await Deno.readTextFile(PROBE);
   if (!probe.includes(BUNDLE_IMPORT)) throw new Error("edge_probe.js no longer imports the bundle");
   await Deno.writeTextFile(join(dir, "edge_probe.js"), probe);
   await Deno.writeTextFile(
     join(dir, "native_probe.js"),
-    probe.replace(BUNDLE_IMPORT, `import * as vlm from "${new URL("mod.ts", ROOT).href}";`),
+    probe.replace(BUNDLE_IMPORT, `import * as vlm from "${new URL("mod.ts", root).href}";`),
   );
 }
 
@@ -178,7 +181,7 @@ export async function measureEdgeWasm(
 ): Promise<{ unsplit: ProbeFigures; photo: ProbeFigures }> {
   const dir = await Deno.makeTempDir({ prefix: "vlmkit-edge-profile-" });
   try {
-    await prepare(dir);
+    await prepareEdgeProbes(dir);
     const figures = async (image: string, split: boolean) => {
       const all: ProbeFigures[] = [];
       for (let i = 0; i < options.runs; i++) {
@@ -203,7 +206,7 @@ export async function benchEdge(
 ): Promise<EdgeReport> {
   const dir = await Deno.makeTempDir({ prefix: "vlmkit-edge-bench-" });
   try {
-    await prepare(dir);
+    await prepareEdgeProbes(dir);
     const reports: EdgeModelReport[] = [];
     for (const model of models) {
       const figures = async (backend: "wasm" | "native", image: string, split: boolean) => {

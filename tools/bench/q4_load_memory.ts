@@ -18,6 +18,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { synthesizedFolder } from "./synthesized_folder.ts";
+import { prepareEdgeProbes } from "./edge.ts";
 import { runWithPeak } from "./child_peak.ts";
 import { median } from "../median.ts";
 import { writeBenchImages } from "./inputs.ts";
@@ -40,19 +41,8 @@ await Deno.mkdir(work, { recursive: true });
 
 const bundleDir = join(work, "bundle");
 const exists = await Deno.stat(join(bundleDir, "vlmkit.edge.js")).then(() => true, () => false);
-if (values.bundle || !exists) {
-  await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("deno.json", ROOT).pathname,
-      new URL("tools/vlm.ts", ROOT).pathname,
-      ...["bundle", "--target", "edge", "--out", bundleDir, "--json"],
-    ],
-    stdout: "null",
-  }).output();
-}
+if (values.bundle || !exists) await prepareEdgeProbes(bundleDir, ROOT);
+// This checkout's probe, even over an older bundle (it has the loadOnly option).
 await Deno.copyFile(new URL("edge_probe.js", import.meta.url), join(bundleDir, "edge_probe.js"));
 const image = values.request ? (await writeBenchImages(work)).square : undefined;
 

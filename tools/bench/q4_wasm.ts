@@ -14,6 +14,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { synthesizedFolder } from "./synthesized_folder.ts";
+import { prepareEdgeProbes } from "./edge.ts";
 import { runWithPeak } from "./child_peak.ts";
 import { writeBenchImages } from "./inputs.ts";
 import { median } from "../median.ts";
@@ -33,26 +34,7 @@ const work = values.work!;
 await Deno.mkdir(work, { recursive: true });
 
 const bundleDir = join(work, "bundle");
-await new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    "--config",
-    new URL("deno.json", ROOT).pathname,
-    new URL("tools/vlm.ts", ROOT).pathname,
-    ...["bundle", "--target", "edge", "--out", bundleDir, "--json"],
-  ],
-  stdout: "null",
-}).output();
-const probeText = await Deno.readTextFile(new URL("edge_probe.js", import.meta.url));
-await Deno.writeTextFile(join(bundleDir, "edge_probe.js"), probeText);
-await Deno.writeTextFile(
-  join(bundleDir, "native_probe.js"),
-  probeText.replace(
-    'import * as vlm from "./vlmkit.edge.js";',
-    `import * as vlm from "${new URL("mod.ts", ROOT).href}";`,
-  ),
-);
+await prepareEdgeProbes(bundleDir);
 const bundleBytes = (await Deno.stat(join(bundleDir, "vlmkit.edge.js"))).size;
 const images = await writeBenchImages(work);
 
