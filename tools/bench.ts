@@ -23,6 +23,12 @@
  *   seeded SmolLM2-135M weights as a GGUF file, F32 / Q8_0 / Q4_0 against
  *   vlmkit's fp32 / int8 / q4, a 512-token prompt then `tokens` tokens.
  *
+ * - `--section vision` only: the SmolVLM-256M shape's vision-bound figures in
+ *   one run (the fp32 matmul rate, then fp32 and int8 on native ×2 and
+ *   transformers.js fp32 on the same folders): vision per tile against the
+ *   matmul rate, int8 over fp32 vision, the split photo's first token and a
+ *   second question against transformers.js.
+ *
  * - `--section wasm-anchor` only: the decoder on wasm against llama.cpp compiled
  *   to WebAssembly (wllama, installed on first use into `.artifacts/wllama/`),
  *   both in one headless Chromium page on the same seeded weights
@@ -120,9 +126,10 @@ export interface BenchOptions {
   /**
    * Run one section only: `edge` (see tools/bench/edge.ts), `llama-cpp`
    * (the decoder side by side with llama.cpp, without the rest), or
-   * `wasm-anchor` (the decoder on wasm against wllama in Chromium).
+   * `wasm-anchor` (the decoder on wasm against wllama in Chromium), or
+   * `vision` (the vision-bound figures of SmolVLM-256M fp32 and int8 on native).
    */
-  section?: "edge" | "llama-cpp" | "wasm-anchor";
+  section?: "edge" | "llama-cpp" | "wasm-anchor" | "vision";
 }
 
 /**
@@ -207,6 +214,7 @@ export async function runBench(
     }
   }
   const spec = getPreset(DEFAULT_PRESET);
+  if (options.section === "vision") return await visionSection(options);
   if (options.section === "wasm-anchor") {
     const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
     try {
@@ -479,6 +487,69 @@ export async function runBench(
   }
 }
 
+/**
+ * The vision section: the fp32 matmul rate of the native backend, then the
+ * SmolVLM-256M shape (synthesized, or `options.model`) in fp32 and int8 on
+ * native ×2, with transformers.js fp32 on the fp32 folder for the ratios.
+ */
+async function visionSection(options: BenchOptions): Promise<Record<string, unknown>> {
+  const spec = getPreset(DEFAULT_PRESET);
+  const plan = resolve(spec);
+  const machine = {
+    memoryBandwidthGBps: memoryBandwidth() / 1e9,
+    parallelCopyGBps: (await parallelCopyBandwidth()) / 1e9,
+    matmulGflops: { native: (await matmulFlops("native")) / 1e9, wasm: Number.NaN },
+  };
+  console.error(`machine: fp32 matmul ${machine.matmulGflops.native.toFixed(1)} GFLOP/s native`);
+  const work = await Deno.makeTempDir({ prefix: "vlmkit-bench-" });
+  try {
+    const images = await writeBenchImages(work);
+    const runs = options.runs ?? 3;
+    const tokens = options.tokens ?? 32;
+    const models: ModelReport[] = [];
+    for (const dtype of ["fp32", "int8"] as const) {
+      let folder = options.model;
+      if (!folder) {
+        folder = `${work}/smolvlm-256m-${dtype}`;
+        const built = synthesize(spec, { dtype, layout: "hf-idefics3" });
+        await writeFolderAtomically(folder, built.files, false);
+      }
+      const configs: BenchConfig[] = [
+        { runtime: "vlmkit", backend: "native", threads: 2, dtype, runs, tokens },
+      ];
+      // The first-token and second-question targets are against transformers.js fp32.
+      if (dtype === "fp32") {
+        configs.push({
+          runtime: "transformers.js",
+          backend: "native",
+          threads: 2,
+          dtype,
+          runs,
+          tokens,
+        });
+      }
+      models.push(
+        await benchModel(`${DEFAULT_PRESET} ${dtype}`, folder, images, machine, configs, plan),
+      );
+      if (!options.model) await Deno.remove(folder, { recursive: true });
+    }
+    const perTile = (dtype: string) =>
+      models.find((m) => m.model.endsWith(dtype))?.configs[0].figures.visionMsPerTile ?? null;
+    const fp32 = perTile("fp32");
+    const int8 = perTile("int8");
+    const int8OverFp32 = fp32 !== null && int8 !== null ? fp32 / int8 : null;
+    console.error(
+      `\nvision per tile: fp32 ${fp32?.toFixed(0)} ms, int8 ${int8?.toFixed(0)} ms: ` +
+        `int8 ${int8OverFp32?.toFixed(2)}× fp32 (${
+          (visionFlopsPerTile(plan) / 1e9).toFixed(0)
+        } GFLOP a tile)`,
+    );
+    return { vision: { machine, models, int8OverFp32 } };
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
 /** One configuration's figures and what they mean against the hardware. */
 interface ConfigReport {
   /** e.g. `vlmkit native×2 fp32`. */
@@ -627,7 +698,7 @@ if (import.meta.main) {
       section: { type: "string" },
     },
   });
-  const sections = ["edge", "llama-cpp", "wasm-anchor"];
+  const sections = ["edge", "llama-cpp", "wasm-anchor", "vision"];
   if (values.section !== undefined && !sections.includes(values.section)) {
     console.error(
       `unknown --section ${values.section}: the sections are: ${sections.join(", ")}`,
