@@ -66,7 +66,7 @@ export interface WasmMemoryEstimate {
   peakBytes: number;
   /** Whether the heap plus headroom stays under {@linkcode WASM_MEMORY_LIMIT}. */
   fits: boolean;
-  /** Whether the resident weights plus headroom alone stay under it (if not, loading certainly fails). */
+  /** Whether the resident weights plus headroom alone stay under it (if not, loading fails). */
   possible: boolean;
 }
 

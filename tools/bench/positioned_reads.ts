@@ -2,9 +2,10 @@
  * The cost of one positioned read (`readSync` at a position, as the embedding
  * table's disk source does) against its length: reads of 1 to 256 rows of
  * ROW_BYTES at random positions of a file, page cache warm, the lengths
- * alternated over 9 rounds. Prints the median µs per read per length, and the fit `fixed + perByte · bytes`
- * whose ratio `fixed / perByte` is the gap worth reading through rather than
- * paying another read (src/modules/row_reads.ts).
+ * alternated over 9 rounds. Prints the median µs per read per length, and
+ * the fit `fixed + perByte · bytes` whose ratio `fixed / perByte` is the gap
+ * worth reading through rather than paying another read
+ * (src/modules/row_reads.ts).
  *
  *   deno run -A tools/bench/positioned_reads.ts FILE [ROW_BYTES]
  *
