@@ -42,7 +42,8 @@ const GROWTH = { factor: 1.2, capBytes: 96 * 1024 ** 2 } as const;
  * resident bytes as int8: the re-pack stores an int8 value per weight, so
  * 4-bit files grow ~1.6× once loaded); q4 re-packed with the embedding
  * session 347.7 MiB → 1.00; q4 kept as MatMulNBits 181.8 MiB → 1.11; the
- * shipped tiny model 27.8 MiB → 1.08. Every one is within one growth step.
+ * shipped tiny model 27.8 MiB → 1.08; the test fixture tiny-idefics3 (0.4 MB)
+ * 16.0 MiB, the initial heap. Every one is within one growth step.
  */
 export function wasmHeapBytes(residentBytes: number): number {
   const needed = RUNTIME_HEAP_BYTES + residentBytes;
@@ -60,7 +61,10 @@ export interface WasmMemoryEstimate {
   residentBytes: number;
   /** Estimated size of ONNX Runtime's heap after loading. */
   heapBytes: number;
-  /** The largest file's bytes, held once in JS while its session opens. */
+  /**
+   * The largest file's weights, held once in JS while its session opens (graph constants
+   * such as rotary tables come on top: 3.6 MB of SmolVLM-256M's 138 MB int8 decoder).
+   */
   loadCopyBytes: number;
   /** The load peak: heap + that copy + headroom for a request. */
   peakBytes: number;
