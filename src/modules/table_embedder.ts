@@ -11,6 +11,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { float16ToFloat32 } from "../runtime/float16.ts";
+import { planRowReads } from "./row_reads.ts";
 import type { TableRows } from "./table_rows.ts";
 import type { Embedder, FeatureMatrix } from "./types.ts";
 
@@ -74,7 +75,10 @@ export class TableEmbedder implements Embedder {
     this.#decoding = decoding;
   }
 
-  /** One row per id; rows are read once per run of adjacent distinct ids. */
+  /**
+   * One row per id. Each distinct row is decoded once; rows are read in as few
+   * reads as `planRowReads` makes of them (from a file, nearby rows share one).
+   */
   embed(ids: readonly number[]): Promise<FeatureMatrix> {
     const hidden = this.hidden;
     const { vocab } = this.#rows;
@@ -89,20 +93,31 @@ export class TableEmbedder implements Embedder {
     const distinct = [...new Set(rows)].sort((a, b) => a - b);
     const data = new Float32Array(rows.length * hidden);
     const at = new Map<number, Float32Array>();
-    for (let i = 0; i < distinct.length;) {
-      let j = i + 1;
-      while (j < distinct.length && distinct[j] === distinct[j - 1] + 1) j++;
-      const values = this.#decode(distinct[i], this.#rows.read(distinct[i], j - i));
-      for (let k = i; k < j; k++) {
-        at.set(distinct[k], values.subarray((k - i) * hidden, (k - i + 1) * hidden));
+    const rowBytes = this.#rows.rowBytes;
+    let i = 0;
+    for (const read of planRowReads(distinct, rowBytes, this.#rows.mergeGapBytes)) {
+      const bytes = this.#rows.read(read.first, read.count);
+      const end = read.first + read.count;
+      // Decode each run of adjacent wanted rows in the read; the gaps are skipped.
+      while (i < distinct.length && distinct[i] < end) {
+        let j = i + 1;
+        while (j < distinct.length && distinct[j] === distinct[j - 1] + 1) j++;
+        const from = (distinct[i] - read.first) * rowBytes;
+        const values = this.#decode(
+          distinct[i],
+          bytes.subarray(from, from + (j - i) * rowBytes),
+        );
+        for (let k = i; k < j; k++) {
+          at.set(distinct[k], values.subarray((k - i) * hidden, (k - i + 1) * hidden));
+        }
+        i = j;
       }
-      i = j;
     }
     rows.forEach((row, i) => data.set(at.get(row)!, i * hidden));
     return Promise.resolve({ rows: rows.length, cols: hidden, data });
   }
 
-  /** Float32 values of the rows from `first` held in `bytes` (aligned at 0). */
+  /** Float32 values of the rows from `first` held in `bytes` (a view starting on a row). */
   #decode(first: number, bytes: Uint8Array): Float32Array {
     const d = this.#decoding;
     const hidden = this.hidden;

@@ -7,6 +7,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import type { ReadOnlyFile } from "../platform/types.ts";
+import { FILE_MERGE_GAP_BYTES } from "./row_reads.ts";
 
 /** The rows of a `[vocab, hidden]` table stored row-major. */
 export interface TableRows {
@@ -14,6 +15,8 @@ export interface TableRows {
   readonly vocab: number;
   /** Bytes per row. */
   readonly rowBytes: number;
+  /** Bytes of unwanted rows worth reading through to save a separate read (0: none). */
+  readonly mergeGapBytes: number;
   /** The bytes of rows `[first, first + count)` in a fresh buffer (aligned at 0). */
   read(first: number, count: number): Uint8Array;
   /** Lets go of the file or the bytes. */
@@ -48,6 +51,8 @@ export function memoryRows(
   return {
     vocab,
     rowBytes,
+    // A copy from memory has next to no fixed cost: copy only the wanted rows.
+    mergeGapBytes: 0,
     read(first, count) {
       if (!table) throw closedError();
       const out = new Uint8Array(count * rowBytes);
@@ -72,6 +77,7 @@ export function fileRows(
   return {
     vocab,
     rowBytes,
+    mergeGapBytes: FILE_MERGE_GAP_BYTES,
     read(first, count) {
       if (!open) throw closedError();
       const out = new Uint8Array(count * rowBytes);

@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { planModuleDtypes } from "../runtime/wasm_memory.ts";
+import { planModuleDtypes, wasmMemoryEstimate } from "../runtime/wasm_memory.ts";
 import { WASM_MAX_TILES } from "../runtime/edge_defaults.ts";
 import { requestMemory } from "../server/request_memory.ts";
 import type { Plan } from "../spec/plan.ts";
 import type { Dtype } from "../spec/types.ts";
-import { moduleWeightBytes } from "../tokens/memory.ts";
 import type { Size } from "../tokens/tiles.ts";
 
 /** An edge platform and its memory limit, as the README states it (MB = 10⁶ bytes). */
@@ -81,10 +80,11 @@ const MiB = 2 ** 20;
  * - runtime floor: the tiny model (10 MiB of fp32 weights) after `loadModel`
  *   is 291 MiB, most of it V8's compiled code for ONNX Runtime's wasm binary
  *   (120 MiB right after the import) → 300 MiB;
- * - weights in the ORT heap per file byte: SmolVLM-256M int8 (249 MiB) loads
- *   to 552 MiB, (552 − 291) / (249 − 10) = 1.09 → 1.2 for 8-bit files; q4
- *   (253 MiB) to 759 MiB, 1.93 → 2 for every other dtype (fp32 is parsed from
- *   a full in-heap copy of each file: about twice its bytes);
+ * - weights: ONNX Runtime's heap for them as `wasmMemoryEstimate` gives it
+ *   (`heapBytes`: the resident weights, 4-bit matmuls as their int8 re-pack and
+ *   the embedding table on disk, grown by at most one 20 % step; an upper bound
+ *   on the heap's resident pages). SmolVLM-256M after `loadModel`: int8 505 MiB
+ *   and q4 478 MiB measured, 300 + 286 MiB estimated for both;
  * - a request: the tiny model's peak is 26–85 MiB above its RSS after load
  *   (the README's run; reruns on a busy machine, where V8's background
  *   tier-up of the ORT binary lands during the request) for a plan estimate
@@ -94,13 +94,9 @@ const MiB = 2 ** 20;
  */
 export const EDGE_ESTIMATE_CONSTANTS = {
   runtimeFloorBytes: 300 * MiB,
-  eightBitWeightFactor: 1.2,
-  weightFactor: 2,
   requestOverheadBytes: 96 * MiB,
   activationFactor: 2,
 } as const;
-
-const EIGHT_BIT: readonly Dtype[] = ["int8", "uint8", "q8"];
 
 /** An estimated edge peak and its verdicts. */
 export interface EdgeEstimate {
@@ -131,11 +127,7 @@ export function estimateEdgePeak(
   const dtypes = options.dtype
     ? { encoder: options.dtype, projector: options.dtype, decoder: options.dtype }
     : planModuleDtypes(plan);
-  const loaded = (["encoder", "projector", "decoder"] as const).reduce((sum, module) => {
-    const factor = EIGHT_BIT.includes(dtypes[module]) ? c.eightBitWeightFactor : c.weightFactor;
-    return sum + factor * moduleWeightBytes(plan.params[module], dtypes[module]);
-  }, 0);
-  const afterLoadBytes = Math.ceil(c.runtimeFloorBytes + loaded);
+  const afterLoadBytes = c.runtimeFloorBytes + wasmMemoryEstimate(plan, { dtypes }).heapBytes;
   const peak = (kind: keyof typeof EDGE_REQUESTS) => {
     const { image, split, maxTiles } = EDGE_REQUESTS[kind];
     const need = requestMemory(plan, { images: [image], split, maxTiles, ...request });
@@ -146,7 +138,7 @@ export function estimateEdgePeak(
   const peakBytes = { unsplit: peak("unsplit"), photo: peak("photo") };
   return {
     kind: "estimate",
-    method: "runtime floor + weights × their measured factor in the ONNX Runtime wasm heap + " +
+    method: "runtime floor + the weights' ONNX Runtime wasm heap (wasmMemoryEstimate) + " +
       "a request's plan estimate × 2 + 96 MiB; constants from the edge bench " +
       "(EDGE_ESTIMATE_CONSTANTS); measure with `vlm profile --model DIR`",
     afterLoadBytes,

@@ -283,13 +283,16 @@ export async function loadModel(
   const { spec, tokenizer, template, modular } = await describeModelFolder(folder, options);
   const plan = resolve(spec);
   if ((options.backend ?? "wasm") === "wasm") {
-    const memory = wasmMemoryEstimate(plan);
+    const memory = wasmMemoryEstimate(plan, {
+      embedding: options.embedding,
+      q4Kernel: options.q4Kernel,
+    });
     if (!memory.possible) {
       const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
       throw new VlmError(
         "model_too_large",
         `${spec.name}: ${
-          gib(memory.weightBytes)
+          gib(memory.residentBytes)
         } GiB of weights do not fit the wasm backend, whose memory ends at 4 GiB (wasm32)`,
         { fix: "use the native backend (--backend native), or a smaller dtype such as q4" },
       );

@@ -51,5 +51,11 @@ export {
   type ExpectedTensor,
   type TensorInfo,
 } from "./session_contract.ts";
-export { WASM_MEMORY_LIMIT, type WasmMemoryEstimate, wasmMemoryEstimate } from "./wasm_memory.ts";
+export {
+  WASM_MEMORY_LIMIT,
+  type WasmMemoryEstimate,
+  wasmMemoryEstimate,
+  type WasmMemoryOptions,
+  wasmResidentBytes,
+} from "./wasm_memory.ts";
 export { type CountRequest, countRequest } from "./count_request.ts";

@@ -1,7 +1,8 @@
 // vlmkit used as a stranger's project uses it, outside the checkout: (a) a Deno project that maps
 // `vlmkit` to the checkout's mod.ts; (b) the npm tarball installed into a fresh Node project,
 // on onnxruntime-node and on wasm; (c) a Deno project running the installed package from
-// node_modules; (d) `tsc --noEmit` of a TypeScript consumer against the package's .d.ts.
+// node_modules; (d) `tsc --noEmit` of a TypeScript consumer against the package's .d.ts;
+// (e) the installed package's request counting, embedding choice and q4 kernel choice.
 // Each answers an example of the shipped model and is checked against its label.
 // Skipped, with the reason printed, only when the npm registry cannot be reached.
 import assert from "node:assert/strict";
@@ -38,6 +39,86 @@ for (const backend of ${JSON.stringify(backends)}) {
   await model.dispose();
   console.log(JSON.stringify({ backend, text: result.text.trim(), jpeg: photo.tokenIds }));
 }
+`;
+
+/**
+ * The consumer's program for (e), on the installed package: `countRequest` against the run's
+ * `promptTokens`; `embedding: "session"` and `"table"` giving the same greedy ids, then told apart
+ * by what each reads once loaded (a table on disk reads its rows per request, so truncating the
+ * file fails the table model and not the session's); and `q4Kernel` on a q4 folder the program
+ * writes with the package's own `./build` export, read back from `model.q4Kernels`.
+ */
+const featuresProgram = (name: string, work: string) =>
+  `import {
+  copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { countRequest, loadModel } from "${name}";
+import { synthesize } from "${name}/build";
+import { readImageHeader } from "${name}/image";
+import { getPreset } from "${name}/variants";
+
+const out = {};
+const image = readFileSync(${JSON.stringify(JPEG)});
+const { width, height } = readImageHeader(image);
+const prompt = "What is in this picture?";
+const model = await loadModel(${JSON.stringify(MODEL)}, { backend: "wasm" });
+out.counts = [];
+for (const options of [{}, { split: false }]) {
+  const count = countRequest(model, { images: [{ width, height }], prompt, ...options });
+  const run = await model.generate({ prompt, images: [image], maxNewTokens: 1, ...options });
+  out.counts.push({ counted: count.totalTokens, promptTokens: run.promptTokens });
+}
+await model.dispose();
+
+// The shipped model, copied: the copy's embedding file is truncated below.
+const copy = join(${JSON.stringify(work)}, "tiny-copy");
+for (const dir of [copy, join(copy, "onnx"), join(copy, "examples")]) {
+  mkdirSync(dir, { recursive: true });
+}
+for (const entry of readdirSync(${
+    JSON.stringify(MODEL)
+  }, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile()) continue;
+  const from = join(entry.parentPath, entry.name);
+  copyFileSync(from, join(copy, from.slice(${JSON.stringify(MODEL)}.length)));
+}
+const request = { prompt, images: [image], maxNewTokens: 6, stopTokenIds: [] };
+const session = await loadModel(copy, { backend: "wasm", embedding: "session" });
+const table = await loadModel(copy, { backend: "wasm", embedding: "table" });
+out.sessionIds = (await session.generate(request)).tokenIds;
+out.tableIds = (await table.generate(request)).tokenIds;
+truncateSync(join(copy, "onnx", "embed_tokens.onnx"), 0);
+const text = { prompt: "Hello there", maxNewTokens: 2, stopTokenIds: [] };
+out.afterTruncate = {};
+for (const [kind, m] of [["session", session], ["table", table]]) {
+  try {
+    out.afterTruncate[kind] = { ids: (await m.generate(text)).tokenIds };
+  } catch (error) {
+    out.afterTruncate[kind] = { error: error.code ?? String(error) };
+  }
+  await m.dispose();
+}
+
+// A small q4 folder (test-scale SmolVLM), written with the package's builder.
+const q4 = join(${JSON.stringify(work)}, "q4");
+const spec = getPreset("smolvlm-256m-instruct");
+for (const file of synthesize(spec, { scale: "test", seed: 2, dtype: "q4" }).files) {
+  mkdirSync(dirname(join(q4, file.path)), { recursive: true });
+  writeFileSync(join(q4, file.path), file.bytes);
+}
+out.q4Kernels = {};
+for (const [label, options] of [
+  ["wasm", { backend: "wasm" }],
+  ["wasm original", { backend: "wasm", q4Kernel: "original" }],
+  ["native", { backend: "native" }],
+  ["native int8", { backend: "native", q4Kernel: "int8" }],
+]) {
+  const m = await loadModel(q4, options);
+  out.q4Kernels[label] = m.q4Kernels.map((r) => ({ kernel: r.kernel, rewritten: r.rewritten }));
+  await m.dispose();
+}
+console.log(JSON.stringify(out));
 `;
 
 interface Ran {
@@ -213,6 +294,35 @@ Deno.test({
         assert.deepEqual(answers(ran.stdout), { wasm: EXAMPLE.answer });
         await assertJpegIds(ran.stdout);
       });
+
+      await t.step(
+        "(e) the installed package counts a request, chooses the embedding and the q4 kernel",
+        async () => {
+          await Deno.writeTextFile(join(node, "features.mjs"), featuresProgram(name, work));
+          const ran = await run("node", ["features.mjs"], node);
+          timings.features = ran.ms;
+          const out = JSON.parse(ran.stdout.trim().split("\n").pop()!);
+          // countRequest equals the run's prompt tokens, with the wasm budget and unsplit.
+          for (const c of out.counts) assert.equal(c.counted, c.promptTokens);
+          assert.notEqual(out.counts[0].counted, out.counts[1].counted, "split and unsplit differ");
+          // Same greedy ids from the session and from the table...
+          assert.equal(out.sessionIds.length, 6);
+          assert.deepEqual(out.tableIds, out.sessionIds);
+          // ...which are different things: only the table reads its file after loading.
+          assert.equal(out.afterTruncate.session.ids?.length, 2, JSON.stringify(out.afterTruncate));
+          assert.equal(out.afterTruncate.table.error, "model_invalid");
+          // q4Kernel: wasm re-packs by default and keeps MatMulNBits when told; native the reverse.
+          const kernels = (label: string) =>
+            out.q4Kernels[label].map((r: { kernel: string }) => r.kernel);
+          assert.ok(
+            kernels("wasm").length > 0 && kernels("wasm").every((k: string) => k === "int8-repack"),
+          );
+          assert.ok(out.q4Kernels.wasm.every((r: { rewritten: number }) => r.rewritten > 0));
+          assert.deepEqual(kernels("wasm original"), []);
+          assert.deepEqual(kernels("native"), []);
+          assert.deepEqual(kernels("native int8"), kernels("wasm"));
+        },
+      );
 
       await t.step("(d) a TypeScript consumer type-checks against the .d.ts files", () => {
         const file = join(node, "consumer.ts");

@@ -160,9 +160,9 @@ export const synthCommand: Command = {
       );
       if (!summary.wasm.fits) {
         console.log(
-          `note: needs about ${
-            humanBytes(summary.wasm.peakBytes)
-          } in the wasm backend (limit 4 GiB): ` +
+          `note: its wasm heap needs about ${
+            humanBytes(summary.wasm.heapBytes)
+          } plus room for a request (limit 4 GiB): ` +
             "run it with --backend native",
         );
       }
