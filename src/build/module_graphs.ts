@@ -43,6 +43,8 @@ export interface BuildSettings {
   logits?: "last" | "all";
   /** Where weights come from (default: seeded from `seed`). */
   sources?: WeightSources;
+  /** Rows per MatMulNBits block in `q4` / `q4f16` (default 32). */
+  q4Block?: number;
 }
 
 function sourceOf(module: string, settings: BuildSettings) {
@@ -54,6 +56,7 @@ function context(name: string, module: string, settings: BuildSettings): LayerCo
     g: new GraphBuilder(name),
     w: sourceOf(module, settings),
     format: settings.format,
+    q4Block: settings.q4Block,
   };
 }
 
@@ -176,7 +179,12 @@ export function languageGraphs(
     spec.hidden,
   ]);
 
-  const ctx: LayerContext = { g: new GraphBuilder(decoderName), w, format: settings.format };
+  const ctx: LayerContext = {
+    g: new GraphBuilder(decoderName),
+    w,
+    format: settings.format,
+    q4Block: settings.q4Block,
+  };
   const { g } = ctx;
   const embeds = g.input("inputs_embeds", "float32", [
     "batch_size",
