@@ -43,7 +43,13 @@ export interface BuildSettings {
   logits?: "last" | "all";
   /** Where weights come from (default: seeded from `seed`). */
   sources?: WeightSources;
-  /** Rows per MatMulNBits block in `q4` / `q4f16` (default 32). */
+  /**
+   * Rows per MatMulNBits block in `q4` / `q4f16` (default 32, the published
+   * exports' size). 128 costs ONNX Runtime 1.30's native 4-bit kernel about
+   * 15% less at prefill but moves the seeded SmolVLM-256M decoder's logits
+   * about 27% further from fp32 (tools/bench/matmul_kernels.ts --shapes,
+   * tools/bench/q4_block_accuracy.ts), so it is not the default.
+   */
   q4Block?: number;
 }
 
