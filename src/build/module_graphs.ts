@@ -43,6 +43,14 @@ export interface BuildSettings {
   logits?: "last" | "all";
   /** Where weights come from (default: seeded from `seed`). */
   sources?: WeightSources;
+  /**
+   * Rows per MatMulNBits block in `q4` / `q4f16` (default 32, the published
+   * exports' size). 128 costs ONNX Runtime 1.30's native 4-bit kernel about
+   * 15% less at prefill but moves the seeded SmolVLM-256M decoder's logits
+   * about 27% further from fp32 (tools/bench/matmul_kernels.ts --shapes,
+   * tools/bench/q4_block_accuracy.ts), so it is not the default.
+   */
+  q4Block?: number;
 }
 
 function sourceOf(module: string, settings: BuildSettings) {
@@ -54,6 +62,7 @@ function context(name: string, module: string, settings: BuildSettings): LayerCo
     g: new GraphBuilder(name),
     w: sourceOf(module, settings),
     format: settings.format,
+    q4Block: settings.q4Block,
   };
 }
 
@@ -176,7 +185,12 @@ export function languageGraphs(
     spec.hidden,
   ]);
 
-  const ctx: LayerContext = { g: new GraphBuilder(decoderName), w, format: settings.format };
+  const ctx: LayerContext = {
+    g: new GraphBuilder(decoderName),
+    w,
+    format: settings.format,
+    q4Block: settings.q4Block,
+  };
   const { g } = ctx;
   const embeds = g.input("inputs_embeds", "float32", [
     "batch_size",

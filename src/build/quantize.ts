@@ -6,8 +6,9 @@
  * - uint8: asymmetric, one scale and one uint8 zero point per output column
  *   (ONNX Runtime's quantizer with `QUInt8` weights, the `_uint8` exports).
  * - q4: the `com.microsoft` MatMulNBits layout: for each output column, blocks
- *   of 32 input rows, 4-bit values packed two per byte (low nibble first), one
- *   float scale and one 4-bit zero point per block (asymmetric min/max).
+ *   of 32 input rows (or another power of two ≥ 16), 4-bit values packed two
+ *   per byte (low nibble first), one float scale and one 4-bit zero point per
+ *   block (asymmetric min/max).
  * - bnb4: the `com.microsoft` MatMulBnb4 layout of ONNX Runtime's
  *   `MatMulBnb4Quantizer` (the `_bnb4` exports): the transposed weight
  *   `[N, K]` flattened into blocks of 64, one float absmax per block, each
@@ -17,7 +18,7 @@
  */
 import type { WeightTensor } from "./seeded_weights.ts";
 
-/** MatMulNBits block size along the input dimension. */
+/** MatMulNBits block size along the input dimension (the published q4 exports' size). */
 export const Q4_BLOCK = 32;
 
 /** A symmetric int8 tensor with one scale per slice along `axis`. */
@@ -79,9 +80,11 @@ export interface Q4Weights {
   k: number;
   /** Output size N. */
   n: number;
-  /** Blocks per column: ceil(K / 32). */
+  /** Rows per block. */
+  block: number;
+  /** Blocks per column: ceil(K / block). */
   blocks: number;
-  /** Packed values `[N, blocks, 16]`. */
+  /** Packed values `[N, blocks, block / 2]`. */
   packed: Uint8Array;
   /** Scales `[N · blocks]`. */
   scales: Float32Array;
@@ -90,25 +93,29 @@ export interface Q4Weights {
 }
 
 /**
- * Quantizes `[K, N]` to MatMulNBits q4. Within a block,
+ * Quantizes `[K, N]` to MatMulNBits q4 in blocks of `block` rows (a power of
+ * two ≥ 16, default {@link Q4_BLOCK}). Within a block,
  * value ≈ (q − zero) · scale with q, zero ∈ [0, 15]; the block's range always
  * contains 0 so zero is exact. Rows past K (padding of the last block) are 0.
  */
-export function quantizeQ4(tensor: WeightTensor): Q4Weights {
+export function quantizeQ4(tensor: WeightTensor, block: number = Q4_BLOCK): Q4Weights {
+  if (!(Number.isInteger(block) && block >= 16 && (block & (block - 1)) === 0)) {
+    throw new RangeError(`quantizeQ4: block must be a power of two ≥ 16, got ${block}`);
+  }
   const [k, n] = tensor.dims;
   const { data } = tensor;
-  const blocks = Math.ceil(k / Q4_BLOCK);
-  const packed = new Uint8Array(n * blocks * (Q4_BLOCK / 2));
+  const blocks = Math.ceil(k / block);
+  const packed = new Uint8Array(n * blocks * (block / 2));
   const scales = new Float32Array(n * blocks);
   const zeroBytes = Math.ceil(blocks / 2);
   const zeroPoints = new Uint8Array(n * zeroBytes);
-  const column = new Float32Array(Q4_BLOCK);
+  const column = new Float32Array(block);
   for (let col = 0; col < n; col++) {
     for (let b = 0; b < blocks; b++) {
       let lo = 0;
       let hi = 0;
-      for (let j = 0; j < Q4_BLOCK; j++) {
-        const row = b * Q4_BLOCK + j;
+      for (let j = 0; j < block; j++) {
+        const row = b * block + j;
         const v = row < k ? data[row * n + col] : 0;
         column[j] = v;
         if (v < lo) lo = v;
@@ -119,15 +126,15 @@ export function quantizeQ4(tensor: WeightTensor): Q4Weights {
       scales[col * blocks + b] = scale;
       const zIndex = col * zeroBytes + (b >> 1);
       zeroPoints[zIndex] |= (b & 1) ? zero << 4 : zero;
-      const base = (col * blocks + b) * (Q4_BLOCK / 2);
-      for (let j = 0; j < Q4_BLOCK; j += 2) {
+      const base = (col * blocks + b) * (block / 2);
+      for (let j = 0; j < block; j += 2) {
         const q0 = Math.min(15, Math.max(0, Math.round(column[j] / scale) + zero));
         const q1 = Math.min(15, Math.max(0, Math.round(column[j + 1] / scale) + zero));
         packed[base + j / 2] = q0 | (q1 << 4);
       }
     }
   }
-  return { k, n, blocks, packed, scales, zeroPoints };
+  return { k, n, block, blocks, packed, scales, zeroPoints };
 }
 
 /** Expands q4 weights back to a `[K, N]` float matrix (what MatMulNBits multiplies by). */
@@ -139,9 +146,9 @@ export function dequantizeQ4(q: Q4Weights): Float32Array {
       const scale = q.scales[col * q.blocks + b];
       const zByte = q.zeroPoints[col * zeroBytes + (b >> 1)];
       const zero = (b & 1) ? zByte >> 4 : zByte & 15;
-      const base = (col * q.blocks + b) * (Q4_BLOCK / 2);
-      for (let j = 0; j < Q4_BLOCK; j++) {
-        const row = b * Q4_BLOCK + j;
+      const base = (col * q.blocks + b) * (q.block / 2);
+      for (let j = 0; j < q.block; j++) {
+        const row = b * q.block + j;
         if (row >= q.k) break;
         const byte = q.packed[base + (j >> 1)];
         const value = (j & 1) ? byte >> 4 : byte & 15;

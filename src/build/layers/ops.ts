@@ -55,6 +55,8 @@ export interface LayerContext {
   w: WeightSource;
   /** Storage of matmul weights. */
   format: WeightFormat;
+  /** Rows per MatMulNBits block in `q4` / `q4f16` (default {@linkcode Q4_BLOCK}). */
+  q4Block?: number;
 }
 
 /** Adds a float tensor to the graph as an initializer. */
@@ -143,10 +145,10 @@ function matmulNBits(ctx: LayerContext, x: string, name: string, w: WeightTensor
   const { g } = ctx;
   const [k, n] = w.dims;
   const half = ctx.format === "q4f16";
-  const q = quantizeQ4(w);
+  const q = quantizeQ4(w, ctx.q4Block ?? Q4_BLOCK);
   const packed = g.weight(
     `${name}_Q4`,
-    { type: "uint8", dims: [n, q.blocks, Q4_BLOCK / 2], data: q.packed },
+    { type: "uint8", dims: [n, q.blocks, q.block / 2], data: q.packed },
     k * n,
   );
   const scales = g.weight(
@@ -166,7 +168,7 @@ function matmulNBits(ctx: LayerContext, x: string, name: string, w: WeightTensor
     K: k,
     N: n,
     bits: 4,
-    block_size: Q4_BLOCK,
+    block_size: q.block,
     accuracy_level: Q4_ACCURACY_LEVEL,
   }, { domain: "com.microsoft" });
   return half ? g.op("Cast", [y], { to: 1 }) : y;
