@@ -25,7 +25,7 @@ if (import.meta.main) {
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox"],
+    args: ["--no-sandbox", ...(job.browserArgs ?? [])],
   });
   try {
     const results: unknown[] = [];

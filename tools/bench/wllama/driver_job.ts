@@ -18,11 +18,13 @@ export interface DriverJob {
   isolated: boolean;
   /** Functions of `globalThis.anchor` and their single argument, run in order. */
   calls: {
-    fn: "measure" | "greedy";
+    fn: "measure" | "greedy" | "decode" | "bandwidth" | "matmul";
     args: Record<string, unknown>;
   }[];
   /** Copy the page's console to stderr as it happens. */
   verbose?: boolean;
+  /** Extra Chromium command-line switches (e.g. `--js-flags=...`). */
+  browserArgs?: string[];
   /** Per-call timeout, ms (default 30 minutes). */
   timeoutMs?: number;
 }
