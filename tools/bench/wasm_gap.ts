@@ -15,7 +15,9 @@
  * or `chromium` (the wasm-anchor page); bundle `edge` or `browser`; options
  * `noniso` (Chromium page without COOP/COEP), `session` (embed_tokens session
  * instead of the table), `p<N>` (an N-token prompt instead of `--prompt`),
- * `flag:<switch>` (a Chromium switch), `v8:<flag>` (a V8 flag: `--v8-flags` for
+ * `revisit` (Chromium: the page is loaded once before, in the same browser
+ * context with cacheable responses, so that the measured visit may start
+ * from the compiled code Chromium cached), `flag:<switch>` (a Chromium switch), `v8:<flag>` (a V8 flag: `--v8-flags` for
  * Deno, `--js-flags` for Chromium).
  *
  * `--bandwidth` also measures one-thread wasm memory bandwidth in both hosts
@@ -51,6 +53,7 @@ export interface GapCase {
   bundle: "edge" | "browser";
   isolated: boolean;
   embedding?: "session";
+  revisit: boolean;
   prompt?: number;
   browserArgs: string[];
   v8Flags: string[];
@@ -67,10 +70,19 @@ export function parseCase(label: string): GapCase {
       `case ${label}: expected deno|chromium / edge|browser [/option...]`,
     );
   }
-  const c: GapCase = { label, host, bundle, isolated: true, browserArgs: [], v8Flags: [] };
+  const c: GapCase = {
+    label,
+    host,
+    bundle,
+    isolated: true,
+    browserArgs: [],
+    v8Flags: [],
+    revisit: false,
+  };
   for (const option of options) {
     if (option === "noniso") c.isolated = false;
     else if (option === "session") c.embedding = "session";
+    else if (option === "revisit") c.revisit = true;
     else if (/^p\d+$/.test(option)) c.prompt = Number(option.slice(1));
     else if (option.startsWith("flag:")) c.browserArgs.push(option.slice(5));
     else if (option.startsWith("v8:")) c.v8Flags.push(option.slice(3));
@@ -87,6 +99,7 @@ interface DecodeFigures {
   prefillMs: number;
   firstStepsMs: number;
   lastStepsMs: number;
+  perRun: number[];
   ids: number[];
   crossOriginIsolated: boolean;
 }
@@ -241,6 +254,7 @@ if (import.meta.main) {
       prompt: { type: "string", default: "512" },
       tokens: { type: "string", default: "128" },
       rounds: { type: "string", default: "3" },
+      runs: { type: "string", default: "1" },
       case: { type: "string", multiple: true },
       bandwidth: { type: "boolean", default: false },
       matmul: { type: "boolean", default: false },
@@ -291,7 +305,7 @@ if (import.meta.main) {
           threads: 1,
           prompt: c.prompt ?? Number(values.prompt),
           tokens: Number(values.tokens),
-          runs: 1,
+          runs: Number(values.runs),
           ...(c.embedding ? { embedding: c.embedding } : {}),
         };
         let figures: DecodeFigures;
@@ -301,24 +315,27 @@ if (import.meta.main) {
             : join(site, "vlmkit.browser.js");
           figures = await runDeno(edgeDir, bundle, folders[dtype], args, c.v8Flags);
         } else {
+          const call = {
+            fn: "decode" as const,
+            args: {
+              ...args,
+              model: "/model/",
+              ...(c.bundle === "edge" ? { bundle: "/edge/vlmkit.edge.js" } : {}),
+            },
+          };
           const page = await runAnchorPage({
             site,
+            sameContext: c.revisit,
+            cacheable: c.revisit,
             routes: { "/model/": folders[dtype], "/edge/": edgeDir },
             isolated: c.isolated,
             browserArgs: [
               ...c.browserArgs,
               ...(c.v8Flags.length ? [`--js-flags=${c.v8Flags.join(" ")}`] : []),
             ],
-            calls: [{
-              fn: "decode",
-              args: {
-                ...args,
-                model: "/model/",
-                ...(c.bundle === "edge" ? { bundle: "/edge/vlmkit.edge.js" } : {}),
-              },
-            }],
+            calls: c.revisit ? [{ ...call, args: { ...call.args, tokens: 32 } }, call] : [call],
           });
-          figures = page.results[0] as DecodeFigures;
+          figures = page.results[page.results.length - 1] as DecodeFigures;
         }
         const key = `${dtype} ${c.label}`;
         results.set(key, [...(results.get(key) ?? []), figures]);
