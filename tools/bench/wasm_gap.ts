@@ -15,7 +15,9 @@
  * or `chromium` (the wasm-anchor page); bundle `edge` or `browser`; options
  * `noniso` (Chromium page without COOP/COEP), `session` (embed_tokens session
  * instead of the table), `p<N>` (an N-token prompt instead of `--prompt`),
- * `revisit` (Chromium: the page is loaded once before, in the same browser
+ * `site:<name>` (Chromium: the page and browser bundle in `WORK/<name>`, built
+ * from this checkout unless it is there: keep an older build there to compare
+ * bundles), `revisit` (Chromium: the page is loaded once before, in the same browser
  * context with cacheable responses, so that the measured visit may start
  * from the compiled code Chromium cached), `flag:<switch>` (a Chromium switch), `v8:<flag>` (a V8 flag: `--v8-flags` for
  * Deno, `--js-flags` for Chromium).
@@ -54,6 +56,7 @@ export interface GapCase {
   isolated: boolean;
   embedding?: "session";
   revisit: boolean;
+  site?: string;
   prompt?: number;
   browserArgs: string[];
   v8Flags: string[];
@@ -83,6 +86,7 @@ export function parseCase(label: string): GapCase {
     if (option === "noniso") c.isolated = false;
     else if (option === "session") c.embedding = "session";
     else if (option === "revisit") c.revisit = true;
+    else if (option.startsWith("site:")) c.site = option.slice(5);
     else if (/^p\d+$/.test(option)) c.prompt = Number(option.slice(1));
     else if (option.startsWith("flag:")) c.browserArgs.push(option.slice(5));
     else if (option.startsWith("v8:")) c.v8Flags.push(option.slice(3));
@@ -324,7 +328,7 @@ if (import.meta.main) {
             },
           };
           const page = await runAnchorPage({
-            site,
+            site: c.site ? join(work, c.site) : site,
             sameContext: c.revisit,
             cacheable: c.revisit,
             routes: { "/model/": folders[dtype], "/edge/": edgeDir },
