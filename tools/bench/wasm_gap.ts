@@ -10,6 +10,7 @@
  *     [--prompt 512] [--tokens 128] [--rounds 3]
  *     [--case deno/edge] [--case chromium/browser] ... [--bandwidth]
  *   deno run -A tools/bench/wasm_gap.ts --matmul [--rounds 3]
+ *   deno run -A tools/bench/wasm_gap.ts --copy-out [--rounds 3]
  *
  * A case is `host/bundle[/option...]`: host `deno` (bare `deno run --no-config`)
  * or `chromium` (the wasm-anchor page); bundle `edge` or `browser`; options
@@ -28,6 +29,10 @@
  * and each fp32 case's fraction of it. `--matmul` times instead one fp32
  * MatMul [1,576]×[576,1536] and a chain of 32 such MatMuls (weights larger
  * than the caches) on onnxruntime-web in both hosts, as weight bytes per second.
+ * `--copy-out` times a decode step's host-side copies alone in both hosts
+ * (wllama/page/copy_out_probe.js: the 60 KV outputs of SmolVLM-256M copied out
+ * of a shared heap into fresh arrays and back in, at a 160- and a 576-token
+ * context).
  *
  * @module
  */
@@ -39,6 +44,7 @@ import { buildAnchorSite, runAnchorPage } from "./wllama/page_site.ts";
 import { median } from "../median.ts";
 import { wasmBandwidth } from "./wllama/page/bandwidth_probe.js";
 import { timeMatmul } from "./wllama/page/matmul_probe.js";
+import { copyOutStep } from "./wllama/page/copy_out_probe.js";
 import { decodeBytesPerToken } from "./bounds.ts";
 import { resolve } from "../../src/spec/resolve.ts";
 import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
@@ -195,6 +201,51 @@ function matmulModel(pairs: number): { bytes: Uint8Array; weightBytes: number; k
   };
 }
 
+/** A decode step's output and input copies in both hosts, alternating. */
+async function copyOutRounds(site: string, rounds: number): Promise<void> {
+  const rows = new Map<string, number[]>();
+  const add = (key: string, v: number) => rows.set(key, [...(rows.get(key) ?? []), v]);
+  const load = [Deno.loadavg()[0]];
+  // [1, 3 kv heads, context, 64] floats per tensor, 30 layers × key/value.
+  const contexts = [160, 576];
+  for (let round = 0; round < rounds; round++) {
+    const calls = contexts.map((c) => ({
+      fn: "copyOut" as const,
+      args: { tensors: 60, floats: 3 * c * 64 },
+    }));
+    const page = await runAnchorPage({
+      site,
+      routes: {},
+      isolated: true,
+      calls,
+      sameContext: true,
+    });
+    contexts.forEach((c, i) => {
+      const chromium = page.results[i] as { msPerStep: number; megabytesPerStep: number };
+      add(
+        `chromium ${c}-token context (${chromium.megabytesPerStep.toFixed(1)} MB) ms`,
+        chromium.msPerStep,
+      );
+      const deno = copyOutStep({ tensors: 60, floats: 3 * c * 64 });
+      add(`deno ${c}-token context (${deno.megabytesPerStep.toFixed(1)} MB) ms`, deno.msPerStep);
+    });
+    console.error(`round ${round + 1} done, load ${Deno.loadavg()[0].toFixed(2)}`);
+  }
+  load.push(Deno.loadavg()[0]);
+  printRows(rows, load);
+}
+
+function printRows(rows: Map<string, number[]>, load: number[]): void {
+  console.error(`\nload average ${load[0].toFixed(2)} → ${load[1].toFixed(2)}; medians (rounds):`);
+  for (const [key, values] of rows) {
+    console.error(
+      `${key.padEnd(44)}${median(values).toFixed(3).padStart(10)}  (${
+        values.map((v) => v.toFixed(2)).join(", ")
+      })`,
+    );
+  }
+}
+
 /** The two MatMul models in both hosts, alternating, with bandwidth in the same rounds. */
 async function matmulRounds(work: string, site: string, rounds: number): Promise<void> {
   const ortDist = dirname(
@@ -239,14 +290,7 @@ async function matmulRounds(work: string, site: string, rounds: number): Promise
     console.error(`round ${round + 1} done, load ${Deno.loadavg()[0].toFixed(2)}`);
   }
   load.push(Deno.loadavg()[0]);
-  console.error(`\nload average ${load[0].toFixed(2)} → ${load[1].toFixed(2)}; medians (rounds):`);
-  for (const [key, values] of rows) {
-    console.error(
-      `${key.padEnd(40)}${median(values).toFixed(3).padStart(10)}  (${
-        values.map((v) => v.toFixed(2)).join(", ")
-      })`,
-    );
-  }
+  printRows(rows, load);
 }
 
 if (import.meta.main) {
@@ -262,6 +306,7 @@ if (import.meta.main) {
       case: { type: "string", multiple: true },
       bandwidth: { type: "boolean", default: false },
       matmul: { type: "boolean", default: false },
+      "copy-out": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
@@ -285,6 +330,10 @@ if (import.meta.main) {
     );
   }
   await buildAnchorSite(site);
+  if (values["copy-out"]) {
+    await copyOutRounds(site, Number(values.rounds));
+    Deno.exit(0);
+  }
   if (values.matmul) {
     await matmulRounds(work, site, Number(values.rounds));
     Deno.exit(0);

@@ -18,7 +18,7 @@ export interface DriverJob {
   isolated: boolean;
   /** Functions of `globalThis.anchor` and their single argument, run in order. */
   calls: {
-    fn: "measure" | "greedy" | "decode" | "bandwidth" | "matmul";
+    fn: "measure" | "greedy" | "decode" | "bandwidth" | "matmul" | "copyOut";
     args: Record<string, unknown>;
   }[];
   /** Copy the page's console to stderr as it happens. */

@@ -37,6 +37,7 @@ export async function buildAnchorSite(dir: string): Promise<AnchorSite> {
       "decode_probe.js",
       "bandwidth_probe.js",
       "matmul_probe.js",
+      "copy_out_probe.js",
     ]
   ) {
     await Deno.copyFile(new URL(file, PAGE), `${dir}/${file}`);

@@ -11,6 +11,7 @@ import { Wllama } from "./wllama/index.js";
 import { measureDecode } from "./decode_probe.js";
 import { wasmBandwidth } from "./bandwidth_probe.js";
 import { timeMatmul } from "./matmul_probe.js";
+import { copyOutStep } from "./copy_out_probe.js";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -235,4 +236,11 @@ async function matmul({ ort, model, ...options }) {
   return await timeMatmul(api, bytes, options);
 }
 
-globalThis.anchor = { measure, greedy, decode, bandwidth: wasmBandwidth, matmul };
+globalThis.anchor = {
+  measure,
+  greedy,
+  decode,
+  bandwidth: wasmBandwidth,
+  matmul,
+  copyOut: copyOutStep,
+};
