@@ -209,9 +209,11 @@ async function copyOutRounds(site: string, rounds: number): Promise<void> {
   // [1, 3 kv heads, context, 64] floats per tensor, 30 layers × key/value.
   const contexts = [160, 576];
   for (let round = 0; round < rounds; round++) {
-    const calls = contexts.map((c) => ({
+    // The heap shared (as ORT's threaded build has it) and not, to tell the two costs apart.
+    const variants = contexts.flatMap((c) => [true, false].map((shared) => ({ c, shared })));
+    const calls = variants.map(({ c, shared }) => ({
       fn: "copyOut" as const,
-      args: { tensors: 60, floats: 3 * c * 64 },
+      args: { tensors: 60, floats: 3 * c * 64, shared },
     }));
     const page = await runAnchorPage({
       site,
@@ -220,14 +222,12 @@ async function copyOutRounds(site: string, rounds: number): Promise<void> {
       calls,
       sameContext: true,
     });
-    contexts.forEach((c, i) => {
+    variants.forEach(({ c, shared }, i) => {
+      const label = `${c}-token context, ${shared ? "shared" : "plain"} heap`;
       const chromium = page.results[i] as { msPerStep: number; megabytesPerStep: number };
-      add(
-        `chromium ${c}-token context (${chromium.megabytesPerStep.toFixed(1)} MB) ms`,
-        chromium.msPerStep,
-      );
-      const deno = copyOutStep({ tensors: 60, floats: 3 * c * 64 });
-      add(`deno ${c}-token context (${deno.megabytesPerStep.toFixed(1)} MB) ms`, deno.msPerStep);
+      add(`chromium ${label} (${chromium.megabytesPerStep.toFixed(1)} MB) ms`, chromium.msPerStep);
+      const deno = copyOutStep({ tensors: 60, floats: 3 * c * 64, shared });
+      add(`deno ${label} (${deno.megabytesPerStep.toFixed(1)} MB) ms`, deno.msPerStep);
     });
     console.error(`round ${round + 1} done, load ${Deno.loadavg()[0].toFixed(2)}`);
   }
