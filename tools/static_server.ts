@@ -30,7 +30,7 @@ export interface StaticServer {
 /** Serves each `prefix` (e.g. `/gguf/`) from its folder; the longest prefix wins. */
 export function serveFolders(
   routes: Record<string, string>,
-  options: { isolated?: boolean } = {},
+  options: { isolated?: boolean; cacheable?: boolean } = {},
 ): StaticServer {
   const requests: string[] = [];
   const prefixes = Object.keys(routes).sort((a, b) => b.length - a.length);
@@ -63,7 +63,8 @@ export function serveFolders(
         headers: {
           "content-type": TYPES[extname(path)] ?? "application/octet-stream",
           "content-length": String((await file.stat()).size),
-          "cache-control": "no-store",
+          // Cacheable responses let Chromium keep compiled WebAssembly code between pages.
+          "cache-control": options.cacheable ? "max-age=3600" : "no-store",
           ...isolation,
         },
       });

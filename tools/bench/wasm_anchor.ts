@@ -17,6 +17,9 @@ import type { GgufWeightType } from "./gguf/llama_gguf.ts";
 import { GGUF_TYPE_OF } from "./llama_cpp_side_by_side.ts";
 import { runAnchorPage } from "./wllama/page_site.ts";
 import { writeChunks } from "./gguf/write_chunks.ts";
+import { decodeBytesPerToken } from "./bounds.ts";
+import { resolve } from "../../src/spec/resolve.ts";
+import { median } from "../median.ts";
 
 /** One engine's figures in the page (medians). */
 export interface PageFigures {
@@ -62,6 +65,17 @@ export interface WasmAnchorReport {
   loadAverage: { before: number; after: number };
   /** The rows, 1 thread then 2 per bit width. */
   rows: WasmAnchorRow[];
+  /**
+   * One-thread memory bandwidth inside wasm in the same page kind (wllama/page/bandwidth_probe.js),
+   * medians over the 1-thread pages, GB/s: `copy` counts bytes read and written, `read` bytes loaded.
+   */
+  wasmBandwidthGBps: { copy: number; read: number };
+  /**
+   * The fp32 decode bound on one thread: the copy bandwidth over the bytes a step reads
+   * (weights + KV cache at the mean context, bounds.ts), and each engine's 1-thread fp32
+   * decode as a fraction of it.
+   */
+  fp32Bound: { bytesPerStep: number; tokensPerSec: number; vlmkit: number; wllama: number } | null;
 }
 
 const ratio = (a: number | undefined, b: number) => a === undefined ? null : a / b;
@@ -76,6 +90,7 @@ export async function benchWasmAnchor(
   const rows: WasmAnchorRow[] = [];
   let engine = "wllama";
   let isolated = true;
+  const bandwidths: { copyBytesPerSec: number; readBytesPerSec: number }[] = [];
   for (const dtype of ["fp32", "int8", "q4"] as const) {
     const ggufType = GGUF_TYPE_OF[dtype];
     const folder = `${options.work}/anchor-${dtype}`;
@@ -110,8 +125,9 @@ export async function benchWasmAnchor(
               tokens: options.tokens,
               runs: options.runs,
             },
-          }],
+          }, ...(threads === 1 ? [BANDWIDTH_CALL] : [])],
         });
+        if (threads === 1) bandwidths.push(page.results[1] as (typeof bandwidths)[number]);
         const pair = page.results[0] as {
           crossOriginIsolated: boolean;
           promptTokens: number;
@@ -137,13 +153,41 @@ export async function benchWasmAnchor(
       await Deno.remove(`${options.work}/decoder-${ggufType}.gguf`);
     }
   }
+  const copy = median(bandwidths.map((b) => b.copyBytesPerSec));
+  const fp32 = rows.find((r) => r.dtype === "fp32" && r.threads === 1);
+  let fp32Bound: WasmAnchorReport["fp32Bound"] = null;
+  if (fp32) {
+    const bytesPerStep = decodeBytesPerToken(
+      resolve(spec),
+      "fp32",
+      fp32.promptTokens + fp32.wllama.decodedTokens / 2,
+    );
+    const tokensPerSec = copy / bytesPerStep;
+    fp32Bound = {
+      bytesPerStep,
+      tokensPerSec,
+      vlmkit: fp32.vlmkit.decodeTokensPerSec / tokensPerSec,
+      wllama: fp32.wllama.decodeTokensPerSec / tokensPerSec,
+    };
+  }
   return {
     engine,
     crossOriginIsolated: isolated,
     loadAverage: { before: loads[0], after: loads[loads.length - 1] },
     rows,
+    wasmBandwidthGBps: {
+      copy: copy / 1e9,
+      read: median(bandwidths.map((b) => b.readBytesPerSec)) / 1e9,
+    },
+    fp32Bound,
   };
 }
+
+/** The page's one-thread wasm bandwidth probe, in a fresh page after the 1-thread measurement. */
+const BANDWIDTH_CALL = {
+  fn: "bandwidth" as const,
+  args: { megabytes: 256, runs: 5 },
+};
 
 /** Prints the section's table to stderr. */
 export function printWasmAnchorTable(report: WasmAnchorReport): void {
@@ -176,4 +220,17 @@ export function printWasmAnchorTable(report: WasmAnchorReport): void {
       }`,
     );
   }
+  const b = report.fp32Bound;
+  console.error(
+    `one-thread wasm bandwidth in the page: copy ${
+      report.wasmBandwidthGBps.copy.toFixed(1)
+    } GB/s ` +
+      `(read + write), read ${report.wasmBandwidthGBps.read.toFixed(1)} GB/s` +
+      (b
+        ? `; fp32 bound ${b.tokensPerSec.toFixed(1)} tok/s (${
+          (b.bytesPerStep / 1e6).toFixed(0)
+        } MB ` +
+          `a step): vlmkit ${(100 * b.vlmkit).toFixed(0)}%, wllama ${(100 * b.wllama).toFixed(0)}%`
+        : ""),
+  );
 }

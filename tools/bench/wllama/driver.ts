@@ -22,16 +22,18 @@ if (import.meta.main) {
   const site = await buildAnchorSite(job.site);
   const server = serveFolders({ ...job.routes, ...site.routes }, {
     isolated: job.isolated,
+    cacheable: job.cacheable,
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox"],
+    args: ["--no-sandbox", ...(job.browserArgs ?? [])],
   });
   try {
     const results: unknown[] = [];
     const startLoad = Deno.loadavg()[0];
+    const shared = job.sameContext ? await browser.newContext() : undefined;
     for (const call of job.calls) {
-      const context = await browser.newContext();
+      const context = shared ?? await browser.newContext();
       const page = await context.newPage();
       page.setDefaultTimeout(job.timeoutMs ?? 1_800_000);
       const errors: string[] = [];
@@ -63,8 +65,10 @@ if (import.meta.main) {
           `${call.fn} failed in the page: ${error}\n${errors.join("\n")}`,
         );
       }
-      await context.close();
+      if (shared) await page.close();
+      else await context.close();
     }
+    await shared?.close();
     const output: DriverOutput = {
       wllamaVersion: site.wllamaVersion,
       results,

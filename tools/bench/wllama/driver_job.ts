@@ -18,11 +18,20 @@ export interface DriverJob {
   isolated: boolean;
   /** Functions of `globalThis.anchor` and their single argument, run in order. */
   calls: {
-    fn: "measure" | "greedy";
+    fn: "measure" | "greedy" | "decode" | "bandwidth" | "matmul" | "copyOut";
     args: Record<string, unknown>;
   }[];
   /** Copy the page's console to stderr as it happens. */
   verbose?: boolean;
+  /**
+   * Run every call in one browser context (each in a new page), so that later calls see the
+   * HTTP cache and the compiled-code cache earlier ones filled; default: a fresh context each.
+   */
+  sameContext?: boolean;
+  /** Let the browser cache responses (default `no-store`). */
+  cacheable?: boolean;
+  /** Extra Chromium command-line switches (e.g. `--js-flags=...`). */
+  browserArgs?: string[];
   /** Per-call timeout, ms (default 30 minutes). */
   timeoutMs?: number;
 }

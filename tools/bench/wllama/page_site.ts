@@ -30,7 +30,16 @@ export async function buildAnchorSite(dir: string): Promise<AnchorSite> {
   );
   await Deno.mkdir(dir, { recursive: true });
   if (!built) await buildBundle("browser", dir, { page: false });
-  for (const file of ["anchor.html", "anchor.js"]) {
+  for (
+    const file of [
+      "anchor.html",
+      "anchor.js",
+      "decode_probe.js",
+      "bandwidth_probe.js",
+      "matmul_probe.js",
+      "copy_out_probe.js",
+    ]
+  ) {
     await Deno.copyFile(new URL(file, PAGE), `${dir}/${file}`);
   }
   const wllama = await ensureWllama();

@@ -8,6 +8,10 @@
 // merges, which llama.cpp's BPE maps back to the same id. The page checks the token count.
 import { loadModel } from "./vlmkit.browser.js";
 import { Wllama } from "./wllama/index.js";
+import { measureDecode } from "./decode_probe.js";
+import { wasmBandwidth } from "./bandwidth_probe.js";
+import { timeMatmul } from "./matmul_probe.js";
+import { copyOutStep } from "./copy_out_probe.js";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -211,4 +215,32 @@ async function greedy({ model, gguf, prompt, tokens }) {
   return { promptIds: [...inputIds], vlmkit: mine.ids, wllama: other.ids };
 }
 
-globalThis.anchor = { measure, greedy };
+/**
+ * vlmkit's decode alone (tools/bench/wasm_gap.ts): `bundle` is the module to load vlmkit from
+ * (default this page's browser bundle; the edge bundle may be served too), the other arguments
+ * are `measureDecode`'s.
+ */
+async function decode({ bundle, model, ...options }) {
+  const vlm = bundle ? await import(bundle) : { loadModel };
+  return await measureDecode(
+    vlm.loadModel,
+    new URL(model, location.href),
+    options,
+  );
+}
+
+/** `timeMatmul` on onnxruntime-web imported from `ort` (its wasm build), on the model at `model`. */
+async function matmul({ ort, model, ...options }) {
+  const api = await import(ort);
+  const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
+  return await timeMatmul(api, bytes, options);
+}
+
+globalThis.anchor = {
+  measure,
+  greedy,
+  decode,
+  bandwidth: wasmBandwidth,
+  matmul,
+  copyOut: copyOutStep,
+};
