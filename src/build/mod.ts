@@ -20,6 +20,7 @@ export { type BuildScale, scaledSpec } from "./test_scale.ts";
 export { inspectOnnx, type OnnxInterface } from "./inspect_onnx.ts";
 export type { TensorInfo } from "../runtime/session_contract.ts";
 export type { WeightFormat } from "./layers/ops.ts";
+export type { VisionAttention } from "./layers/vit_attention.ts";
 export type { WeightMap, WeightTensor } from "./seeded_weights.ts";
 export { type BuildRecord, MODULAR_MANIFEST, type ModularManifest } from "./modular_manifest.ts";
 export { seededSources, type WeightSource, type WeightSources } from "./weight_source.ts";

@@ -15,6 +15,7 @@ import type { LayerContext, WeightFormat } from "./layers/ops.ts";
 import { reshape } from "./layers/ops.ts";
 import { pixelShuffleProjector } from "./layers/pixel_shuffle.ts";
 import { visionTower } from "./layers/vision_tower.ts";
+import type { VisionAttention } from "./layers/vit_attention.ts";
 import { GraphBuilder } from "./onnx_graph.ts";
 import { SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
 import type { WeightMap } from "./seeded_weights.ts";
@@ -51,6 +52,11 @@ export interface BuildSettings {
    * tools/bench/q4_block_accuracy.ts), so it is not the default.
    */
   q4Block?: number;
+  /**
+   * The vision tower's attention: `fused` (default) one QKV matmul and
+   * MultiHeadAttention; `unfused` the published exports' chain of plain operators.
+   */
+  visionAttention?: VisionAttention;
 }
 
 function sourceOf(module: string, settings: BuildSettings) {
@@ -86,10 +92,10 @@ function project(ctx: LayerContext, features: string, plan: Plan): string {
 }
 
 /**
- * Key bias [N, 1, 1, P] from a pixel mask [N, T, T]: a patch is valid when
- * any of its pixels is (as Idefics3 derives its patch attention mask).
+ * Patch validity, bool [N, P], from a pixel mask [N, T, T]: a patch is valid
+ * when any of its pixels is (as Idefics3 derives its patch attention mask).
  */
-function patchKeyBias(ctx: LayerContext, mask: string, plan: Plan): string {
+function validPatches(ctx: LayerContext, mask: string, plan: Plan): string {
   const { g } = ctx;
   const p = plan.spec.encoder.patchSize;
   const side = plan.encoder.patchGridSide;
@@ -101,8 +107,7 @@ function patchKeyBias(ctx: LayerContext, mask: string, plan: Plan): string {
   ]);
   const blocks = reshape(g, g.op("Cast", [covered], { to: 1 }), [-1, side, p, side, p]);
   const patches = g.op("ReduceMax", [blocks], { axes: [2, 4], keepdims: 0 }); // [N,g,g]
-  const valid = g.op("Cast", [reshape(g, patches, [-1, 1, 1, side * side])], { to: 9 });
-  return g.op("Where", [valid, g.scalar(0), g.scalar(-3.4028234663852886e38)]);
+  return g.op("Cast", [reshape(g, patches, [-1, side * side])], { to: 9 });
 }
 
 /**
@@ -116,8 +121,10 @@ export function hfVisionEncoderGraph(plan: Plan, settings: BuildSettings): Modul
   const pixels = g.input("pixel_values", "float32", ["batch_size", "num_images", 3, t, t]);
   const mask = g.input("pixel_attention_mask", "bool", ["batch_size", "num_images", t, t]);
   const tiles = reshape(g, pixels, [-1, 3, t, t]);
-  const bias = patchKeyBias(ctx, reshape(g, mask, [-1, t, t]), plan);
-  const features = visionTower(ctx, tiles, plan.spec.encoder, plan.encoder.patchesPerTile, bias);
+  const features = visionTower(ctx, tiles, plan.spec.encoder, plan.encoder.patchesPerTile, {
+    validPatches: validPatches(ctx, reshape(g, mask, [-1, t, t]), plan),
+    attention: settings.visionAttention,
+  });
   // The connector's weights share the encoder's stream namespace under their own names.
   const projected = project(ctx, features, plan);
   const hidden = plan.spec.decoder.hidden;
@@ -134,7 +141,9 @@ export function encoderGraph(plan: Plan, settings: BuildSettings): ModuleGraph {
   const { g } = ctx;
   const t = plan.spec.image.tileSize;
   const pixels = g.input("pixel_values", "float32", ["num_tiles", 3, t, t]);
-  const features = visionTower(ctx, pixels, plan.spec.encoder, plan.encoder.patchesPerTile);
+  const features = visionTower(ctx, pixels, plan.spec.encoder, plan.encoder.patchesPerTile, {
+    attention: settings.visionAttention,
+  });
   g.output(features, "features", "float32", [
     "num_tiles",
     plan.encoder.patchesPerTile,

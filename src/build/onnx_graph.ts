@@ -51,8 +51,14 @@ export class FloatAttr {
   constructor(readonly value: number) {}
 }
 
-/** Attribute values: integers, `FloatAttr`, integer lists, strings or tensors. */
-export type AttrValue = number | FloatAttr | number[] | string | TensorData;
+/** A graph attribute: the body of a control-flow node such as `If` (see {@linkcode GraphBuilder.subgraph}). */
+export class GraphAttr {
+  /** Wraps `graph`. */
+  constructor(readonly graph: onnxProto.onnx.IGraphProto) {}
+}
+
+/** Attribute values: integers, `FloatAttr`, integer lists, strings, tensors or subgraphs. */
+export type AttrValue = number | FloatAttr | number[] | string | TensorData | GraphAttr;
 
 const ELEM_CODE: Record<ElemType, number> = {
   float32: 1,
@@ -119,6 +125,7 @@ function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributePro
     return { name, type: Type.STRING, s: new TextEncoder().encode(value) };
   }
   if (Array.isArray(value)) return { name, type: Type.INTS, ints: value };
+  if (value instanceof GraphAttr) return { name, type: Type.GRAPH, g: value.graph };
   return { name, type: Type.TENSOR, t: tensorProto(name, value) };
 }
 
@@ -148,6 +155,15 @@ export const MICROSOFT_OPSET: OpsetImport = { domain: "com.microsoft", version: 
 export type TensorSinkFactory = (graphName: string) => TensorSink;
 
 let ambientSinks: TensorSinkFactory | undefined;
+
+/** The sink of a subgraph: its nodes read the outer graph's values and hold no tensors. */
+const NO_TENSORS: TensorSink = {
+  store(name: string): void {
+    throw new Error(`subgraph tensor ${name}: create it in the outer graph`);
+  },
+  count: 0,
+  initializers: () => [],
+};
 
 /**
  * Runs `body` with every {@linkcode GraphBuilder} it constructs (without a
@@ -288,6 +304,30 @@ export class GraphBuilder {
       attribute: Object.entries(attrs).map(([key, value]) => attribute(key, value)),
     });
     return outputs;
+  }
+
+  /**
+   * A subgraph (an `If` branch) named `name`: `body` adds nodes to a builder
+   * whose nodes may read any value of this graph (ONNX outer scope) but which
+   * holds no tensors of its own, and returns the values it outputs with their
+   * element types (shapes left to inference).
+   */
+  subgraph(
+    name: string,
+    body: (sub: GraphBuilder) => { value: string; type: ElemType }[],
+  ): GraphAttr {
+    const sub = new GraphBuilder(name, NO_TENSORS);
+    sub.#scope = [...this.#scope, name];
+    const outputs = body(sub);
+    for (const domain of sub.#domains) this.#domains.add(domain);
+    return new GraphAttr({
+      name,
+      node: sub.#nodes,
+      output: outputs.map(({ value, type }) => ({
+        name: value,
+        type: { tensorType: { elemType: ELEM_CODE[type] } },
+      })),
+    });
   }
 
   /** The tensors kept in memory, by name (none when a sink takes them). */

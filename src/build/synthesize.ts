@@ -16,6 +16,7 @@ import type { ArtifactLayout, VariantSpec } from "../spec/types.ts";
 import { chatTemplateFor } from "./chat_templates.ts";
 import { hfConfigFiles } from "./hf_config_files.ts";
 import type { WeightFormat } from "./layers/ops.ts";
+import type { VisionAttention } from "./layers/vit_attention.ts";
 import { MODULAR_MANIFEST, type ModularManifest } from "./modular_manifest.ts";
 import {
   type BuildSettings,
@@ -54,6 +55,11 @@ export interface SynthesizeOptions {
    * `vlm convert` passes a checkpoint's.
    */
   sources?: WeightSources;
+  /**
+   * The vision tower's attention: `fused` (default), one QKV matmul and ONNX
+   * Runtime's MultiHeadAttention; `unfused`, the published exports' form.
+   */
+  visionAttention?: VisionAttention;
   /**
    * Called as the build advances (synchronously, between modules), so a
    * caller can show progress on a large model.
@@ -159,7 +165,11 @@ function build(spec: VariantSpec, options: SynthesizeOptions, sources?: WeightSo
   const layout = options.layout ?? spec.artifacts.layout;
   const built = specForBuild(scaledSpec(spec, options.scale ?? "full"), layout, dtype);
   const plan = resolve(built);
-  const graphs = moduleGraphs(plan, { seed, format: dtype, sources }, options.onProgress);
+  const graphs = moduleGraphs(
+    plan,
+    { seed, format: dtype, sources, visionAttention: options.visionAttention },
+    options.onProgress,
+  );
   return { seed, dtype, layout, built, plan, graphs };
 }
 

@@ -1,11 +1,14 @@
 // The I/O forms of published exports load and give the same greedy ids as the
 // builder's own form of the same weights: a rank-3 `image_features`
 // ([N, tokens, H], as the published SmolVLM vision_encoder reports it) and
-// float16 at the boundaries published fp16 files use.
+// float16 at the boundaries published fp16 files use. The published vision encoders compute
+// attention with plain operators, so their emulation is the builder's `unfused` vision graph
+// (same seed, same weights) where the builder's own folder has MultiHeadAttention.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { synthesize, type SynthesizedFile } from "../../src/build/synthesize.ts";
 import { inspectOnnx } from "../../src/build/inspect_onnx.ts";
+import { decodeModel } from "../../src/build/onnx_file.ts";
 import { VlmError } from "../../src/errors/vlm_error.ts";
 import { featureRows } from "../../src/modules/feature_rows.ts";
 import type { OrtTensor } from "../../src/runtime/backend.ts";
@@ -20,6 +23,19 @@ const IMAGE = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pa
 const TOKENS = 8;
 
 type Files = SynthesizedFile[];
+
+/** The builder's vision_encoder for `seed` in the published exports' unfused attention form. */
+function publishedVisionEncoder(seed: number): Uint8Array {
+  const unfused = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed,
+    visionAttention: "unfused",
+  });
+  const bytes = unfused.files.find((f) => f.path === "onnx/vision_encoder.onnx")!.bytes;
+  const ops = new Set(decodeModel(bytes).graph!.node!.map((n) => n.opType));
+  assert.ok(ops.has("Softmax") && !ops.has("MultiHeadAttention"), "an unfused vision_encoder");
+  return bytes;
+}
 
 /** Writes `files` with `rewrite` applied to the file at `path`, loads it, greedy-decodes. */
 async function greedyIds(
@@ -54,16 +70,15 @@ Deno.test("published forms: a rank-3 image_features vision_encoder gives the sam
   const result = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 4 });
   const { tokensPerTile } = result.plan;
   const hidden = result.spec.decoder.hidden;
-  const rank3 = (bytes: Uint8Array) =>
-    reshapeOutput(bytes, "image_features", [-1, tokensPerTile, hidden], [
+  const unfused = publishedVisionEncoder(4);
+  const rank3 = () =>
+    reshapeOutput(unfused, "image_features", [-1, tokensPerTile, hidden], [
       "num_images",
       tokensPerTile,
       hidden,
     ]);
-  const vision = result.files.find((f) => f.path === "onnx/vision_encoder.onnx")!;
   // The rewritten file really reports rank 3, as the published one does.
-  const dims = inspectOnnx(rank3(vision.bytes)).outputs.find((o) => o.name === "image_features")!
-    .dims;
+  const dims = inspectOnnx(rank3()).outputs.find((o) => o.name === "image_features")!.dims;
   assert.equal(dims.length, 3);
   for (const backend of ["native", "wasm"] as const) {
     const plain = await greedyIds(result.files, {}, backend);
@@ -111,9 +126,10 @@ Deno.test("published forms: float16 at every boundary fp16 exports use gives the
   const { layers } = result.spec.decoder;
   const cache = (prefix: string) =>
     Array.from({ length: layers }, (_, i) => [`${prefix}.${i}.key`, `${prefix}.${i}.value`]).flat();
+  const unfused = publishedVisionEncoder(4);
   const rewrites = {
-    "onnx/vision_encoder.onnx": (b: Uint8Array) =>
-      float16Boundaries(b, ["pixel_values"], ["image_features"]),
+    "onnx/vision_encoder.onnx": () =>
+      float16Boundaries(unfused, ["pixel_values"], ["image_features"]),
     "onnx/embed_tokens.onnx": (b: Uint8Array) => float16Boundaries(b, [], ["inputs_embeds"]),
     "onnx/decoder_model_merged.onnx": (b: Uint8Array) =>
       float16Boundaries(

@@ -61,16 +61,21 @@ export function gridSide(spec: EncoderSpec): number {
   return Math.floor(spec.imageSize / spec.patchSize);
 }
 
+/** Whether key `key` (a patch index) of tile `tile` may be attended to. */
+export type ValidKey = (tile: number, key: number) => boolean;
+
 /**
  * Encoder features handed to the projector, [tiles, P, D] with
  * P = (imageSize/patchSize)² (CLIP's class token is dropped).
  * `pixels` is planar [tiles, 3, imageSize, imageSize], already normalised.
+ * `validKey` (SigLIP) excludes padded patches from every query's keys.
  */
 export function refVisionFeatures(
   spec: EncoderSpec,
   w: WeightMap,
   pixels: Float32Array,
   tiles: number,
+  validKey: ValidKey = () => true,
 ): Float32Array {
   checkEncoderSpec(spec);
   const tileLength = 3 * spec.imageSize * spec.imageSize;
@@ -82,7 +87,7 @@ export function refVisionFeatures(
   const out = new Float32Array(tiles * rowsPerTile);
   for (let t = 0; t < tiles; t++) {
     const tile = pixels.subarray(t * tileLength, (t + 1) * tileLength);
-    out.set(encodeTile(spec, w, tile), t * rowsPerTile);
+    out.set(encodeTile(spec, w, tile, (key) => validKey(t, key)), t * rowsPerTile);
   }
   return out;
 }
@@ -104,14 +109,24 @@ function blocksRun(spec: EncoderSpec): number {
 }
 
 /** One tile through the encoder: [P, D] features. */
-function encodeTile(spec: EncoderSpec, w: WeightMap, tile: Float32Array): Float64Array {
+function encodeTile(
+  spec: EncoderSpec,
+  w: WeightMap,
+  tile: Float32Array,
+  validKey: (key: number) => boolean,
+): Float64Array {
   const d = spec.hidden;
   const patches = embedPatches(spec, w, tile);
   let x = spec.family === "clip-vit"
     ? clipSequence(spec, w, patches)
     : siglipSequence(spec, w, patches);
   const rows = x.length / d;
-  for (let i = 0; i < blocksRun(spec); i++) x = encoderBlock(spec, w, i, x, rows);
+  ensure(
+    spec.family !== "clip-vit" ||
+      Array.from({ length: rows }, (_, j) => validKey(j)).every(Boolean),
+    "padded patches are masked in SigLIP towers only",
+  );
+  for (let i = 0; i < blocksRun(spec); i++) x = encoderBlock(spec, w, i, x, rows, validKey);
   if (spec.postLayerNorm) x = layerNormLayer(w, "post_norm", x, rows, d, spec.layerNormEps);
   // CLIP's class token is not a patch feature.
   return spec.family === "clip-vit" ? x.slice(d) : x;
@@ -169,29 +184,32 @@ function encoderBlock(
   index: number,
   x: Float64Array,
   rows: number,
+  validKey: (key: number) => boolean,
 ): Float64Array {
   const d = spec.hidden;
   const prefix = `layers.${index}`;
   const normed = layerNormLayer(w, `${prefix}.norm1`, x, rows, d, spec.layerNormEps);
-  const afterAttention = add(x, selfAttention(spec, w, `${prefix}.attn`, normed, rows));
+  const attended = selfAttention(spec, w, `${prefix}.attn`, normed, rows, validKey);
+  const afterAttention = add(x, attended);
   const normed2 = layerNormLayer(w, `${prefix}.norm2`, afterAttention, rows, d, spec.layerNormEps);
   return add(afterAttention, encoderMlp(spec, w, `${prefix}.mlp`, normed2, rows));
 }
 
-/** Unmasked multi-head attention with biased q/k/v/out projections. */
+/** Multi-head attention over the valid keys, with biased q/k/v/out projections. */
 function selfAttention(
   spec: EncoderSpec,
   w: WeightMap,
   prefix: string,
   x: Float64Array,
   rows: number,
+  validKey: (key: number) => boolean,
 ): Float64Array {
   const d = spec.hidden;
   const q = linearLayer(w, `${prefix}.q`, x, rows, d, d, true);
   const k = linearLayer(w, `${prefix}.k`, x, rows, d, d, true);
   const v = linearLayer(w, `${prefix}.v`, x, rows, d, d, true);
   const headDim = d / spec.heads;
-  const context = attention(q, k, v, rows, spec.heads, spec.heads, headDim, () => true);
+  const context = attention(q, k, v, rows, spec.heads, spec.heads, headDim, (_, j) => validKey(j));
   return linearLayer(w, `${prefix}.out`, context, rows, d, d, true);
 }
 
