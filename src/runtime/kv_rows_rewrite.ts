@@ -9,9 +9,9 @@
  * feeds whole as past (GQA reads only the `seqlens_k + 1 − new` valid rows of
  * a longer past) and writes the returned rows into them.
  *
- * Only graphs whose present outputs come straight from GQA and declare its
- * present-length rule ({@linkcode SHARED_KV_AXIS}) are rewritten; others are
- * returned as they are.
+ * Only graphs whose present outputs come from GQA (directly, or through the
+ * Cast of a float16 form) and declare its present-length rule
+ * ({@linkcode SHARED_KV_AXIS}) are rewritten; others are returned as they are.
  *
  * @module
  */
@@ -134,21 +134,36 @@ export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
   if (presents.size === 0 || !inputs.has("attention_mask") || !inputs.has("inputs_embeds")) {
     return undefined;
   }
-  // Every present must be output 1 or 2 of a GroupQueryAttention node.
+  // Every present must be output 1 or 2 of a GroupQueryAttention node, or the
+  // Cast of one (float16 forms run GQA in float32 between Casts).
   const wanted = new Set(presents.values());
-  const producers = new Map<WireField, WireField[]>();
-  let found = 0;
+  const made = new Map<string, { op: string; index: number; input: string }>();
+  const nodeParts = new Map<WireField, WireField[]>();
   for (const f of graphFields) {
     if (f.field !== GRAPH.node) continue;
     const parts = inner(model, f);
-    const outputs = parts.filter((g) => g.field === NODE.output);
-    const hits = outputs.filter((o) => wanted.has(text(model, o)));
-    if (hits.length === 0) continue;
+    nodeParts.set(f, parts);
     const op = parts.find((g) => g.field === NODE.opType);
     const domain = parts.find((g) => g.field === NODE.domain);
-    const isGqa = op && text(model, op) === "GroupQueryAttention" && domain &&
-      text(model, domain) === "com.microsoft";
-    if (!isGqa || hits.some((o) => outputs.indexOf(o) === 0)) return undefined;
+    const opName = (op ? text(model, op) : "") + "@" + (domain ? text(model, domain) : "");
+    const input = parts.find((g) => g.field === NODE.input);
+    parts.filter((g) => g.field === NODE.output).forEach((o, index) =>
+      made.set(text(model, o), { op: opName, index, input: input ? text(model, input) : "" })
+    );
+  }
+  const fromGqa = (name: string) => {
+    const m = made.get(name);
+    return m?.op === "GroupQueryAttention@com.microsoft" && (m.index === 1 || m.index === 2);
+  };
+  for (const name of wanted) {
+    const m = made.get(name);
+    if (!fromGqa(name) && !(m?.op === "Cast@" && fromGqa(m.input))) return undefined;
+  }
+  const producers = new Map<WireField, WireField[]>();
+  let found = 0;
+  for (const [f, parts] of nodeParts) {
+    const hits = parts.filter((g) => g.field === NODE.output && wanted.has(text(model, g)));
+    if (hits.length === 0) continue;
     producers.set(f, parts);
     found += hits.length;
   }

@@ -113,6 +113,48 @@ Deno.test("kv rows: bit-identical logits and cache to the copying path, through 
   await Promise.all(sessions.map((s) => s.release()));
 });
 
+Deno.test("kv rows: float16 caches (fp16 folder) match the copying path bit for bit", async () => {
+  const half = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed: 4,
+    dtype: "fp16",
+  });
+  const bytes = half.files.find((f) => f.path.endsWith("decoder_model_merged_fp16.onnx"))!.bytes;
+  const backend = await loadBackend({ backend: "wasm", threads: 1 });
+  const plain = await backend.createSession({ name: "plain16", bytes });
+  const rewritten = await backend.createSession({ name: "rows16", bytes: rewriteKvRows(bytes)! });
+  const geometry = { layers, kvHeads, headDim, cacheType: "float16" as const };
+  const copy = new OnnxDecoder(plain, backend.ort, geometry);
+  const fast = new OnnxDecoder(rewritten, backend.ort, { ...geometry, kvBuffer: "rows" });
+  // Room for 5 tokens: the second step grows the buffers.
+  const prompt = rows(4);
+  let a = await copy.step(prompt, copy.emptyCache());
+  let b = await fast.step(prompt, fast.emptyCache(5));
+  assert.deepEqual(b.logits, a.logits);
+  for (let step = 0; step < 6; step++) {
+    const token = rows(1);
+    a = await copy.step(token, a.cache);
+    b = await fast.step(token, b.cache);
+    assert.deepEqual(b.logits, a.logits);
+  }
+  const buffer = (b.cache as SharedKvView).buffer;
+  const copied = (a.cache as unknown as { tensors: Record<string, { data: ArrayBufferView }> })
+    .tensors;
+  const bits = (v: ArrayBufferView) => new Uint16Array(v.buffer, v.byteOffset, v.byteLength >> 1);
+  for (const [name, tensor] of Object.entries(buffer.tensors)) {
+    const data = tensor.data as Uint16Array;
+    for (let h = 0; h < kvHeads; h++) {
+      const from = h * buffer.capacity * headDim;
+      assert.deepEqual(
+        data.subarray(from, from + 10 * headDim),
+        bits(copied[name].data).subarray(h * 10 * headDim, (h + 1) * 10 * headDim),
+      );
+    }
+  }
+  await plain.release();
+  await rewritten.release();
+});
+
 /** Tensors that only hold their data: the buffer logic without a runtime. */
 const plainOrt = {
   Tensor: class {
