@@ -13,3 +13,10 @@
 
 /** dim_param of the present outputs' sequence axis in graphs that allow a shared KV buffer. */
 export const SHARED_KV_AXIS = "max(total_sequence_length, past_sequence_length)";
+
+/**
+ * dim_param of the present outputs' sequence axis in a decoder graph rewritten
+ * to return only a step's new key/value rows (`past … past + new` of GQA's
+ * present), which the caller appends to its own capacity buffers.
+ */
+export const KV_ROWS_AXIS = "new_sequence_length";

@@ -9,6 +9,9 @@
  * Graphs that declare GroupQueryAttention's present length
  * ({@linkcode SHARED_KV_AXIS}) run, on a backend that binds JS memory without
  * copying, with the cache in shared buffers instead ({@linkcode SharedKvBuffer}).
+ * On wasm, graphs rewritten to return only the new rows ({@linkcode KV_ROWS_AXIS})
+ * keep the cache in the same buffers, fed whole as past, and append the rows
+ * after each run.
  *
  * @module
  */
@@ -16,7 +19,8 @@ import type { OrtApi, OrtSession, OrtTensor } from "../runtime/backend.ts";
 import { floatInput, floatValues, inputElementType } from "../runtime/float16.ts";
 import type { Decoder, DecoderStep, FeatureMatrix, KvCache } from "./types.ts";
 import { SharedKvBuffer, type SharedKvView } from "./shared_kv_cache.ts";
-export { SHARED_KV_AXIS } from "./kv_buffer_axis.ts";
+import { cacheBits, writeRows } from "./kv_rows.ts";
+export { KV_ROWS_AXIS, SHARED_KV_AXIS } from "./kv_buffer_axis.ts";
 
 /** Shape facts the decoder needs from the Plan. */
 export interface DecoderGeometry {
@@ -31,10 +35,13 @@ export interface DecoderGeometry {
   /**
    * `shared`: the cache lives in buffers GroupQueryAttention appends to in
    * place (the graph must declare {@linkcode SHARED_KV_AXIS} and the backend
-   * bind preallocated outputs without copying: onnxruntime-node). Default
+   * bind preallocated outputs without copying: onnxruntime-node). `rows`: the
+   * same buffers fed as past, the graph's present outputs being only the new
+   * rows ({@linkcode KV_ROWS_AXIS}), written into the buffers after the run
+   * (onnxruntime-web, which copies every output out of its heap). Default
    * `copy`: a new present tensor per step (the Hugging Face contract).
    */
-  kvBuffer?: "shared" | "copy";
+  kvBuffer?: "shared" | "rows" | "copy";
   /** Most tokens the model attends over; bounds the shared buffers (default 8192). */
   contextLength?: number;
 }
@@ -109,14 +116,19 @@ export class OnnxDecoder implements Decoder {
     this.#geometry = geometry;
     this.#embedsType = inputElementType(session, "inputs_embeds");
     this.#positionTensor = new ort.Tensor("int64", this.#position, [1, 1]);
-    this.#shared = geometry.kvBuffer === "shared"
+    this.#shared = geometry.kvBuffer === "shared" || geometry.kvBuffer === "rows"
       ? new SharedKvBuffer(ort, geometry, geometry.contextLength ?? 8192)
       : undefined;
   }
 
   /** Whether the cache lives in shared buffers appended to in place. */
   get sharesKvBuffer(): boolean {
-    return this.#shared !== undefined;
+    return this.#geometry.kvBuffer === "shared";
+  }
+
+  /** How the cache is held: `shared`, `rows` or `copy` (see {@linkcode DecoderGeometry}). */
+  get kvBuffer(): "shared" | "rows" | "copy" {
+    return this.#geometry.kvBuffer ?? "copy";
   }
 
   /**
@@ -143,6 +155,9 @@ export class OnnxDecoder implements Decoder {
 
   /** One forward pass over the new rows. */
   async step(embeds: FeatureMatrix, cache: KvCache): Promise<DecoderStep> {
+    if (this.#geometry.kvBuffer === "rows") {
+      return await this.#rowsStep(embeds, cache as SharedKvView);
+    }
     if (this.#shared) return await this.#sharedStep(embeds, cache as SharedKvView);
     const past = cache as OrtKvCache;
     const out = await this.#session.run({ ...past.tensors, ...this.#smallInputs(embeds, past) });
@@ -172,6 +187,29 @@ export class OnnxDecoder implements Decoder {
       }
     }
     const out = await this.#session.run(feeds, fetches);
+    return { logits: lastLogits(out.logits), cache: next };
+  }
+
+  /** The buffers go in whole as past; the graph returns the new rows, appended after the run. */
+  async #rowsStep(embeds: FeatureMatrix, past: SharedKvView): Promise<DecoderStep> {
+    const buffer = this.#shared!;
+    const feeds = this.#smallInputs(embeds, past);
+    const next = buffer.begin(past, embeds.rows);
+    for (const name of Object.keys(buffer.tensors)) feeds[name] = buffer.tensors[name];
+    const out = await this.#session.run(feeds);
+    const { layers, kvHeads, headDim, cacheType } = this.#geometry;
+    for (let i = 0; i < layers; i++) {
+      for (const part of ["key", "value"]) {
+        writeRows(
+          cacheBits(buffer.tensors[`past_key_values.${i}.${part}`].data, cacheType),
+          buffer.capacity,
+          past.length,
+          cacheBits(out[`present.${i}.${part}`].data, cacheType),
+          kvHeads,
+          headDim,
+        );
+      }
+    }
     return { logits: lastLogits(out.logits), cache: next };
   }
 

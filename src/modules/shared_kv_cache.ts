@@ -6,7 +6,9 @@
  * the new rows (no per-step present tensor to allocate, clear and fill with
  * the past). Only the native
  * binding (onnxruntime-node) hands JS memory to the kernel as is; the wasm
- * binding copies feeds into its heap, so there the copying path stays. The
+ * binding copies feeds into its heap, so there the buffers are fed whole as
+ * past and a step's new rows, the graph's only present outputs, are written
+ * into them after the run (kv_rows.ts). The
  * native binding still copies each output back into a new ArrayBuffer after
  * the run, so the capacity is kept close to the tokens held.
  *

@@ -7,7 +7,7 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { type Embedder, type Encoder, FUSED_PROJECTOR, type Projector } from "../modules/types.ts";
-import { OnnxDecoder, SHARED_KV_AXIS } from "../modules/onnx_decoder.ts";
+import { KV_ROWS_AXIS, OnnxDecoder, SHARED_KV_AXIS } from "../modules/onnx_decoder.ts";
 import { OnnxEmbedder } from "../modules/onnx_embedder.ts";
 import { OnnxProjector } from "../modules/onnx_projector.ts";
 import { OnnxTileEncoder } from "../modules/onnx_tile_encoder.ts";
@@ -36,6 +36,7 @@ import type { Q4Kernel } from "./load_options.ts";
 import { applyQ4Kernel, type Q4KernelReport, repacksQ4 } from "./q4_kernel.ts";
 import { externalizeWeights, type ExternalWeights } from "./external_weights.ts";
 import { WireError } from "../onnx/protobuf_wire.ts";
+import { rewriteKvRows } from "./kv_rows_rewrite.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
@@ -72,6 +73,17 @@ export interface LoadModelOptions extends BackendOptions {
    * the file in an ONNX Runtime session.
    */
   embedding?: "table" | "session";
+  /**
+   * Where the decoder's KV cache lives: `auto` (default) in capacity buffers
+   * reused across steps when the decoder graph is the builder's
+   * (GroupQueryAttention declaring its present length): appended to in place
+   * by GQA on native, and on wasm fed whole as past with the graph rewritten
+   * at load to return only each step's new rows, so no step copies the whole
+   * cache out of the wasm heap; `copy` a new present cache per step (the
+   * Hugging Face contract, and what published exports always use). The
+   * choice made is in `model.kvCache`.
+   */
+  kvCache?: "auto" | "copy";
   /** Reuse the previous request's KV cache for a shared prompt prefix (default true). */
   reusePrefix?: boolean;
   /** Cancels loading. */
@@ -91,6 +103,13 @@ function sharedKvBuffer(backend: Backend, decoder: OrtSession): boolean {
     present.shape[2] === SHARED_KV_AXIS;
 }
 
+/** How the decoder session holds its cache (see `kvCache`): rows when its graph was rewritten. */
+function kvBufferOf(backend: Backend, decoder: OrtSession): "shared" | "rows" | "copy" {
+  const present = decoder.outputMetadata.find((m) => m.name === "present.0.key");
+  if (present?.isTensor === true && present.shape[2] === KV_ROWS_AXIS) return "rows";
+  return sharedKvBuffer(backend, decoder) ? "shared" : "copy";
+}
+
 /** Opens `file`'s session; a missing kernel becomes an error naming its dtype and the backend. */
 async function openSession(
   backend: Backend,
@@ -99,9 +118,10 @@ async function openSession(
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
   q4: Q4Choice,
+  kvRows = false,
 ): Promise<OrtSession> {
   try {
-    return await createSession(backend, folder, file.path, signal, ownsBytes, q4);
+    return await createSession(backend, folder, file.path, signal, ownsBytes, q4, kvRows);
   } catch (error) {
     const op = missingKernel(String((error as Error)?.message ?? error));
     if (op === undefined) throw error;
@@ -122,6 +142,7 @@ async function createSession(
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
   q4: Q4Choice,
+  kvRows: boolean,
 ): Promise<OrtSession> {
   // Native sessions (and host runtimes that say so) read local files themselves, external
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
@@ -150,20 +171,33 @@ async function createSession(
   // On wasm the weights go in as external data, copied once into their tensors, rather than
   // as the whole file copied into the heap and parsed there (see external_weights.ts).
   const split = backend.name === "wasm" ? weightsOutside(model, path) : undefined;
+  // Rewritten after the split: only the graph's bytes are copied, not the weights.
+  const graph = kvRows ? kvRowsGraph(split?.graph ?? model) : undefined;
   const session = await backend.createSession({
     name: path,
-    bytes: split?.graph ?? model,
+    bytes: graph ?? split?.graph ?? model,
     externalData: split ? [...(externalData ?? []), split.weights] : externalData,
   });
   // onnxruntime-web has copied the graph and the weights into its heap (and dropped its
   // references): ours, when no caller's folder shares them, go at once. Other runtimes may
   // keep a reference.
   releaseBuffer(split?.graph);
+  releaseBuffer(graph);
   if (backend.name === "wasm" && (ownsBytes || model !== bytes)) {
     releaseBuffer(model);
     if (ownsBytes) releaseBuffer(data);
   }
   return session;
+}
+
+/** The decoder returning only each step's new KV rows, or undefined when its graph is not covered. */
+function kvRowsGraph(model: Uint8Array): Uint8Array | undefined {
+  try {
+    return rewriteKvRows(model);
+  } catch (error) {
+    if (error instanceof WireError) return undefined;
+    throw error;
+  }
 }
 
 /** `model` split into graph and external weights; as it is when it does not parse. */
@@ -320,6 +354,9 @@ export async function loadModel(
         signal,
         folder !== source,
         q4,
+        // On wasm every output is copied out of the heap: the decoder returns only new rows.
+        file.module === layoutOf(plan.spec).roles.decoder && backend.name === "wasm" &&
+          (options.kvCache ?? "auto") === "auto",
       );
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
@@ -378,7 +415,9 @@ export async function loadModel(
         kvHeads,
         headDim,
         cacheType: cacheType === "float16" ? "float16" : "float32",
-        kvBuffer: sharedKvBuffer(backend, decoderSession) ? "shared" : "copy",
+        kvBuffer: (options.kvCache ?? "auto") === "copy"
+          ? "copy"
+          : kvBufferOf(backend, decoderSession),
         contextLength,
       }),
       loadMs: performance.now() - started,

@@ -134,6 +134,7 @@ const CHECKS: Record<string, Check> = {
       fix: "set maxTiles to e.g. 5 (1 = unsplit), or Infinity for the model's full split",
     },
   embedding: oneOf("embedding", { table: true, session: true }),
+  kvCache: oneOf("kvCache", { auto: true, copy: true }),
   reusePrefix: (value) =>
     typeof value === "boolean" ? undefined : {
       message: `reusePrefix must be true or false, got ${shown(value)}`,

@@ -128,6 +128,13 @@ export class VlmModel {
    * re-packed to int8 at load, or kept; empty for models without them.
    */
   readonly q4Kernels: readonly Q4KernelReport[];
+  /**
+   * Where the decoder's KV cache lives (see the `kvCache` load option): `shared`
+   * buffers GQA appends to in place (native), `rows` buffers the new rows of
+   * each step are appended to (wasm, graph rewritten at load), or `copy` a new
+   * cache per step.
+   */
+  readonly kvCache: "shared" | "rows" | "copy";
   readonly #parts: VlmModelParts;
   readonly #prompt: PromptContext;
   readonly #vision: VisionModules;
@@ -154,6 +161,8 @@ export class VlmModel {
     this.tokenizer = tokenizer;
     this.backend = parts.backend.name;
     this.q4Kernels = parts.q4Kernels ?? [];
+    const decoder = parts.decoder as { kvBuffer?: "shared" | "rows" | "copy" };
+    this.kvCache = decoder.kvBuffer ?? "copy";
     this.#prompt = { plan, tokenizer, template: parts.template };
     this.#vision = { plan, encoder: parts.encoder, projector: parts.projector };
     this.#language = {

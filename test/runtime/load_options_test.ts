@@ -120,3 +120,10 @@ Deno.test("load options: loadBackend shares the check and takes only its own opt
     usage(/unknown option "dtype"/, /backend, threads/),
   );
 });
+
+Deno.test("load options: a bad kvCache names the allowed ones", async () => {
+  await assert.rejects(
+    loadModel(NOWHERE, { kvCache: "shared" } as unknown as LoadModelOptions),
+    usage(/kvCache must be one of "auto", "copy", got "shared"/, /"auto", "copy"/),
+  );
+});

@@ -15,7 +15,8 @@
  * A case is `host/bundle[/option...]`: host `deno` (bare `deno run --no-config`)
  * or `chromium` (the wasm-anchor page); bundle `edge` or `browser`; options
  * `noniso` (Chromium page without COOP/COEP), `session` (embed_tokens session
- * instead of the table), `p<N>` (an N-token prompt instead of `--prompt`),
+ * instead of the table), `copykv` (the KV cache copied out whole each step, the
+ * `kvCache: "copy"` load option), `p<N>` (an N-token prompt instead of `--prompt`),
  * `site:<name>` (Chromium: the page and browser bundle in `WORK/<name>`, built
  * from this checkout unless it is there: keep an older build there to compare
  * bundles), `revisit` (Chromium: the page is loaded once before, in the same browser
@@ -61,6 +62,7 @@ export interface GapCase {
   bundle: "edge" | "browser";
   isolated: boolean;
   embedding?: "session";
+  kvCache?: "copy";
   revisit: boolean;
   site?: string;
   prompt?: number;
@@ -91,6 +93,7 @@ export function parseCase(label: string): GapCase {
   for (const option of options) {
     if (option === "noniso") c.isolated = false;
     else if (option === "session") c.embedding = "session";
+    else if (option === "copykv") c.kvCache = "copy";
     else if (option === "revisit") c.revisit = true;
     else if (option.startsWith("site:")) c.site = option.slice(5);
     else if (/^p\d+$/.test(option)) c.prompt = Number(option.slice(1));
@@ -360,6 +363,7 @@ if (import.meta.main) {
           tokens: Number(values.tokens),
           runs: Number(values.runs),
           ...(c.embedding ? { embedding: c.embedding } : {}),
+          ...(c.kvCache ? { kvCache: c.kvCache } : {}),
         };
         let figures: DecodeFigures;
         if (c.host === "deno") {

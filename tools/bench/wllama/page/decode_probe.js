@@ -53,6 +53,7 @@ export async function measureDecode(loadModel, source, options) {
     runs = 1,
     warmup = 4,
     embedding,
+    kvCache,
   } = options;
   const started = performance.now();
   const model = await loadModel(source, {
@@ -60,6 +61,7 @@ export async function measureDecode(loadModel, source, options) {
     threads,
     dtype,
     ...(embedding ? { embedding } : {}),
+    ...(kvCache ? { kvCache } : {}),
   });
   const loadMs = performance.now() - started;
   const { text, ids } = await calibratePrompt(model, prompt);

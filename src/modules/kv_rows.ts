@@ -1,0 +1,46 @@
+/**
+ * Writing a step's new key/value rows into a capacity buffer: the wasm decode
+ * path, whose graph returns only those rows (`KV_ROWS_AXIS`), keeps the cache
+ * in `SharedKvBuffer`'s capacity buffers, feeds them whole as past and appends
+ * the rows here after the run.
+ *
+ * @module
+ */
+/** A cache buffer's elements: float32 values, or float16 as bits. */
+export type CacheArray = Float32Array | Uint16Array;
+
+/** The raw elements of a cache tensor's data (float16 as bits, whatever array type holds them). */
+export function cacheBits(data: unknown, cacheType: "float32" | "float16"): CacheArray {
+  if (cacheType === "float32") return data as Float32Array;
+  const view = data as ArrayBufferView;
+  // onnxruntime-web may hand back float16 as a Float16Array: copy bits, not values.
+  return data instanceof Uint16Array
+    ? data
+    : new Uint16Array(view.buffer, view.byteOffset, view.byteLength >> 1);
+}
+
+/**
+ * Copies `rows` [kvHeads, rows, headDim] into `target` [kvHeads, capacity,
+ * headDim] at token `at` of every head.
+ */
+export function writeRows(
+  target: CacheArray,
+  capacity: number,
+  at: number,
+  rows: CacheArray,
+  kvHeads: number,
+  headDim: number,
+): void {
+  const count = rows.length / (kvHeads * headDim);
+  if (!Number.isInteger(count) || at < 0 || at + count > capacity) {
+    throw new RangeError(
+      `cannot write ${
+        rows.length / (kvHeads * headDim)
+      } rows at ${at} of a ${capacity}-token buffer`,
+    );
+  }
+  const chunk = count * headDim;
+  for (let h = 0; h < kvHeads; h++) {
+    target.set(rows.subarray(h * chunk, (h + 1) * chunk), (h * capacity + at) * headDim);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Rewrites a decoder graph so that its `present.{i}.key|value` outputs are
+ * only the step's new rows of GroupQueryAttention's present: a Slice along the
+ * sequence axis from the past length (`attention_mask` length − `inputs_embeds`
+ * length) to the total length. onnxruntime-web copies every output out of its
+ * heap into a new JS array; the whole present is the whole cache, so each
+ * decode step would allocate megabytes of fresh memory, which the browser
+ * pays for in page faults. The caller keeps the cache in capacity buffers it
+ * feeds whole as past (GQA reads only the `seqlens_k + 1 − new` valid rows of
+ * a longer past) and writes the returned rows into them.
+ *
+ * Only graphs whose present outputs come from GQA (directly, or through the
+ * Cast of a float16 form) and declare its present-length rule
+ * ({@linkcode SHARED_KV_AXIS}) are rewritten; others are returned as they are.
+ *
+ * @module
+ */
+import { fields, text, WIRE, type WireField } from "../onnx/protobuf_wire.ts";
+import { MessageWriter } from "../onnx/message_writer.ts";
+import {
+  ATTRIBUTE,
+  ATTRIBUTE_TYPE,
+  GRAPH,
+  MODEL,
+  NODE,
+  ONNX_TYPE,
+  OPSET,
+  TENSOR,
+  VALUE_INFO,
+} from "../onnx/onnx_fields.ts";
+import { KV_ROWS_AXIS, SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
+
+/** TypeProto / TypeProto.Tensor / TensorShapeProto / Dimension fields (onnx.proto). */
+const TYPE_TENSOR = 1;
+const TENSOR_TYPE_SHAPE = 2;
+const SHAPE_DIM = 1;
+const DIM_PARAM = 2;
+const VALUE_INFO_TYPE = 2;
+
+const PRESENT = /^present\.\d+\.(key|value)$/;
+const PREFIX = "kv_rows";
+
+/** Sub-fields of a length-delimited field. */
+const inner = (bytes: Uint8Array, f: WireField) => [...fields(bytes, f.valueStart, f.valueEnd)];
+
+/** The dims of a tensor ValueInfo's shape as raw Dimension fields, or undefined. */
+function shapeDims(bytes: Uint8Array, info: WireField): WireField[] | undefined {
+  const type = inner(bytes, info).find((f) => f.field === VALUE_INFO_TYPE);
+  const tensor = type && inner(bytes, type).find((f) => f.field === TYPE_TENSOR);
+  const shape = tensor && inner(bytes, tensor).find((f) => f.field === TENSOR_TYPE_SHAPE);
+  return shape && inner(bytes, shape).filter((f) => f.field === SHAPE_DIM);
+}
+
+function dimParam(bytes: Uint8Array, dim: WireField): string | undefined {
+  const p = inner(bytes, dim).find((f) => f.field === DIM_PARAM);
+  return p && text(bytes, p);
+}
+
+/** `info` with its name, and axis 2 renamed `param`; other fields kept as they are. */
+function withAxis(bytes: Uint8Array, info: WireField, param: string): MessageWriter {
+  const rebuild = (f: WireField, depth: number): MessageWriter => {
+    const w = new MessageWriter();
+    let dim = 0;
+    for (const g of inner(bytes, f)) {
+      // ValueInfo → type → tensor_type → shape → dim[2].
+      const path = [VALUE_INFO_TYPE, TYPE_TENSOR, TENSOR_TYPE_SHAPE, SHAPE_DIM];
+      if (depth < 4 && g.field === path[depth] && g.wireType === WIRE.bytes) {
+        if (depth === 3 && dim++ !== 2) w.raw(bytes.subarray(g.start, g.end));
+        else if (depth === 3) w.bytes(SHAPE_DIM, new MessageWriter().bytes(DIM_PARAM, param));
+        else w.bytes(g.field, rebuild(g, depth + 1));
+      } else w.raw(bytes.subarray(g.start, g.end));
+    }
+    return w;
+  };
+  return rebuild(info, 0);
+}
+
+function defaultOpset(bytes: Uint8Array, modelFields: WireField[]): number {
+  let version = 0;
+  for (const f of modelFields) {
+    if (f.field !== MODEL.opsetImport) continue;
+    let domain = "";
+    let v = 0;
+    for (const g of inner(bytes, f)) {
+      if (g.field === OPSET.domain) domain = text(bytes, g);
+      else if (g.field === OPSET.version) v = Number(g.varint);
+    }
+    if (domain === "" || domain === "ai.onnx") version = Math.max(version, v);
+  }
+  return version;
+}
+
+function node(
+  opType: string,
+  inputs: string[],
+  output: string,
+  ints: Record<string, number> = {},
+): MessageWriter {
+  const w = new MessageWriter();
+  for (const i of inputs) w.bytes(NODE.input, i);
+  w.bytes(NODE.output, output).bytes(NODE.name, output).bytes(NODE.opType, opType);
+  for (const [key, value] of Object.entries(ints)) {
+    const attribute = new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value);
+    w.bytes(NODE.attribute, attribute.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int));
+  }
+  return w;
+}
+
+/**
+ * The model with present outputs of new rows only (axis 2 named
+ * {@linkcode KV_ROWS_AXIS}), or undefined when its graph is not one this
+ * covers (see the module doc). Throws `WireError` on bytes that are not a
+ * protobuf message.
+ */
+export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
+  const modelFields = [...fields(model)];
+  const graph = modelFields.find((f) => f.field === MODEL.graph && f.wireType === WIRE.bytes);
+  // Shape's start/end attributes are opset 15.
+  if (!graph || defaultOpset(model, modelFields) < 15) return undefined;
+  const graphFields = inner(model, graph);
+  const inputs = new Set<string>();
+  const presents = new Map<WireField, string>();
+  for (const f of graphFields) {
+    if (f.field !== GRAPH.input && f.field !== GRAPH.output) continue;
+    const nameField = inner(model, f).find((g) => g.field === VALUE_INFO.name);
+    const name = nameField ? text(model, nameField) : "";
+    if (f.field === GRAPH.input) inputs.add(name);
+    else if (PRESENT.test(name)) {
+      const dims = shapeDims(model, f);
+      if (dims?.length !== 4 || dimParam(model, dims[2]) !== SHARED_KV_AXIS) return undefined;
+      presents.set(f, name);
+    }
+  }
+  if (presents.size === 0 || !inputs.has("attention_mask") || !inputs.has("inputs_embeds")) {
+    return undefined;
+  }
+  // Every present must be output 1 or 2 of a GroupQueryAttention node, or the
+  // Cast of one (float16 forms run GQA in float32 between Casts).
+  const wanted = new Set(presents.values());
+  const made = new Map<string, { op: string; index: number; input: string }>();
+  const nodeParts = new Map<WireField, WireField[]>();
+  for (const f of graphFields) {
+    if (f.field !== GRAPH.node) continue;
+    const parts = inner(model, f);
+    nodeParts.set(f, parts);
+    const op = parts.find((g) => g.field === NODE.opType);
+    const domain = parts.find((g) => g.field === NODE.domain);
+    const opName = (op ? text(model, op) : "") + "@" + (domain ? text(model, domain) : "");
+    const input = parts.find((g) => g.field === NODE.input);
+    parts.filter((g) => g.field === NODE.output).forEach((o, index) =>
+      made.set(text(model, o), { op: opName, index, input: input ? text(model, input) : "" })
+    );
+  }
+  const fromGqa = (name: string) => {
+    const m = made.get(name);
+    return m?.op === "GroupQueryAttention@com.microsoft" && (m.index === 1 || m.index === 2);
+  };
+  for (const name of wanted) {
+    const m = made.get(name);
+    if (!fromGqa(name) && !(m?.op === "Cast@" && fromGqa(m.input))) return undefined;
+  }
+  const producers = new Map<WireField, WireField[]>();
+  let found = 0;
+  for (const [f, parts] of nodeParts) {
+    const hits = parts.filter((g) => g.field === NODE.output && wanted.has(text(model, g)));
+    if (hits.length === 0) continue;
+    producers.set(f, parts);
+    found += hits.length;
+  }
+  if (found !== wanted.size) return undefined;
+
+  const full = (name: string) => `${PREFIX}/${name}.full`;
+  const g = new MessageWriter();
+  for (const f of graphFields) {
+    const parts = producers.get(f);
+    if (parts) {
+      // The GQA node now writes an inner value; the graph output is the slice of it.
+      const w = new MessageWriter();
+      for (const p of parts) {
+        const name = p.field === NODE.output ? text(model, p) : "";
+        if (p.field === NODE.output && wanted.has(name)) w.bytes(NODE.output, full(name));
+        else w.raw(model.subarray(p.start, p.end));
+      }
+      g.bytes(GRAPH.node, w);
+    } else if (presents.has(f)) g.bytes(GRAPH.output, withAxis(model, f, KV_ROWS_AXIS));
+    else g.raw(model.subarray(f.start, f.end));
+  }
+  const total = `${PREFIX}/total`;
+  const rows = `${PREFIX}/rows`;
+  const past = `${PREFIX}/past`;
+  const axis = `${PREFIX}/axis`;
+  g.bytes(GRAPH.node, node("Shape", ["attention_mask"], total, { start: 1, end: 2 }));
+  g.bytes(GRAPH.node, node("Shape", ["inputs_embeds"], rows, { start: 1, end: 2 }));
+  g.bytes(GRAPH.node, node("Sub", [total, rows], past));
+  const two = new Uint8Array(BigInt64Array.of(2n).buffer);
+  g.bytes(
+    GRAPH.initializer,
+    new MessageWriter().varint(TENSOR.dims, 1).varint(TENSOR.dataType, ONNX_TYPE.int64)
+      .bytes(TENSOR.name, axis).bytes(TENSOR.rawData, two),
+  );
+  for (const name of wanted) {
+    g.bytes(GRAPH.node, node("Slice", [full(name), past, total, axis], name));
+  }
+  const m = new MessageWriter();
+  for (const f of modelFields) {
+    if (f === graph) m.bytes(MODEL.graph, g);
+    else m.raw(model.subarray(f.start, f.end));
+  }
+  return m.finish();
+}

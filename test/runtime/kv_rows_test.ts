@@ -1,0 +1,242 @@
+// The wasm decode path that copies only each step's new KV rows out of
+// onnxruntime-web: the decoder graph rewritten at load to return those rows,
+// capacity buffers fed whole as past, and the rows appended after each run.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import fc from "fast-check";
+import { synthesize } from "../../src/build/synthesize.ts";
+import { loadBackend } from "../../src/runtime/backend.ts";
+import type { OrtApi } from "../../src/runtime/backend.ts";
+import { OnnxDecoder } from "../../src/modules/onnx_decoder.ts";
+import { KV_ROWS_AXIS } from "../../src/modules/kv_buffer_axis.ts";
+import { SharedKvBuffer, type SharedKvView } from "../../src/modules/shared_kv_cache.ts";
+import { writeRows } from "../../src/modules/kv_rows.ts";
+import { rewriteKvRows } from "../../src/runtime/kv_rows_rewrite.ts";
+import { loadModel } from "../../src/runtime/load_model.ts";
+import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
+import { getPreset } from "../../variants/mod.ts";
+
+const built = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 4 });
+const fileBytes = (suffix: string) => built.files.find((f) => f.path.endsWith(suffix))!.bytes;
+const decoderBytes = fileBytes("decoder_model_merged.onnx");
+const { layers, kvHeads, headDim, hidden } = built.spec.decoder;
+
+async function decoders() {
+  const backend = await loadBackend({ backend: "wasm", threads: 1 });
+  const plain = await backend.createSession({ name: "plain", bytes: decoderBytes });
+  const rewritten = await backend.createSession({
+    name: "rows",
+    bytes: rewriteKvRows(decoderBytes)!,
+  });
+  const geometry = { layers, kvHeads, headDim, cacheType: "float32" as const };
+  return {
+    sessions: [plain, rewritten],
+    rewritten,
+    copy: new OnnxDecoder(plain, backend.ort, geometry),
+    rows: new OnnxDecoder(rewritten, backend.ort, { ...geometry, kvBuffer: "rows" }),
+  };
+}
+
+let seed = 11;
+function rows(n: number) {
+  const data = Float32Array.from({ length: n * hidden }, () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  });
+  return { rows: n, cols: hidden, data };
+}
+
+/** The first `length` tokens of every head of a [1, heads, capacity, headDim] buffer. */
+function held(data: Float32Array, capacity: number, length: number): Float32Array {
+  const out = new Float32Array(kvHeads * length * headDim);
+  for (let h = 0; h < kvHeads; h++) {
+    out.set(
+      data.subarray(h * capacity * headDim, (h * capacity + length) * headDim),
+      h * length * headDim,
+    );
+  }
+  return out;
+}
+
+Deno.test("kv rows: the rewritten decoder's present outputs are the new rows only", async () => {
+  const { sessions, rewritten } = await decoders();
+  const present = rewritten.outputMetadata.find((m) => m.name === "present.0.key");
+  assert.ok(present?.isTensor);
+  assert.equal(present.shape[2], KV_ROWS_AXIS);
+  // Graphs without GQA's present (the vision encoder) are not rewritten.
+  assert.equal(rewriteKvRows(fileBytes("vision_encoder.onnx")), undefined);
+  await Promise.all(sessions.map((s) => s.release()));
+});
+
+Deno.test("kv rows: bit-identical logits and cache to the copying path, through growth and reuse", async () => {
+  const { sessions, copy, rows: fast } = await decoders();
+  const prompt = rows(5);
+  // Room for 6 tokens: the second step grows the buffers, moving the 6 held.
+  let a = await copy.step(prompt, copy.emptyCache());
+  let b = await fast.step(prompt, fast.emptyCache(6));
+  // Same kernel over the same valid rows: GQA reads only seqlens_k + 1 rows of a longer past,
+  // so the results are equal bit for bit, not within a tolerance.
+  assert.deepEqual(b.logits, a.logits);
+  const capacities = new Set<number>();
+  for (let step = 0; step < 9; step++) {
+    const token = rows(1);
+    a = await copy.step(token, a.cache);
+    b = await fast.step(token, b.cache);
+    assert.deepEqual(b.logits, a.logits);
+    capacities.add((b.cache as SharedKvView).buffer.capacity);
+  }
+  assert.equal(b.cache.length, 14);
+  assert.deepEqual([...capacities], [6, 39]);
+
+  // Every layer's buffers hold the copying path's cache row for row: rows written at a wrong
+  // offset (or not at all) would differ here even where the logits hid it.
+  const buffer = (b.cache as SharedKvView).buffer;
+  const copied = (a.cache as unknown as { tensors: Record<string, { data: Float32Array }> })
+    .tensors;
+  for (const [name, tensor] of Object.entries(buffer.tensors)) {
+    assert.deepEqual(held(tensor.data as Float32Array, buffer.capacity, 14), copied[name].data);
+  }
+
+  // Prefix reuse: keep 6 tokens and feed another continuation.
+  const suffix = rows(3);
+  const reusedRows = await fast.step(suffix, b.cache.truncate(6));
+  const reusedCopy = await copy.step(suffix, a.cache.truncate(6));
+  assert.deepEqual(reusedRows.logits, reusedCopy.logits);
+  const next = rows(1);
+  assert.deepEqual(
+    (await fast.step(next, reusedRows.cache)).logits,
+    (await copy.step(next, reusedCopy.cache)).logits,
+  );
+  // The 14-token view was overwritten after token 6: refused, not read.
+  assert.throws(() => b.cache.truncate(3), RangeError);
+  await assert.rejects(() => fast.step(rows(1), b.cache), RangeError);
+  await Promise.all(sessions.map((s) => s.release()));
+});
+
+Deno.test("kv rows: float16 caches (fp16 folder) match the copying path bit for bit", async () => {
+  const half = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed: 4,
+    dtype: "fp16",
+  });
+  const bytes = half.files.find((f) => f.path.endsWith("decoder_model_merged_fp16.onnx"))!.bytes;
+  const backend = await loadBackend({ backend: "wasm", threads: 1 });
+  const plain = await backend.createSession({ name: "plain16", bytes });
+  const rewritten = await backend.createSession({ name: "rows16", bytes: rewriteKvRows(bytes)! });
+  const geometry = { layers, kvHeads, headDim, cacheType: "float16" as const };
+  const copy = new OnnxDecoder(plain, backend.ort, geometry);
+  const fast = new OnnxDecoder(rewritten, backend.ort, { ...geometry, kvBuffer: "rows" });
+  // Room for 5 tokens: the second step grows the buffers.
+  const prompt = rows(4);
+  let a = await copy.step(prompt, copy.emptyCache());
+  let b = await fast.step(prompt, fast.emptyCache(5));
+  assert.deepEqual(b.logits, a.logits);
+  for (let step = 0; step < 6; step++) {
+    const token = rows(1);
+    a = await copy.step(token, a.cache);
+    b = await fast.step(token, b.cache);
+    assert.deepEqual(b.logits, a.logits);
+  }
+  const buffer = (b.cache as SharedKvView).buffer;
+  const copied = (a.cache as unknown as { tensors: Record<string, { data: ArrayBufferView }> })
+    .tensors;
+  const bits = (v: ArrayBufferView) => new Uint16Array(v.buffer, v.byteOffset, v.byteLength >> 1);
+  for (const [name, tensor] of Object.entries(buffer.tensors)) {
+    const data = tensor.data as Uint16Array;
+    for (let h = 0; h < kvHeads; h++) {
+      const from = h * buffer.capacity * headDim;
+      assert.deepEqual(
+        data.subarray(from, from + 10 * headDim),
+        bits(copied[name].data).subarray(h * 10 * headDim, (h + 1) * 10 * headDim),
+      );
+    }
+  }
+  await plain.release();
+  await rewritten.release();
+});
+
+/** Tensors that only hold their data: the buffer logic without a runtime. */
+const plainOrt = {
+  Tensor: class {
+    constructor(readonly type: string, readonly data: unknown, readonly dims: number[]) {}
+  },
+} as unknown as OrtApi;
+
+Deno.test("kv rows: appending through growth and truncation keeps every held row (property)", () => {
+  const heads = 2;
+  const dim = 3;
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("step" as const), rows: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant("truncate" as const), keep: fc.nat() }),
+  );
+  fc.assert(
+    fc.property(fc.nat({ max: 20 }), fc.array(op, { maxLength: 25 }), (reserve, ops) => {
+      const buffer = new SharedKvBuffer(plainOrt, {
+        layers: 1,
+        kvHeads: heads,
+        headDim: dim,
+        cacheType: "float32",
+      }, 4096);
+      let view = buffer.empty(reserve);
+      // Reference: the tokens held, per head, as one value per element.
+      let expected: number[][] = [[], []];
+      let stamp = 1;
+      for (const o of ops) {
+        if (o.kind === "truncate") {
+          const keep = o.keep % (view.length + 1);
+          view = view.truncate(keep) as SharedKvView;
+          expected = expected.map((h) => h.slice(0, keep * dim));
+          continue;
+        }
+        const fresh = Float32Array.from({ length: heads * o.rows * dim }, () => stamp++);
+        const before = view.length;
+        view = buffer.begin(view, o.rows);
+        const data = buffer.tensors["past_key_values.0.key"].data as Float32Array;
+        writeRows(data, buffer.capacity, before, fresh, heads, dim);
+        for (let h = 0; h < heads; h++) {
+          expected[h].push(...fresh.subarray(h * o.rows * dim, (h + 1) * o.rows * dim));
+        }
+        if (buffer.capacity < view.length) return false;
+      }
+      const data = buffer.tensors["past_key_values.0.key"]?.data as Float32Array | undefined;
+      for (let h = 0; h < heads; h++) {
+        const start = h * buffer.capacity * dim;
+        const got = data ? [...data.subarray(start, start + view.length * dim)] : [];
+        assert.deepEqual(got, expected[h]);
+      }
+      return true;
+    }),
+  );
+});
+
+Deno.test("kv rows: writing past the capacity is refused", () => {
+  assert.throws(() => writeRows(new Float32Array(12), 2, 2, new Float32Array(6), 2, 3), RangeError);
+});
+
+Deno.test("kv rows: wasm generation picks rows and gives the copying path's ids, with reuse", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFolderAtomically(join(dir, "model"), built.files, false);
+    const image = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
+    const first = { prompt: "Describe the image.", images: [image], maxNewTokens: 40 };
+    const second = { prompt: "What is in it?", images: [image], maxNewTokens: 12 };
+    const run = async (kvCache: "auto" | "copy") => {
+      const model = await loadModel(join(dir, "model"), { backend: "wasm", threads: 1, kvCache });
+      try {
+        const a = await model.generate({ ...first, stopTokenIds: [] });
+        const b = await model.generate({ ...second, stopTokenIds: [] });
+        return { kind: model.kvCache, a: a.tokenIds, b: b.tokenIds, reused: b.reusedPrefixTokens };
+      } finally {
+        await model.dispose();
+      }
+    };
+    const fast = await run("auto");
+    const copied = await run("copy");
+    assert.equal(fast.kind, "rows");
+    assert.equal(copied.kind, "copy");
+    assert.ok(fast.reused > 0);
+    assert.deepEqual({ ...fast, kind: "" }, { ...copied, kind: "" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
