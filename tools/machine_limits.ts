@@ -52,14 +52,21 @@ export async function parallelCopyBandwidth(
 }
 
 /**
- * FLOP/s of fp32 MatMul in ONNX Runtime on `backend`, median of `runs` after a
- * warm-up: an encoder MLP's shape ([1024, 768] × [768, 3072] and back, the
- * SigLIP tile's), chained four times with the weights as initializers, as a
- * model's are (ONNX Runtime prepacks those; two multiplied inputs would time
- * an unpacked path no model layer takes, about a third of this rate here).
+ * The matmul probe: an encoder MLP's shape ([1024, 768] × [768, 3072] and
+ * back, the SigLIP tile's), chained `pairs` times with the weights as
+ * initializers, as a model's are (ONNX Runtime prepacks those; two multiplied
+ * inputs would time an unpacked path no model layer takes, about a third of
+ * this rate here).
  */
-export async function matmulFlops(backend: BackendName, runs = 5): Promise<number> {
-  const [m, k, n, pairs] = [1024, 768, 3072, 4];
+export const MLP_MATMUL = { m: 1024, k: 768, n: 3072, pairs: 4 } as const;
+
+/** FLOP of one run of {@linkcode mlpMatmulModel}. */
+export const MLP_MATMUL_FLOP = MLP_MATMUL.pairs * 2 * 2 * MLP_MATMUL.m * MLP_MATMUL.k *
+  MLP_MATMUL.n;
+
+/** The probe's ONNX model: input `x` [m, k] → output `y` [m, k]. */
+export function mlpMatmulModel(): Uint8Array {
+  const { m, k, n, pairs } = MLP_MATMUL;
   const g = new GraphBuilder("matmul");
   let x = g.input("x", "float32", [m, k]);
   const weight = (name: string, rows: number, cols: number) =>
@@ -72,25 +79,27 @@ export async function matmulFlops(backend: BackendName, runs = 5): Promise<numbe
     x = g.op("MatMul", [g.op("MatMul", [x, weight(`up${i}`, k, n)]), weight(`down${i}`, n, k)]);
   }
   g.output(x, "y", "float32", [m, k]);
+  return serializeModel(g.toModel()).model;
+}
+
+/** The probe's input, [m, k]. */
+export function mlpMatmulInput(): Float32Array {
+  return Float32Array.from({ length: MLP_MATMUL.m * MLP_MATMUL.k }, (_, i) => Math.sin(i));
+}
+
+/** FLOP/s of the fp32 matmul probe in ONNX Runtime on `backend`, median of `runs` after a warm-up. */
+export async function matmulFlops(backend: BackendName, runs = 5): Promise<number> {
   const api = await loadBackend({ backend });
-  const session = await api.createSession({
-    name: "matmul",
-    bytes: serializeModel(g.toModel()).model,
-  });
+  const session = await api.createSession({ name: "matmul", bytes: mlpMatmulModel() });
   try {
-    const feeds = {
-      x: new api.ort.Tensor(
-        "float32",
-        Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)),
-        [m, k],
-      ),
-    };
+    const { m, k } = MLP_MATMUL;
+    const feeds = { x: new api.ort.Tensor("float32", mlpMatmulInput(), [m, k]) };
     await session.run(feeds);
     const rates: number[] = [];
     for (let i = 0; i < runs; i++) {
       const start = performance.now();
       await session.run(feeds);
-      rates.push((pairs * 2 * 2 * m * k * n) / ((performance.now() - start) / 1000));
+      rates.push(MLP_MATMUL_FLOP / ((performance.now() - start) / 1000));
     }
     return median(rates);
   } finally {

@@ -23,13 +23,13 @@ import { parseArgs } from "node:util";
 import { hfVisionEncoderGraph } from "../../src/build/module_graphs.ts";
 import type { WeightFormat } from "../../src/build/layers/ops.ts";
 import type { VisionAttention } from "../../src/build/layers/vit_attention.ts";
-import { GraphBuilder } from "../../src/build/onnx_graph.ts";
 import { serializeModel } from "../../src/build/onnx_file.ts";
 import { type Backend, loadBackend, type OrtSession } from "../../src/runtime/backend.ts";
 import { resolve } from "../../src/spec/resolve.ts";
 import type { Plan } from "../../src/spec/plan.ts";
 import { DEFAULT_PRESET, getPreset } from "../../variants/mod.ts";
 import { median } from "../median.ts";
+import { MLP_MATMUL, MLP_MATMUL_FLOP, mlpMatmulInput, mlpMatmulModel } from "../machine_limits.ts";
 import { runWithPeak } from "./child_peak.ts";
 
 const { values, positionals } = parseArgs({
@@ -77,29 +77,6 @@ function tileFeeds(backend: Backend) {
   };
 }
 
-/**
- * The tile's MLP matmul shape, [M,K]×[K,N] fp32, chained as `PAIRS` up/down
- * pairs (K→N→K) so one run lasts long enough to time on a busy machine.
- */
-const MM = { m: 1024, k: 768, n: 3072 };
-const PAIRS = 4;
-function matmulModel(): Uint8Array {
-  const g = new GraphBuilder("matmul");
-  let x = g.input("x", "float32", [MM.m, MM.k]);
-  const weight = (name: string, rows: number, cols: number) =>
-    g.weight(name, {
-      type: "float32",
-      dims: [rows, cols],
-      data: Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i) / Math.sqrt(rows)),
-    });
-  for (let i = 0; i < PAIRS; i++) {
-    const up = g.op("MatMul", [x, weight(`up${i}`, MM.k, MM.n)]);
-    x = g.op("MatMul", [up, weight(`down${i}`, MM.n, MM.k)]);
-  }
-  g.output(x, "y", "float32", [MM.m, MM.k]);
-  return serializeModel(g.toModel()).model;
-}
-
 async function timed(session: OrtSession, feeds: Record<string, unknown>): Promise<number> {
   const t = performance.now();
   await session.run(feeds as Parameters<OrtSession["run"]>[0]);
@@ -123,11 +100,11 @@ async function timeBackend(name: "native" | "wasm", rounds: number, dtypes: Weig
       cases.push({ label: `${dtype} ${form}`, session });
     }
   }
-  const mm = await backend.createSession({ name: "matmul", bytes: matmulModel() });
+  const mm = await backend.createSession({ name: "matmul", bytes: mlpMatmulModel() });
   const x = new backend.ort.Tensor(
     "float32",
-    Float32Array.from({ length: MM.m * MM.k }, (_, i) => Math.sin(i)),
-    [MM.m, MM.k],
+    mlpMatmulInput(),
+    [MLP_MATMUL.m, MLP_MATMUL.k],
   );
   const feeds = tileFeeds(backend);
   for (const c of cases) await timed(c.session, feeds); // warm-up (and prepacking)
@@ -146,7 +123,7 @@ async function timeBackend(name: "native" | "wasm", rounds: number, dtypes: Weig
   loads.push(load());
   for (const c of cases) await c.session.release();
   await mm.release();
-  const gflopMm = (2 * PAIRS * 2 * MM.m * MM.k * MM.n) / 1e9;
+  const gflopMm = MLP_MATMUL_FLOP / 1e9;
   const rate = gflopMm / (median(mmMs) / 1000); // GFLOP/s
   const flops = tileFlops() / 1e9;
   const tile = Object.fromEntries(
@@ -167,7 +144,8 @@ async function timeBackend(name: "native" | "wasm", rounds: number, dtypes: Weig
     loadavg: loads,
     tileGflop: +flops.toFixed(1),
     matmul: {
-      shape: `${PAIRS}x ([${MM.m},${MM.k}]x[${MM.k},${MM.n}], then back to ${MM.k})`,
+      shape:
+        `${MLP_MATMUL.pairs}x ([${MLP_MATMUL.m},${MLP_MATMUL.k}]x[${MLP_MATMUL.k},${MLP_MATMUL.n}], then back to ${MLP_MATMUL.k})`,
       medianMs: +median(mmMs).toFixed(2),
       gflops: Math.round(rate),
       tileMsAtRate: Math.round((flops / rate) * 1000),
