@@ -76,10 +76,11 @@ export interface LoadModelOptions extends BackendOptions {
   /**
    * Where the decoder's KV cache lives: `auto` (default) in capacity buffers
    * reused across steps when the decoder graph is the builder's
-   * (GroupQueryAttention declaring its present length): appended to in place
-   * by GQA on native, and on wasm fed whole as past with the graph rewritten
-   * at load to return only each step's new rows, so no step copies the whole
-   * cache out of the wasm heap; `copy` a new present cache per step (the
+   * (GroupQueryAttention declaring its present length): fed whole as past
+   * with the graph rewritten at load to return only each step's new rows, so
+   * no step copies the whole cache into new JS memory (on native, a decoder
+   * with external data is read by ONNX Runtime itself and GQA appends to the
+   * buffers in place instead); `copy` a new present cache per step (the
    * Hugging Face contract, and what published exports always use). The
    * choice made is in `model.kvCache`.
    */
@@ -148,7 +149,10 @@ async function createSession(
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
   if (backend.readsFiles && folder.localPath && !q4.repack) {
     const local = await folder.localPath(path);
-    if (local) return await backend.createSession({ name: path, path: local });
+    // The new-rows rewrite needs the graph's bytes: they are read when the weights are
+    // inline; a decoder with external data keeps ORT's own file reading (and the shared buffer).
+    const rewrite = kvRows && !(await folder.localPath(`${path}_data`));
+    if (local && !rewrite) return await backend.createSession({ name: path, path: local });
   }
   const bytes = await folder.read(path, signal);
   if (!bytes) {
@@ -354,8 +358,10 @@ export async function loadModel(
         signal,
         folder !== source,
         q4,
-        // On wasm every output is copied out of the heap: the decoder returns only new rows.
-        file.module === layoutOf(plan.spec).roles.decoder && backend.name === "wasm" &&
+        // Both bindings copy every output into new JS memory after a run (the native one even
+        // a bound output): the decoder returns only each step's new rows.
+        file.module === layoutOf(plan.spec).roles.decoder &&
+          (backend.name === "wasm" || backend.name === "native") &&
           (options.kvCache ?? "auto") === "auto",
       );
     }

@@ -130,9 +130,9 @@ export class VlmModel {
   readonly q4Kernels: readonly Q4KernelReport[];
   /**
    * Where the decoder's KV cache lives (see the `kvCache` load option): `shared`
-   * buffers GQA appends to in place (native), `rows` buffers the new rows of
-   * each step are appended to (wasm, graph rewritten at load), or `copy` a new
-   * cache per step.
+   * buffers GQA appends to in place (native, a decoder with external data),
+   * `rows` buffers the new rows of each step are appended to (the graph
+   * rewritten at load), or `copy` a new cache per step.
    */
   readonly kvCache: "shared" | "rows" | "copy";
   readonly #parts: VlmModelParts;

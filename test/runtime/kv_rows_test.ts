@@ -213,30 +213,37 @@ Deno.test("kv rows: writing past the capacity is refused", () => {
   assert.throws(() => writeRows(new Float32Array(12), 2, 2, new Float32Array(6), 2, 3), RangeError);
 });
 
-Deno.test("kv rows: wasm generation picks rows and gives the copying path's ids, with reuse", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await writeFolderAtomically(join(dir, "model"), built.files, false);
-    const image = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
-    const first = { prompt: "Describe the image.", images: [image], maxNewTokens: 40 };
-    const second = { prompt: "What is in it?", images: [image], maxNewTokens: 12 };
-    const run = async (kvCache: "auto" | "copy") => {
-      const model = await loadModel(join(dir, "model"), { backend: "wasm", threads: 1, kvCache });
-      try {
-        const a = await model.generate({ ...first, stopTokenIds: [] });
-        const b = await model.generate({ ...second, stopTokenIds: [] });
-        return { kind: model.kvCache, a: a.tokenIds, b: b.tokenIds, reused: b.reusedPrefixTokens };
-      } finally {
-        await model.dispose();
-      }
-    };
-    const fast = await run("auto");
-    const copied = await run("copy");
-    assert.equal(fast.kind, "rows");
-    assert.equal(copied.kind, "copy");
-    assert.ok(fast.reused > 0);
-    assert.deepEqual({ ...fast, kind: "" }, { ...copied, kind: "" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const backend of ["wasm", "native"] as const) {
+  Deno.test(`kv rows: ${backend} generation picks rows and gives the copying path's ids, with reuse`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeFolderAtomically(join(dir, "model"), built.files, false);
+      const image = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
+      const first = { prompt: "Describe the image.", images: [image], maxNewTokens: 40 };
+      const second = { prompt: "What is in it?", images: [image], maxNewTokens: 12 };
+      const run = async (kvCache: "auto" | "copy") => {
+        const model = await loadModel(join(dir, "model"), { backend, threads: 1, kvCache });
+        try {
+          const a = await model.generate({ ...first, stopTokenIds: [] });
+          const b = await model.generate({ ...second, stopTokenIds: [] });
+          return {
+            kind: model.kvCache,
+            a: a.tokenIds,
+            b: b.tokenIds,
+            reused: b.reusedPrefixTokens,
+          };
+        } finally {
+          await model.dispose();
+        }
+      };
+      const fast = await run("auto");
+      const copied = await run("copy");
+      assert.equal(fast.kind, "rows");
+      assert.equal(copied.kind, "copy");
+      assert.ok(fast.reused > 0);
+      assert.deepEqual({ ...fast, kind: "" }, { ...copied, kind: "" });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

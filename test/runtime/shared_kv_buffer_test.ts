@@ -94,7 +94,7 @@ Deno.test("shared KV buffer: same logits as the copying path, through growth and
   await session.release();
 });
 
-Deno.test("shared KV buffer: native generation with growth and prefix reuse gives wasm's ids", async () => {
+Deno.test("native generation with growth and prefix reuse gives wasm's ids", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await writeFolderAtomically(join(dir, "model"), built.files, false);
