@@ -49,6 +49,7 @@ import { tileImage } from "../src/image/processor.ts";
 import { openModelFolder } from "../src/runtime/model_folder.ts";
 import { describeModelFolder } from "../src/runtime/model_spec.ts";
 import type { Plan } from "../src/spec/plan.ts";
+import type { WeightFormat } from "../src/build/layers/ops.ts";
 import { resolve } from "../src/spec/resolve.ts";
 import { weightBytes } from "../src/tokens/memory.ts";
 import { countSequence } from "../src/tokens/sequence.ts";
@@ -133,6 +134,23 @@ export interface BenchOptions {
 }
 
 /**
+ * The folder a section measures at `dtype`: `given` (`--model`), or the
+ * SmolVLM-256M shape synthesized into `work` in the published layout.
+ */
+async function benchFolder(
+  work: string,
+  dtype: WeightFormat,
+  given?: string,
+  prefix = "",
+): Promise<string> {
+  if (given) return given;
+  const folder = `${work}/${prefix}smolvlm-256m-${dtype}`;
+  const built = synthesize(getPreset(DEFAULT_PRESET), { dtype, layout: "hf-idefics3" });
+  await writeFolderAtomically(folder, built.files, false);
+  return folder;
+}
+
+/**
  * The edge section: the tiny model and SmolVLM-256M int8 and q4 (synthesized
  * here, or `options.model` at those dtypes) through the edge bundle.
  */
@@ -147,15 +165,7 @@ async function edgeSection(
   }];
   if (!options.quick) {
     for (const dtype of ["int8", "q4"] as const) {
-      let folder = options.model;
-      if (!folder) {
-        folder = `${work}/edge-smolvlm-256m-${dtype}`;
-        const built = synthesize(getPreset(DEFAULT_PRESET), {
-          dtype,
-          layout: "hf-idefics3",
-        });
-        await writeFolderAtomically(folder, built.files, false);
-      }
+      const folder = await benchFolder(work, dtype, options.model, "edge-");
       models.push({ name: `${DEFAULT_PRESET} ${dtype}`, folder, dtype });
     }
   }
@@ -390,12 +400,7 @@ export async function runBench(
     if (!options.quick) {
       const dtypes = ["fp32", "int8", "q4"] as const;
       for (const dtype of dtypes) {
-        let folder = options.model;
-        if (!folder) {
-          folder = `${work}/smolvlm-256m-${dtype}`;
-          const built = synthesize(spec, { dtype, layout: "hf-idefics3" });
-          await writeFolderAtomically(folder, built.files, false);
-        }
+        const folder = await benchFolder(work, dtype, options.model);
         const configs: BenchConfig[] = [
           {
             runtime: "vlmkit",
@@ -508,12 +513,7 @@ async function visionSection(options: BenchOptions): Promise<Record<string, unkn
     const tokens = options.tokens ?? 32;
     const models: ModelReport[] = [];
     for (const dtype of ["fp32", "int8"] as const) {
-      let folder = options.model;
-      if (!folder) {
-        folder = `${work}/smolvlm-256m-${dtype}`;
-        const built = synthesize(spec, { dtype, layout: "hf-idefics3" });
-        await writeFolderAtomically(folder, built.files, false);
-      }
+      const folder = await benchFolder(work, dtype, options.model);
       const configs: BenchConfig[] = [
         { runtime: "vlmkit", backend: "native", threads: 2, dtype, runs, tokens },
       ];

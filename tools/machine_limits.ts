@@ -64,17 +64,21 @@ export const MLP_MATMUL = { m: 1024, k: 768, n: 3072, pairs: 4 } as const;
 export const MLP_MATMUL_FLOP = MLP_MATMUL.pairs * 2 * 2 * MLP_MATMUL.m * MLP_MATMUL.k *
   MLP_MATMUL.n;
 
+/** A deterministic fp32 [rows, cols] initializer of unit-scale values, for matmul probes. */
+export function probeWeight(g: GraphBuilder, name: string, rows: number, cols: number): string {
+  return g.weight(name, {
+    type: "float32",
+    dims: [rows, cols],
+    data: Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i) / Math.sqrt(rows)),
+  });
+}
+
 /** The probe's ONNX model: input `x` [m, k] → output `y` [m, k]. */
 export function mlpMatmulModel(): Uint8Array {
   const { m, k, n, pairs } = MLP_MATMUL;
   const g = new GraphBuilder("matmul");
   let x = g.input("x", "float32", [m, k]);
-  const weight = (name: string, rows: number, cols: number) =>
-    g.weight(name, {
-      type: "float32",
-      dims: [rows, cols],
-      data: Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i) / Math.sqrt(rows)),
-    });
+  const weight = (name: string, rows: number, cols: number) => probeWeight(g, name, rows, cols);
   for (let i = 0; i < pairs; i++) {
     x = g.op("MatMul", [g.op("MatMul", [x, weight(`up${i}`, k, n)]), weight(`down${i}`, n, k)]);
   }

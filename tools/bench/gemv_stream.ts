@@ -13,17 +13,13 @@ import { GraphBuilder } from "../../src/build/onnx_graph.ts";
 import { serializeModel } from "../../src/build/onnx_file.ts";
 import { loadBackend } from "../../src/runtime/backend.ts";
 import { median } from "../median.ts";
+import { probeWeight } from "../machine_limits.ts";
 
 const [k, n] = [576, 1536];
 const pairs = Number(Deno.args[0] ?? 64);
 const g = new GraphBuilder("gemv");
 let x = g.input("x", "float32", [1, k]);
-const weight = (name: string, rows: number, cols: number) =>
-  g.weight(name, {
-    type: "float32",
-    dims: [rows, cols],
-    data: Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i) / Math.sqrt(rows)),
-  });
+const weight = (name: string, rows: number, cols: number) => probeWeight(g, name, rows, cols);
 for (let i = 0; i < pairs; i++) {
   x = g.op("MatMul", [g.op("MatMul", [x, weight(`up${i}`, k, n)]), weight(`down${i}`, n, k)]);
 }
