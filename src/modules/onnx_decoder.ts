@@ -138,6 +138,11 @@ export class OnnxDecoder implements Decoder {
    */
   emptyCache(reserve = 0): KvCache {
     if (this.#shared) return this.#shared.empty(reserve);
+    return new OrtKvCache(this.#ort, this.#geometry, 0, this.#zeroRows());
+  }
+
+  /** Zero-length past tensors `[1, kvHeads, 0, headDim]` for every layer. */
+  #zeroRows(): Record<string, OrtTensor> {
     const { layers, kvHeads, headDim, cacheType } = this.#geometry;
     const tensors: Record<string, OrtTensor> = {};
     for (let i = 0; i < layers; i++) {
@@ -150,7 +155,7 @@ export class OnnxDecoder implements Decoder {
         );
       }
     }
-    return new OrtKvCache(this.#ort, this.#geometry, 0, tensors);
+    return tensors;
   }
 
   /** One forward pass over the new rows. */
@@ -195,7 +200,12 @@ export class OnnxDecoder implements Decoder {
     const buffer = this.#shared!;
     const feeds = this.#smallInputs(embeds, past);
     const next = buffer.begin(past, embeds.rows);
-    for (const name of Object.keys(buffer.tensors)) feeds[name] = buffer.tensors[name];
+    // An empty past goes in as zero rows, not as the buffer: attention over the buffer's
+    // capacity of masked rows would cost a prefill as much as the prompt's own scores.
+    const empty = past.length === 0 ? this.#zeroRows() : undefined;
+    for (const name of Object.keys(buffer.tensors)) {
+      feeds[name] = empty?.[name] ?? buffer.tensors[name];
+    }
     const out = await this.#session.run(feeds);
     const { layers, kvHeads, headDim, cacheType } = this.#geometry;
     for (let i = 0; i < layers; i++) {

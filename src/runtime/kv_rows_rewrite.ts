@@ -13,6 +13,10 @@
  * Cast of a float16 form) and declare its present-length rule
  * ({@linkcode SHARED_KV_AXIS}) are rewritten; others are returned as they are.
  *
+ * With `attention: "ops"`, each float32 GQA is written as plain ops that read
+ * the past buffer in place and return the new rows (`attention_ops.ts`);
+ * graphs whose GQAs that does not cover keep GQA and the Slice.
+ *
  * @module
  */
 import { fields, text, WIRE, type WireField } from "../onnx/protobuf_wire.ts";
@@ -29,6 +33,13 @@ import {
   VALUE_INFO,
 } from "../onnx/onnx_fields.ts";
 import { KV_ROWS_AXIS, SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
+import {
+  coveredGqa,
+  type GqaNode,
+  GraphPatch,
+  sharedAttention,
+  writeAttention,
+} from "./attention_ops.ts";
 
 /** TypeProto / TypeProto.Tensor / TensorShapeProto / Dimension fields (onnx.proto). */
 const TYPE_TENSOR = 1;
@@ -112,7 +123,10 @@ function node(
  * covers (see the module doc). Throws `WireError` on bytes that are not a
  * protobuf message.
  */
-export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
+export function rewriteKvRows(
+  model: Uint8Array,
+  attention: "gqa" | "ops" = "gqa",
+): Uint8Array | undefined {
   const modelFields = [...fields(model)];
   const graph = modelFields.find((f) => f.field === MODEL.graph && f.wireType === WIRE.bytes);
   // Shape's start/end attributes are opset 15.
@@ -168,12 +182,39 @@ export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
     found += hits.length;
   }
   if (found !== wanted.size) return undefined;
+  const gqas = attention === "ops" ? opsCovered(model, producers, wanted) : undefined;
 
   const full = (name: string) => `${PREFIX}/${name}.full`;
   const g = new MessageWriter();
+  const total = `${PREFIX}/total`;
+  const rows = `${PREFIX}/rows`;
+  const past = `${PREFIX}/past`;
+  const lengths = () => {
+    g.bytes(GRAPH.node, node("Shape", ["attention_mask"], total, { start: 1, end: 2 }));
+    g.bytes(GRAPH.node, node("Shape", ["inputs_embeds"], rows, { start: 1, end: 2 }));
+    g.bytes(GRAPH.node, node("Sub", [total, rows], past));
+  };
+  const patch = new GraphPatch(g, `${PREFIX}/attention`);
+  let shared: ReturnType<typeof sharedAttention> | undefined;
   for (const f of graphFields) {
     const parts = producers.get(f);
-    if (parts) {
+    const gqa = gqas?.get(f);
+    if (gqa) {
+      // In place of the GQA node, so the graph stays in topological order.
+      if (!shared) {
+        lengths();
+        const { num_heads: heads, kv_num_heads: kvHeads } = gqa.ints;
+        shared = sharedAttention(
+          patch,
+          gqa.inputs[10],
+          { past, total, rows },
+          gqa.inputs[3],
+          heads,
+          kvHeads,
+        );
+      }
+      writeAttention(patch, gqa, shared, [gqa.outputs[1], gqa.outputs[2]]);
+    } else if (parts) {
       // The GQA node now writes an inner value; the graph output is the slice of it.
       const w = new MessageWriter();
       for (const p of parts) {
@@ -185,13 +226,9 @@ export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
     } else if (presents.has(f)) g.bytes(GRAPH.output, withAxis(model, f, KV_ROWS_AXIS));
     else g.raw(model.subarray(f.start, f.end));
   }
-  const total = `${PREFIX}/total`;
-  const rows = `${PREFIX}/rows`;
-  const past = `${PREFIX}/past`;
+  if (gqas) return withGraph(model, modelFields, graph, g);
   const axis = `${PREFIX}/axis`;
-  g.bytes(GRAPH.node, node("Shape", ["attention_mask"], total, { start: 1, end: 2 }));
-  g.bytes(GRAPH.node, node("Shape", ["inputs_embeds"], rows, { start: 1, end: 2 }));
-  g.bytes(GRAPH.node, node("Sub", [total, rows], past));
+  lengths();
   const two = new Uint8Array(BigInt64Array.of(2n).buffer);
   g.bytes(
     GRAPH.initializer,
@@ -201,10 +238,69 @@ export function rewriteKvRows(model: Uint8Array): Uint8Array | undefined {
   for (const name of wanted) {
     g.bytes(GRAPH.node, node("Slice", [full(name), past, total, axis], name));
   }
+  return withGraph(model, modelFields, graph, g);
+}
+
+function withGraph(
+  model: Uint8Array,
+  modelFields: WireField[],
+  graph: WireField,
+  g: MessageWriter,
+): Uint8Array {
   const m = new MessageWriter();
   for (const f of modelFields) {
     if (f === graph) m.bytes(MODEL.graph, g);
     else m.raw(model.subarray(f.start, f.end));
   }
   return m.finish();
+}
+
+/** AttributeProto.f (float) is field 2. */
+const ATTRIBUTE_FLOAT = 2;
+
+/** A node's inputs, outputs and scalar attributes. */
+function readNode(model: Uint8Array, parts: WireField[]): GqaNode {
+  const node: GqaNode = { inputs: [], outputs: [], ints: {}, floats: {} };
+  for (const p of parts) {
+    if (p.field === NODE.input) node.inputs.push(text(model, p));
+    else if (p.field === NODE.output) node.outputs.push(text(model, p));
+    else if (p.field === NODE.attribute) {
+      let name = "";
+      for (const a of inner(model, p)) {
+        if (a.field === ATTRIBUTE.name) name = text(model, a);
+        else if (a.field === ATTRIBUTE.i) node.ints[name] = Number(a.varint);
+        else if (a.field === ATTRIBUTE_FLOAT && a.wireType === WIRE.fixed32) {
+          node.floats[name] = new DataView(model.buffer, model.byteOffset + a.valueStart, 4)
+            .getFloat32(0, true);
+        }
+      }
+    }
+  }
+  return node;
+}
+
+/**
+ * The GQA nodes to write as plain ops, by graph field, when every present
+ * output comes straight from a covered GQA and all share heads and bias;
+ * otherwise undefined (GQA stays).
+ */
+function opsCovered(
+  model: Uint8Array,
+  producers: Map<WireField, WireField[]>,
+  wanted: Set<string>,
+): Map<WireField, GqaNode> | undefined {
+  const gqas = new Map<WireField, GqaNode>();
+  for (const [f, parts] of producers) {
+    const node = readNode(model, parts);
+    const op = parts.find((p) => p.field === NODE.opType);
+    if (!op || text(model, op) !== "GroupQueryAttention" || !coveredGqa(node)) return undefined;
+    if (!wanted.has(node.outputs[1]) || !wanted.has(node.outputs[2])) return undefined;
+    gqas.set(f, node);
+  }
+  const [first] = gqas.values();
+  const same = [...gqas.values()].every((n) =>
+    n.ints.num_heads === first.ints.num_heads && n.ints.kv_num_heads === first.ints.kv_num_heads &&
+    n.inputs[10] === first.inputs[10]
+  );
+  return same && gqas.size * 2 === wanted.size ? gqas : undefined;
 }

@@ -247,3 +247,76 @@ for (const backend of ["wasm", "native"] as const) {
     }
   });
 }
+
+/** Largest |a − b| over the largest |b|: the logits' relative distance. */
+function relativeDistance(a: Float32Array, b: Float32Array): number {
+  let distance = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    distance = Math.max(distance, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return distance / scale;
+}
+
+for (const backend of ["wasm", "native"] as const) {
+  Deno.test(`kv rows, attention as plain ops (${backend}): no GQA left, logits of the copying path through growth, truncation and reuse`, async () => {
+    const api = await loadBackend({ backend, threads: 1 });
+    const opsBytes = rewriteKvRows(decoderBytes, "ops")!;
+    const text = new TextDecoder("latin1").decode(opsBytes);
+    assert.ok(!text.includes("GroupQueryAttention"));
+    assert.ok(text.includes("RotaryEmbedding"));
+    const plain = await api.createSession({ name: "plain", bytes: decoderBytes });
+    const ops = await api.createSession({ name: "ops", bytes: opsBytes });
+    try {
+      const present = ops.outputMetadata.find((m) => m.name === "present.0.key");
+      assert.ok(present?.isTensor);
+      assert.equal(present.shape[2], KV_ROWS_AXIS);
+      const geometry = { layers, kvHeads, headDim, cacheType: "float32" as const };
+      const copy = new OnnxDecoder(plain, api.ort, geometry);
+      const fast = new OnnxDecoder(ops, api.ort, { ...geometry, kvBuffer: "rows" });
+      // Not the same kernels: equal to float32 rounding (a wrong mask, scale, rotation or
+      // head order moves the logits by whole units).
+      const close = (a: Float32Array, b: Float32Array) => assert.ok(relativeDistance(a, b) < 1e-5);
+      const prompt = rows(5);
+      let a = await copy.step(prompt, copy.emptyCache());
+      let b = await fast.step(prompt, fast.emptyCache(6));
+      close(b.logits, a.logits);
+      for (let step = 0; step < 9; step++) {
+        const token = rows(1);
+        a = await copy.step(token, a.cache);
+        b = await fast.step(token, b.cache);
+        close(b.logits, a.logits);
+      }
+      // Capacity 39 holds 14 rows: the other 25 must be masked.
+      assert.equal((b.cache as SharedKvView).buffer.capacity, 39);
+      // The 8 rows after the kept 6 still hold the longer conversation's keys and values:
+      // attending to them would be a wrong answer, not a rounding difference.
+      const suffix = rows(3);
+      const reused = await fast.step(suffix, b.cache.truncate(6));
+      const reference = await copy.step(suffix, a.cache.truncate(6));
+      close(reused.logits, reference.logits);
+      const token = rows(1);
+      close(
+        (await fast.step(token, reused.cache)).logits,
+        (await copy.step(token, reference.cache)).logits,
+      );
+    } finally {
+      await plain.release();
+      await ops.release();
+    }
+  });
+}
+
+Deno.test("kv rows, attention as plain ops: graphs it does not cover keep GQA", () => {
+  const half = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed: 4,
+    dtype: "fp16",
+  });
+  const bytes = half.files.find((f) => f.path.endsWith("decoder_model_merged_fp16.onnx"))!.bytes;
+  // float16 presents come through a Cast of GQA's: the Slice form, with GQA kept.
+  const rewritten = rewriteKvRows(bytes, "ops")!;
+  assert.ok(new TextDecoder("latin1").decode(rewritten).includes("GroupQueryAttention"));
+  assert.deepEqual(rewritten, rewriteKvRows(bytes, "gqa"));
+});

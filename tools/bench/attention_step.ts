@@ -3,8 +3,9 @@
  * heads, 3 KV heads, head 64), at `total` tokens with the cache fed in
  * buffers of `capacity` tokens, as the runtime's KV-rows form feeds it:
  *   - `gqa`: GroupQueryAttention (packed QKV, rotary inside), present sliced to the new row;
- *   - `plain`: RotaryEmbedding, then the scores against the past buffer and the new row
- *     as matmuls, one softmax over both, the new rows returned as they are;
+ *   - `ops`: the plain ops `src/runtime/attention_ops.ts` writes (RotaryEmbedding, the buffer
+ *     and the new row joined, a group's query heads as the rows of one matmul, the buffer's
+ *     rows past the valid length masked), the new rows returned as they are;
  *   - `feed`: only the cache fed (what onnxruntime-web's copy of the feeds into its heap costs).
  * Native on 2 threads and wasm on 1, medians of 15 runs; the forms' outputs are compared.
  *
@@ -97,13 +98,13 @@ function gqaGraph(): Uint8Array {
   });
 }
 
-function plainGraph(): Uint8Array {
+function opsGraph(): Uint8Array {
   let shared: Record<string, string> | undefined;
-  return attentionGraph("plain", (g, past) => {
+  return attentionGraph("ops", (g, past) => {
     shared ??= {
       qkv: g.input("qkv", "float32", [1, 1, QKV]),
       positions: g.input("position_ids", "int64", [1, 1]),
-      pastBias: g.input("past_bias", "float32", [1, 1, 1, capacity]),
+      bias: g.input("ops_bias", "float32", [1, 1, 1, capacity + 1]),
       ...rotaryTables(g),
     };
     const s = shared;
@@ -123,24 +124,14 @@ function plainGraph(): Uint8Array {
     const query = g.op("Reshape", [rotate(q, HEADS), g.ints([1, KV_HEADS, GROUP, d])]);
     const key = g.op("Reshape", [rotate(k, KV_HEADS), g.ints([1, KV_HEADS, 1, d])]);
     const value = g.op("Reshape", [v, g.ints([1, KV_HEADS, 1, d])]);
-    const scores = (keys: string) =>
-      g.op("FusedMatMul", [query, keys], { transB: 1, alpha: float(1 / Math.sqrt(d)) }, {
-        domain: "com.microsoft",
-      });
-    const both = g.op("Concat", [g.op("Add", [scores(past.key), s.pastBias]), scores(key)], {
-      axis: -1,
-    });
-    const [toPast, toNew] = g.ops(
-      "Split",
-      [g.op("Softmax", [both], { axis: -1 }), g.ints([capacity, 1])],
-      { axis: -1 },
-      {},
-      2,
-    );
-    const mixed = g.op("Add", [
-      g.op("MatMul", [toPast, past.value]),
-      g.op("MatMul", [toNew, value]),
-    ]);
+    const keys = g.op("Concat", [past.key, key], { axis: 2 });
+    const values = g.op("Concat", [past.value, value], { axis: 2 });
+    const scores = g.op("FusedMatMul", [query, keys], {
+      transB: 1,
+      alpha: float(1 / Math.sqrt(d)),
+    }, { domain: "com.microsoft" });
+    const probs = g.op("Softmax", [g.op("Add", [scores, s.bias])], { axis: -1 });
+    const mixed = g.op("MatMul", [probs, values]);
     return { context: g.op("Reshape", [mixed, g.ints([1, 1, HEADS * d])]), key, value };
   });
 }
@@ -164,10 +155,13 @@ for (const backend of ["native", "wasm"] as const) {
     seqlens_k: tensor("int32", Int32Array.of(total - 1), [1]),
     total: tensor("int32", Int32Array.of(total), []),
     bias: tensor("float32", new Float32Array(total), [1, 1, 1, total]),
-    past_bias: tensor(
+    ops_bias: tensor(
       "float32",
-      Float32Array.from({ length: capacity }, (_, j) => (j < total - 1 ? 0 : -3.4e38)),
-      [1, 1, 1, capacity],
+      Float32Array.from(
+        { length: capacity + 1 },
+        (_, j) => (j < total - 1 || j === capacity ? 0 : -3.4e38),
+      ),
+      [1, 1, 1, capacity + 1],
     ),
   };
   for (let i = 0; i < LAYERS; i++) {
@@ -178,7 +172,7 @@ for (const backend of ["native", "wasm"] as const) {
   }
   const contexts: Record<string, Float32Array> = {};
   for (
-    const [form, graph] of [["gqa", gqaGraph], ["plain", plainGraph], ["feed", feedGraph]] as const
+    const [form, graph] of [["gqa", gqaGraph], ["ops", opsGraph], ["feed", feedGraph]] as const
   ) {
     const session = await api.createSession({ name: form, bytes: graph() });
     const own = Object.fromEntries(session.inputMetadata.map(({ name }) => [name, feeds[name]]));
@@ -197,7 +191,7 @@ for (const backend of ["native", "wasm"] as const) {
   }
   let difference = 0;
   for (let i = 0; i < contexts.gqa.length; i++) {
-    difference = Math.max(difference, Math.abs(contexts.gqa[i] - contexts.plain[i]));
+    difference = Math.max(difference, Math.abs(contexts.gqa[i] - contexts.ops[i]));
   }
   console.log(JSON.stringify({ backend, maxAbsDifference: difference }));
 }

@@ -1,0 +1,256 @@
+/**
+ * A builder decoder's GroupQueryAttention written as plain ops, for the
+ * KV-rows form (see `kv_rows_rewrite.ts`), where the past is the caller's
+ * capacity buffer. Fed a past that is not its present buffer, ONNX Runtime's
+ * CPU GQA zeroes a present of the buffer's capacity per layer, copies each KV
+ * head's past into it once per query head, then attends head by head: at 512
+ * tokens that is 40% of an int8 or q4 step on native
+ * (`tools/bench/decode_profile.ts`), and its prompt path runs at a third of
+ * these ops' speed on wasm. Here the buffer and the new rows are joined once,
+ * the query heads of a KV head's group are the rows of one matmul over them,
+ * and the bias masks the buffer's rows past the valid length. The new rows,
+ * rotated, are the present outputs as they are.
+ *
+ * Covered: packed QKV, `do_rotary` (not interleaved), an `attention_bias`,
+ * no local window, softcap or smooth softmax, float32 cache. Anything else
+ * keeps GQA.
+ *
+ * @module
+ */
+import { MessageWriter } from "../onnx/message_writer.ts";
+import { ATTRIBUTE, GRAPH, NODE, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
+
+/** AttributeProto.AttributeType values written here (onnx.proto). */
+const FLOAT = 1;
+const INT = 2;
+const INTS = 7;
+/** AttributeProto.f: field 2, wire type fixed32. */
+const FLOAT_TAG = (2 << 3) | 5;
+/** The additive mask value of the builder's bias (−FLT_MAX). */
+const MASKED = -3.4028234663852886e38;
+
+/** One GroupQueryAttention node, as read from the graph. */
+export interface GqaNode {
+  /** Inputs by position ("" for an absent optional input). */
+  inputs: string[];
+  /** Outputs: context, present key, present value. */
+  outputs: string[];
+  /** Integer attributes. */
+  ints: Record<string, number>;
+  /** Float attributes. */
+  floats: Record<string, number>;
+}
+
+/** Whether `node` is a GQA this module can write as plain ops. */
+export function coveredGqa(node: GqaNode): boolean {
+  const { inputs, ints, floats } = node;
+  const heads = ints.num_heads;
+  const kvHeads = ints.kv_num_heads;
+  return heads > 0 && kvHeads > 0 && heads % kvHeads === 0 &&
+    !inputs[1] && !inputs[2] && !!inputs[3] && !!inputs[4] &&
+    !!inputs[7] && !!inputs[8] && !!inputs[9] && !!inputs[10] &&
+    ints.do_rotary === 1 && !ints.rotary_interleaved &&
+    (ints.local_window_size ?? -1) === -1 && !floats.softcap && !ints.smooth_softmax &&
+    floats.scale > 0 &&
+    node.outputs.length === 3 && node.outputs.every((o) => o !== "");
+}
+
+/** Writes nodes and initializers into a graph under a name prefix. */
+export class GraphPatch {
+  readonly #graph: MessageWriter;
+  readonly #prefix: string;
+  #count = 0;
+
+  constructor(graph: MessageWriter, prefix: string) {
+    this.#graph = graph;
+    this.#prefix = prefix;
+  }
+
+  /** A fresh value name. */
+  name(hint: string): string {
+    return `${this.#prefix}/${hint}_${this.#count++}`;
+  }
+
+  /** A node; returns its (single or first) output. */
+  node(
+    opType: string,
+    inputs: string[],
+    options: {
+      outputs?: string[];
+      ints?: Record<string, number>;
+      lists?: Record<string, number[]>;
+      floats?: Record<string, number>;
+      domain?: string;
+    } = {},
+  ): string {
+    const outputs = options.outputs ?? [this.name(opType)];
+    const w = new MessageWriter();
+    for (const i of inputs) w.bytes(NODE.input, i);
+    for (const o of outputs) w.bytes(NODE.output, o);
+    w.bytes(NODE.name, outputs[0]).bytes(NODE.opType, opType);
+    if (options.domain) w.bytes(NODE.domain, options.domain);
+    for (const [key, value] of Object.entries(options.ints ?? {})) {
+      w.bytes(
+        NODE.attribute,
+        new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value)
+          .varint(ATTRIBUTE.type, INT),
+      );
+    }
+    for (const [key, values] of Object.entries(options.lists ?? {})) {
+      const a = new MessageWriter().bytes(ATTRIBUTE.name, key);
+      for (const v of values) a.varint(ATTRIBUTE.ints, v);
+      w.bytes(NODE.attribute, a.varint(ATTRIBUTE.type, INTS));
+    }
+    for (const [key, value] of Object.entries(options.floats ?? {})) {
+      const bits = new Uint8Array(Float32Array.of(value).buffer);
+      w.bytes(
+        NODE.attribute,
+        new MessageWriter().bytes(ATTRIBUTE.name, key).raw(Uint8Array.of(FLOAT_TAG, ...bits))
+          .varint(ATTRIBUTE.type, FLOAT),
+      );
+    }
+    this.#graph.bytes(GRAPH.node, w);
+    return outputs[0];
+  }
+
+  /** An int64 vector initializer. */
+  ints(values: number[]): string {
+    const name = this.name("ints");
+    const w = new MessageWriter().varint(TENSOR.dims, values.length)
+      .varint(TENSOR.dataType, ONNX_TYPE.int64).bytes(TENSOR.name, name)
+      .bytes(TENSOR.rawData, new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer));
+    this.#graph.bytes(GRAPH.initializer, w);
+    return name;
+  }
+
+  /** A float32 scalar initializer. */
+  scalar(value: number): string {
+    const name = this.name("scalar");
+    const w = new MessageWriter().varint(TENSOR.dataType, ONNX_TYPE.float32)
+      .bytes(TENSOR.name, name).bytes(
+        TENSOR.rawData,
+        new Uint8Array(Float32Array.of(value).buffer),
+      );
+    this.#graph.bytes(GRAPH.initializer, w);
+    return name;
+  }
+}
+
+/** Values every layer's attention shares: the bias over buffer and new rows, and shapes. */
+export interface SharedAttention {
+  /** Query heads and KV heads of every layer. */
+  heads: number;
+  kvHeads: number;
+  /** [3]: the packed projection's split, heads·hd, kv·hd, kv·hd. */
+  qkvSplit: string;
+  /** [4]: [B, kv, G·S, hd] as a Reshape target. */
+  queryShape: string;
+  /** [5]: [B, kv, G, S, hd] as a Reshape target. */
+  contextShape: string;
+  /**
+   * [B, 1, G·S, capacity + S]: the bias of the buffer's columns (its rows past
+   * the valid length masked), then of the new rows', repeated per query head
+   * of a group.
+   */
+  bias: string;
+}
+
+/**
+ * The shared values for GQAs of `heads` query heads over `kvHeads` KV heads
+ * reading `bias` [B, 1, S, T], with `past` ([1]: T − S), `total` ([1]: T),
+ * `rows` ([1]: S) and `pastKey` (any layer's past buffer, for its capacity
+ * and head size).
+ */
+export function sharedAttention(
+  p: GraphPatch,
+  bias: string,
+  lengths: { past: string; total: string; rows: string },
+  pastKey: string,
+  heads: number,
+  kvHeads: number,
+): SharedAttention {
+  const group = heads / kvHeads;
+  const capacity = p.node("Shape", [pastKey], { ints: { start: 2, end: 3 } });
+  const headDim = p.node("Shape", [pastKey], { ints: { start: 3, end: 4 } });
+  const axis0 = { ints: { axis: 0 } };
+  const three = p.ints([3]);
+  const pastPart = p.node("Slice", [bias, p.ints([0]), lengths.past, three]);
+  const pads = p.node(
+    "Concat",
+    [p.ints([0, 0, 0, 0, 0, 0, 0]), p.node("Sub", [capacity, lengths.past])],
+    axis0,
+  );
+  const padded = p.node("Pad", [pastPart, pads, p.scalar(MASKED)]);
+  const newPart = p.node("Slice", [bias, lengths.past, lengths.total, three]);
+  // Rows of a group's matmul are (query head in the group, position): the bias repeats per head.
+  const repeats = p.ints([1, 1, group, 1]);
+  return {
+    bias: p.node("Tile", [p.node("Concat", [padded, newPart], { ints: { axis: 3 } }), repeats]),
+    heads,
+    kvHeads,
+    qkvSplit: p.node("Mul", [headDim, p.ints([heads, kvHeads, kvHeads])]),
+    queryShape: p.node("Concat", [p.ints([0, kvHeads, -1]), headDim], axis0),
+    contextShape: p.node("Concat", [p.ints([0, kvHeads, group, -1]), headDim], axis0),
+  };
+}
+
+/**
+ * Writes `node` as plain ops: its context output keeps its name, and its
+ * present outputs are the step's new rows [B, kv, S, hd] under `rowNames`.
+ */
+export function writeAttention(
+  p: GraphPatch,
+  node: GqaNode,
+  shared: SharedAttention,
+  rowNames: [string, string],
+): void {
+  const { heads, kvHeads } = shared;
+  const group = heads / kvHeads;
+  const [packed, , , pastKey, pastValue, , , cos, sin, positions] = node.inputs;
+  const [q, k, v] = [p.name("q"), p.name("k"), p.name("v")];
+  p.node("Split", [packed, shared.qkvSplit], { outputs: [q, k, v], ints: { axis: -1 } });
+  const rotate = (x: string, n: number) =>
+    p.node("RotaryEmbedding", [x, positions, cos, sin], {
+      ints: { num_heads: n },
+      domain: "com.microsoft",
+    });
+  // [B, S, n·hd] → [B, n, S, hd].
+  const headsFirst = (x: string, n: number, output?: string) =>
+    p.node("Transpose", [p.node("Reshape", [x, p.ints([0, 0, n, -1])])], {
+      lists: { perm: [0, 2, 1, 3] },
+      ...(output ? { outputs: [output] } : {}),
+    });
+  const newKey = headsFirst(rotate(k, kvHeads), kvHeads, rowNames[0]);
+  const newValue = headsFirst(v, kvHeads, rowNames[1]);
+  // Queries [B, S, kv, G, hd] → [B, kv, G·S, hd]: a group's heads are the rows of one matmul.
+  const query = p.node("Reshape", [
+    p.node(
+      "Transpose",
+      [p.node("Reshape", [rotate(q, heads), p.ints([0, 0, kvHeads, group, -1])])],
+      {
+        lists: { perm: [0, 2, 3, 1, 4] },
+      },
+    ),
+    shared.queryShape,
+  ]);
+  const scale = node.floats.scale;
+  const scores = (keys: string) =>
+    p.node("Add", [
+      p.node("FusedMatMul", [query, keys], {
+        ints: { transB: 1 },
+        floats: { alpha: scale },
+        domain: "com.microsoft",
+      }),
+      shared.bias,
+    ]);
+  // The buffer and the new rows, joined once; the bias masks the buffer's rows past the valid length.
+  const keys = p.node("Concat", [pastKey, newKey], { ints: { axis: 2 } });
+  const values = p.node("Concat", [pastValue, newValue], { ints: { axis: 2 } });
+  const probs = p.node("Softmax", [scores(keys)], { ints: { axis: -1 } });
+  const mixed = p.node("MatMul", [probs, values]);
+  // [B, kv, G·S, hd] → [B, S, kv·G·hd], heads in GQA's order.
+  const perPosition = p.node("Transpose", [
+    p.node("Reshape", [mixed, shared.contextShape]),
+  ], { lists: { perm: [0, 3, 1, 2, 4] } });
+  p.node("Reshape", [perPosition, p.ints([0, 0, -1])], { outputs: [node.outputs[0]] });
+}
