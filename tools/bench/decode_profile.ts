@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { loadBackend } from "../../src/runtime/backend.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import type { Dtype } from "../../src/spec/types.ts";
+import { askText, promptOfTokens } from "./measure_vlmkit_text.ts";
 import { decoderNodeCount, decodeSteps, type TraceEvent } from "./ort_profile.ts";
 
 /** What the child process measured on one backend. */
@@ -69,14 +70,8 @@ async function child(): Promise<void> {
       });
   }
   const model = await loadModel(values.model!, { backend, threads, dtype: values.dtype as Dtype });
-  const ask = async (text: string, maxNewTokens: number) => {
-    await model.clearCaches();
-    return await model.generate({ prompt: text, maxNewTokens, stopTokenIds: [] });
-  };
-  const target = Number(values.prompt);
-  const words = (n: number) => Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
-  const probe = await ask(words(target), 1);
-  const result = await ask(words(target - (probe.promptTokens - target)), Number(values.tokens));
+  const text = await promptOfTokens(model, Number(values.prompt));
+  const result = await askText(model, text, Number(values.tokens));
   const figures: ChildFigures = {
     backend,
     profiled: profileDir !== undefined,

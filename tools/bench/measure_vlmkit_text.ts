@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { loadModel } from "../../src/runtime/load_model.ts";
+import type { VlmModel } from "../../src/runtime/model.ts";
 import type { Dtype } from "../../src/spec/types.ts";
 import { median } from "../median.ts";
 
@@ -23,6 +24,20 @@ export interface TextFigures {
   decodeTokensPerSec: number;
   /** Tokens decoded per request. */
   decodedTokens: number;
+}
+
+/** One greedy text-only request from a fresh cache, the end-of-sequence ids disabled. */
+export async function askText(model: VlmModel, text: string, maxNewTokens: number) {
+  await model.clearCaches();
+  return await model.generate({ prompt: text, maxNewTokens, stopTokenIds: [] });
+}
+
+/** A text whose prompt (chat template included) is exactly `target` tokens for `model`. */
+export async function promptOfTokens(model: VlmModel, target: number): Promise<string> {
+  const words = (n: number) => Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
+  // The template adds a fixed number of tokens: measure it once.
+  const probe = await askText(model, words(target), 1);
+  return words(target - (probe.promptTokens - target));
 }
 
 if (import.meta.main) {
@@ -49,16 +64,9 @@ if (import.meta.main) {
     threads: Number(values.threads),
     dtype: values.dtype as Dtype,
   });
-  const ask = async (text: string, maxNewTokens: number) => {
-    await model.clearCaches();
-    return await model.generate({ prompt: text, maxNewTokens, stopTokenIds: [] });
-  };
-  // Calibrate the text length to the target token count (the template adds a fixed number).
-  const words = (n: number) => Array.from({ length: n }, (_, i) => "abcdefgh"[i % 8]).join("");
-  const probe = await ask(words(target), 1);
-  const text = words(target - (probe.promptTokens - target));
+  const text = await promptOfTokens(model, target);
   const results = [];
-  for (let i = 0; i < Number(values.runs); i++) results.push(await ask(text, tokens));
+  for (let i = 0; i < Number(values.runs); i++) results.push(await askText(model, text, tokens));
   if (results[0].promptTokens !== target) {
     throw new Error(`the prompt has ${results[0].promptTokens} tokens, not ${target}`);
   }
