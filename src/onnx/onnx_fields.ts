@@ -45,6 +45,7 @@ export enum NODE {
 /** AttributeProto fields. */
 export enum ATTRIBUTE {
   name = 1,
+  f = 2,
   i = 3,
   g = 6,
   ints = 8,
@@ -54,7 +55,9 @@ export enum ATTRIBUTE {
 
 /** AttributeProto.AttributeType values. */
 export enum ATTRIBUTE_TYPE {
+  float = 1,
   int = 2,
+  ints = 7,
 }
 
 /** TensorProto fields. */

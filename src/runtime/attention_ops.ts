@@ -18,14 +18,11 @@
  * @module
  */
 import { MessageWriter } from "../onnx/message_writer.ts";
-import { ATTRIBUTE, GRAPH, NODE, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
+import { ATTRIBUTE, ATTRIBUTE_TYPE, GRAPH, NODE, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
+import { WIRE } from "../onnx/protobuf_wire.ts";
 
-/** AttributeProto.AttributeType values written here (onnx.proto). */
-const FLOAT = 1;
-const INT = 2;
-const INTS = 7;
-/** AttributeProto.f: field 2, wire type fixed32. */
-const FLOAT_TAG = (2 << 3) | 5;
+/** The tag of AttributeProto.f, a float on the wire as fixed32 (MessageWriter has no float). */
+const FLOAT_TAG = (ATTRIBUTE.f << 3) | WIRE.fixed32;
 /** The additive mask value of the builder's bias (−FLT_MAX). */
 const MASKED = -3.4028234663852886e38;
 
@@ -93,20 +90,20 @@ export class GraphPatch {
       w.bytes(
         NODE.attribute,
         new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value)
-          .varint(ATTRIBUTE.type, INT),
+          .varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int),
       );
     }
     for (const [key, values] of Object.entries(options.lists ?? {})) {
       const a = new MessageWriter().bytes(ATTRIBUTE.name, key);
       for (const v of values) a.varint(ATTRIBUTE.ints, v);
-      w.bytes(NODE.attribute, a.varint(ATTRIBUTE.type, INTS));
+      w.bytes(NODE.attribute, a.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints));
     }
     for (const [key, value] of Object.entries(options.floats ?? {})) {
       const bits = new Uint8Array(Float32Array.of(value).buffer);
       w.bytes(
         NODE.attribute,
         new MessageWriter().bytes(ATTRIBUTE.name, key).raw(Uint8Array.of(FLOAT_TAG, ...bits))
-          .varint(ATTRIBUTE.type, FLOAT),
+          .varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.float),
       );
     }
     this.#graph.bytes(GRAPH.node, w);

@@ -255,9 +255,6 @@ function withGraph(
   return m.finish();
 }
 
-/** AttributeProto.f (float) is field 2. */
-const ATTRIBUTE_FLOAT = 2;
-
 /** A node's inputs, outputs and scalar attributes. */
 function readNode(model: Uint8Array, parts: WireField[]): GqaNode {
   const node: GqaNode = { inputs: [], outputs: [], ints: {}, floats: {} };
@@ -269,7 +266,7 @@ function readNode(model: Uint8Array, parts: WireField[]): GqaNode {
       for (const a of inner(model, p)) {
         if (a.field === ATTRIBUTE.name) name = text(model, a);
         else if (a.field === ATTRIBUTE.i) node.ints[name] = Number(a.varint);
-        else if (a.field === ATTRIBUTE_FLOAT && a.wireType === WIRE.fixed32) {
+        else if (a.field === ATTRIBUTE.f && a.wireType === WIRE.fixed32) {
           node.floats[name] = new DataView(model.buffer, model.byteOffset + a.valueStart, 4)
             .getFloat32(0, true);
         }
