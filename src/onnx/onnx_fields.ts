@@ -30,6 +30,27 @@ export enum GRAPH {
 /** ValueInfoProto fields. */
 export enum VALUE_INFO {
   name = 1,
+  type = 2,
+}
+
+/** TypeProto fields. */
+export enum TYPE_PROTO {
+  tensorType = 1,
+}
+
+/** TypeProto.Tensor fields. */
+export enum TENSOR_TYPE {
+  shape = 2,
+}
+
+/** TensorShapeProto fields. */
+export enum SHAPE {
+  dim = 1,
+}
+
+/** TensorShapeProto.Dimension fields. */
+export enum DIMENSION {
+  dimParam = 2,
 }
 
 /** NodeProto fields. */

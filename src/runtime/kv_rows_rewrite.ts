@@ -24,12 +24,16 @@ import { MessageWriter } from "../onnx/message_writer.ts";
 import {
   ATTRIBUTE,
   ATTRIBUTE_TYPE,
+  DIMENSION,
   GRAPH,
   MODEL,
   NODE,
   ONNX_TYPE,
   OPSET,
+  SHAPE,
   TENSOR,
+  TENSOR_TYPE,
+  TYPE_PROTO,
   VALUE_INFO,
 } from "../onnx/onnx_fields.ts";
 import { KV_ROWS_AXIS, SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
@@ -41,13 +45,6 @@ import {
   writeAttention,
 } from "./attention_ops.ts";
 
-/** TypeProto / TypeProto.Tensor / TensorShapeProto / Dimension fields (onnx.proto). */
-const TYPE_TENSOR = 1;
-const TENSOR_TYPE_SHAPE = 2;
-const SHAPE_DIM = 1;
-const DIM_PARAM = 2;
-const VALUE_INFO_TYPE = 2;
-
 const PRESENT = /^present\.\d+\.(key|value)$/;
 const PREFIX = "kv_rows";
 
@@ -56,14 +53,14 @@ const inner = (bytes: Uint8Array, f: WireField) => [...fields(bytes, f.valueStar
 
 /** The dims of a tensor ValueInfo's shape as raw Dimension fields, or undefined. */
 function shapeDims(bytes: Uint8Array, info: WireField): WireField[] | undefined {
-  const type = inner(bytes, info).find((f) => f.field === VALUE_INFO_TYPE);
-  const tensor = type && inner(bytes, type).find((f) => f.field === TYPE_TENSOR);
-  const shape = tensor && inner(bytes, tensor).find((f) => f.field === TENSOR_TYPE_SHAPE);
-  return shape && inner(bytes, shape).filter((f) => f.field === SHAPE_DIM);
+  const type = inner(bytes, info).find((f) => f.field === VALUE_INFO.type);
+  const tensor = type && inner(bytes, type).find((f) => f.field === TYPE_PROTO.tensorType);
+  const shape = tensor && inner(bytes, tensor).find((f) => f.field === TENSOR_TYPE.shape);
+  return shape && inner(bytes, shape).filter((f) => f.field === SHAPE.dim);
 }
 
 function dimParam(bytes: Uint8Array, dim: WireField): string | undefined {
-  const p = inner(bytes, dim).find((f) => f.field === DIM_PARAM);
+  const p = inner(bytes, dim).find((f) => f.field === DIMENSION.dimParam);
   return p && text(bytes, p);
 }
 
@@ -74,11 +71,12 @@ function withAxis(bytes: Uint8Array, info: WireField, param: string): MessageWri
     let dim = 0;
     for (const g of inner(bytes, f)) {
       // ValueInfo → type → tensor_type → shape → dim[2].
-      const path = [VALUE_INFO_TYPE, TYPE_TENSOR, TENSOR_TYPE_SHAPE, SHAPE_DIM];
+      const path = [VALUE_INFO.type, TYPE_PROTO.tensorType, TENSOR_TYPE.shape, SHAPE.dim];
       if (depth < 4 && g.field === path[depth] && g.wireType === WIRE.bytes) {
         if (depth === 3 && dim++ !== 2) w.raw(bytes.subarray(g.start, g.end));
-        else if (depth === 3) w.bytes(SHAPE_DIM, new MessageWriter().bytes(DIM_PARAM, param));
-        else w.bytes(g.field, rebuild(g, depth + 1));
+        else if (depth === 3) {
+          w.bytes(SHAPE.dim, new MessageWriter().bytes(DIMENSION.dimParam, param));
+        } else w.bytes(g.field, rebuild(g, depth + 1));
       } else w.raw(bytes.subarray(g.start, g.end));
     }
     return w;
