@@ -46,7 +46,8 @@ for (const backend of ${JSON.stringify(backends)}) {
  * `promptTokens`; `embedding: "session"` and `"table"` giving the same greedy ids, then told apart
  * by what each reads once loaded (a table on disk reads its rows per request, so truncating the
  * file fails the table model and not the session's); and `q4Kernel` on a q4 folder the program
- * writes with the package's own `./build` export, read back from `model.q4Kernels`.
+ * writes with the package's own `./build` export, read back from `model.q4Kernels`; and the KV
+ * cache's form (`kvCache`, read back from `model.kvCache`) on both backends.
  */
 const featuresProgram = (name: string, work: string) =>
   `import {
@@ -116,6 +117,31 @@ for (const [label, options] of [
 ]) {
   const m = await loadModel(q4, options);
   out.q4Kernels[label] = m.q4Kernels.map((r) => ({ kernel: r.kernel, rewritten: r.rewritten }));
+  await m.dispose();
+}
+// The KV cache's form: new rows in reused buffers (auto) or a new present per step (copy), with
+// the same greedy ids; a native decoder with external data keeps the in-place buffer.
+const writeFolder = (folder, files) => {
+  for (const file of files) {
+    mkdirSync(dirname(join(folder, file.path)), { recursive: true });
+    writeFileSync(join(folder, file.path), file.bytes);
+  }
+};
+const fp32 = join(${JSON.stringify(work)}, "fp32");
+const external = join(${JSON.stringify(work)}, "fp32-external");
+writeFolder(fp32, synthesize(spec, { scale: "test", seed: 2 }).files);
+writeFolder(external, synthesize(spec, { scale: "test", seed: 2, externalData: "always" }).files);
+out.kv = {};
+for (const [label, folder, options] of [
+  ["wasm auto", fp32, { backend: "wasm" }],
+  ["wasm copy", fp32, { backend: "wasm", kvCache: "copy" }],
+  ["native auto", fp32, { backend: "native" }],
+  ["native copy", fp32, { backend: "native", kvCache: "copy" }],
+  ["native external", external, { backend: "native" }],
+]) {
+  const m = await loadModel(folder, options);
+  const run = await m.generate({ prompt: "Hello there", maxNewTokens: 12, stopTokenIds: [] });
+  out.kv[label] = { kind: m.kvCache, ids: run.tokenIds };
   await m.dispose();
 }
 console.log(JSON.stringify(out));
@@ -296,7 +322,7 @@ Deno.test({
       });
 
       await t.step(
-        "(e) the installed package counts a request, chooses the embedding and the q4 kernel",
+        "(e) the installed package counts a request, chooses the embedding, the q4 kernel and the KV cache's form",
         async () => {
           await Deno.writeTextFile(join(node, "features.mjs"), featuresProgram(name, work));
           const ran = await run("node", ["features.mjs"], node);
@@ -321,6 +347,22 @@ Deno.test({
           assert.deepEqual(kernels("wasm original"), []);
           assert.deepEqual(kernels("native"), []);
           assert.deepEqual(kernels("native int8"), kernels("wasm"));
+          // kvCache: rows by default, copy when asked, shared for a native external-data decoder,
+          // and the same greedy ids on each backend whichever form holds the cache.
+          const kinds = Object.fromEntries(
+            Object.entries(out.kv).map(([label, v]) => [label, (v as { kind: string }).kind]),
+          );
+          assert.deepEqual(kinds, {
+            "wasm auto": "rows",
+            "wasm copy": "copy",
+            "native auto": "rows",
+            "native copy": "copy",
+            "native external": "shared",
+          });
+          assert.equal(out.kv["wasm copy"].ids.length, 12);
+          assert.deepEqual(out.kv["wasm auto"].ids, out.kv["wasm copy"].ids);
+          assert.deepEqual(out.kv["native auto"].ids, out.kv["native copy"].ids);
+          assert.deepEqual(out.kv["native external"].ids, out.kv["native copy"].ids);
         },
       );
 

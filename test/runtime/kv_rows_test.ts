@@ -320,3 +320,37 @@ Deno.test("kv rows, attention as plain ops: graphs it does not cover keep GQA", 
   assert.ok(new TextDecoder("latin1").decode(rewritten).includes("GroupQueryAttention"));
   assert.deepEqual(rewritten, rewriteKvRows(bytes, "gqa"));
 });
+
+Deno.test("kv rows: a native decoder with external data keeps the in-place buffer, with the copying path's ids", async () => {
+  const external = synthesize(getPreset("smolvlm-256m-instruct"), {
+    scale: "test",
+    seed: 4,
+    externalData: "always",
+  });
+  assert.ok(external.files.some((f) => f.path.endsWith("decoder_model_merged.onnx_data")));
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFolderAtomically(join(dir, "inline"), built.files, false);
+    await writeFolderAtomically(join(dir, "external"), external.files, false);
+    const request = { prompt: "Describe the image.", maxNewTokens: 24, stopTokenIds: [] };
+    const run = async (folder: string, kvCache: "auto" | "copy") => {
+      const model = await loadModel(join(dir, folder), { backend: "native", threads: 1, kvCache });
+      try {
+        return { kind: model.kvCache, ids: (await model.generate(request)).tokenIds };
+      } finally {
+        await model.dispose();
+      }
+    };
+    const shared = await run("external", "auto");
+    const rowsForm = await run("inline", "auto");
+    const copied = await run("inline", "copy");
+    // ONNX Runtime reads an external-data decoder itself, so the graph is not rewritten.
+    assert.equal(shared.kind, "shared");
+    assert.equal(rowsForm.kind, "rows");
+    assert.equal(copied.kind, "copy");
+    assert.deepEqual(shared.ids, copied.ids);
+    assert.deepEqual(rowsForm.ids, copied.ids);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
