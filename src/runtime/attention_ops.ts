@@ -138,12 +138,12 @@ export interface SharedAttention {
   /** Query heads and KV heads of every layer. */
   heads: number;
   kvHeads: number;
-  /** [3]: the packed projection's split, heads·hd, kv·hd, kv·hd. */
-  qkvSplit: string;
+  /** [2]: the packed projection's split, (heads + kv)·hd then kv·hd. */
+  qkSplit: string;
   /** [4]: [B, kv, G·S, hd] as a Reshape target. */
   queryShape: string;
-  /** [5]: [B, kv, G, S, hd] as a Reshape target. */
-  contextShape: string;
+  /** [4]: [B, h, S, hd] as a Reshape target. */
+  headsShape: string;
   /**
    * [B, 1, G·S, capacity + S]: the bias of the buffer's columns (its rows past
    * the valid length masked), then of the new rows', repeated per query head
@@ -185,9 +185,9 @@ export function sharedAttention(
     bias: p.node("Tile", [p.node("Concat", [padded, newPart], { ints: { axis: 3 } }), repeats]),
     heads,
     kvHeads,
-    qkvSplit: p.node("Mul", [headDim, p.ints([heads, kvHeads, kvHeads])]),
+    qkSplit: p.node("Mul", [headDim, p.ints([heads + kvHeads, kvHeads])]),
     queryShape: p.node("Concat", [p.ints([0, kvHeads, -1]), headDim], axis0),
-    contextShape: p.node("Concat", [p.ints([0, kvHeads, group, -1]), headDim], axis0),
+    headsShape: p.node("Concat", [p.ints([0, heads, -1]), headDim], axis0),
   };
 }
 
@@ -202,52 +202,49 @@ export function writeAttention(
   rowNames: [string, string],
 ): void {
   const { heads, kvHeads } = shared;
-  const group = heads / kvHeads;
   const [packed, , , pastKey, pastValue, , , cos, sin, positions] = node.inputs;
-  const [q, k, v] = [p.name("q"), p.name("k"), p.name("v")];
-  p.node("Split", [packed, shared.qkvSplit], { outputs: [q, k, v], ints: { axis: -1 } });
-  const rotate = (x: string, n: number) =>
-    p.node("RotaryEmbedding", [x, positions, cos, sin], {
-      ints: { num_heads: n },
-      domain: "com.microsoft",
-    });
-  // [B, S, n·hd] → [B, n, S, hd].
-  const headsFirst = (x: string, n: number, output?: string) =>
-    p.node("Transpose", [p.node("Reshape", [x, p.ints([0, 0, n, -1])])], {
-      lists: { perm: [0, 2, 1, 3] },
-      ...(output ? { outputs: [output] } : {}),
-    });
-  const newKey = headsFirst(rotate(k, kvHeads), kvHeads, rowNames[0]);
-  const newValue = headsFirst(v, kvHeads, rowNames[1]);
-  // Queries [B, S, kv, G, hd] → [B, kv, G·S, hd]: a group's heads are the rows of one matmul.
-  const query = p.node("Reshape", [
-    p.node(
-      "Transpose",
-      [p.node("Reshape", [rotate(q, heads), p.ints([0, 0, kvHeads, group, -1])])],
-      {
-        lists: { perm: [0, 2, 3, 1, 4] },
-      },
-    ),
-    shared.queryShape,
+  // q and k are adjacent in the packed projection: one rotation over their heads, then all
+  // heads moved before the positions in one Transpose. Nodes are few on purpose: at short
+  // context a decode step's cost is mostly their dispatch.
+  const [qk, v] = [p.name("qk"), p.name("v")];
+  p.node("Split", [packed, shared.qkSplit], { outputs: [qk, v], ints: { axis: -1 } });
+  const rotated = p.node("RotaryEmbedding", [qk, positions, cos, sin], {
+    ints: { num_heads: heads + kvHeads },
+    domain: "com.microsoft",
+  });
+  // [B, S, (h + 2kv)·hd] → [B, h + 2kv, S, hd].
+  const headsFirst = p.node("Transpose", [
+    p.node("Reshape", [
+      p.node("Concat", [rotated, v], { ints: { axis: -1 } }),
+      p.ints([0, 0, heads + 2 * kvHeads, -1]),
+    ]),
+  ], { lists: { perm: [0, 2, 1, 3] } });
+  const q = p.name("q");
+  p.node("Split", [headsFirst, p.ints([heads, kvHeads, kvHeads])], {
+    outputs: [q, ...rowNames],
+    ints: { axis: 1 },
+  });
+  const [newKey, newValue] = rowNames;
+  // [B, h, S, hd] → [B, kv, G·S, hd]: query head kv·G + g, so a group's heads are the rows of
+  // one matmul.
+  const query = p.node("Reshape", [q, shared.queryShape]);
+  const scores = p.node("FusedMatMul", [
+    query,
+    p.node("Concat", [pastKey, newKey], { ints: { axis: 2 } }),
+  ], {
+    ints: { transB: 1 },
+    floats: { alpha: node.floats.scale },
+    domain: "com.microsoft",
+  });
+  // The bias masks the buffer's rows past the valid length.
+  const probs = p.node("Softmax", [p.node("Add", [scores, shared.bias])], { ints: { axis: -1 } });
+  const mixed = p.node("MatMul", [
+    probs,
+    p.node("Concat", [pastValue, newValue], { ints: { axis: 2 } }),
   ]);
-  const scale = node.floats.scale;
-  const scores = (keys: string) =>
-    p.node("Add", [
-      p.node("FusedMatMul", [query, keys], {
-        ints: { transB: 1 },
-        floats: { alpha: scale },
-        domain: "com.microsoft",
-      }),
-      shared.bias,
-    ]);
-  // The buffer and the new rows, joined once; the bias masks the buffer's rows past the valid length.
-  const keys = p.node("Concat", [pastKey, newKey], { ints: { axis: 2 } });
-  const values = p.node("Concat", [pastValue, newValue], { ints: { axis: 2 } });
-  const probs = p.node("Softmax", [scores(keys)], { ints: { axis: -1 } });
-  const mixed = p.node("MatMul", [probs, values]);
-  // [B, kv, G·S, hd] → [B, S, kv·G·hd], heads in GQA's order.
-  const perPosition = p.node("Transpose", [
-    p.node("Reshape", [mixed, shared.contextShape]),
-  ], { lists: { perm: [0, 3, 1, 2, 4] } });
+  // [B, kv, G·S, hd] → [B, h, S, hd] → [B, S, h, hd] → [B, S, h·hd].
+  const perPosition = p.node("Transpose", [p.node("Reshape", [mixed, shared.headsShape])], {
+    lists: { perm: [0, 2, 1, 3] },
+  });
   p.node("Reshape", [perPosition, p.ints([0, 0, -1])], { outputs: [node.outputs[0]] });
 }
