@@ -21,11 +21,8 @@
  * @module
  */
 import { MessageWriter } from "../onnx/message_writer.ts";
-import { ATTRIBUTE, ATTRIBUTE_TYPE, GRAPH, NODE, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
-import { WIRE } from "../onnx/protobuf_wire.ts";
-
-/** The tag of AttributeProto.f, a float on the wire as fixed32 (MessageWriter has no float). */
-const FLOAT_TAG = (ATTRIBUTE.f << 3) | WIRE.fixed32;
+import { type NodeOptions, nodeProto } from "../onnx/node_proto.ts";
+import { GRAPH, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
 /** The additive mask value of the builder's bias (−FLT_MAX). */
 const MASKED = -3.4028234663852886e38;
 
@@ -76,41 +73,10 @@ export class GraphPatch {
   node(
     opType: string,
     inputs: string[],
-    options: {
-      outputs?: string[];
-      ints?: Record<string, number>;
-      lists?: Record<string, number[]>;
-      floats?: Record<string, number>;
-      domain?: string;
-    } = {},
+    options: Omit<NodeOptions, "name"> & { outputs?: string[] } = {},
   ): string {
-    const outputs = options.outputs ?? [this.name(opType)];
-    const w = new MessageWriter();
-    for (const i of inputs) w.bytes(NODE.input, i);
-    for (const o of outputs) w.bytes(NODE.output, o);
-    w.bytes(NODE.name, outputs[0]).bytes(NODE.opType, opType);
-    if (options.domain) w.bytes(NODE.domain, options.domain);
-    for (const [key, value] of Object.entries(options.ints ?? {})) {
-      w.bytes(
-        NODE.attribute,
-        new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value)
-          .varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int),
-      );
-    }
-    for (const [key, values] of Object.entries(options.lists ?? {})) {
-      const a = new MessageWriter().bytes(ATTRIBUTE.name, key);
-      for (const v of values) a.varint(ATTRIBUTE.ints, v);
-      w.bytes(NODE.attribute, a.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.ints));
-    }
-    for (const [key, value] of Object.entries(options.floats ?? {})) {
-      const bits = new Uint8Array(Float32Array.of(value).buffer);
-      w.bytes(
-        NODE.attribute,
-        new MessageWriter().bytes(ATTRIBUTE.name, key).raw(Uint8Array.of(FLOAT_TAG, ...bits))
-          .varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.float),
-      );
-    }
-    this.#graph.bytes(GRAPH.node, w);
+    const { outputs = [this.name(opType)], ...parts } = options;
+    this.#graph.bytes(GRAPH.node, nodeProto(opType, inputs, outputs, parts));
     return outputs[0];
   }
 

@@ -21,9 +21,9 @@
  */
 import { fields, text, WIRE, type WireField } from "../onnx/protobuf_wire.ts";
 import { MessageWriter } from "../onnx/message_writer.ts";
+import { nodeProto } from "../onnx/node_proto.ts";
 import {
   ATTRIBUTE,
-  ATTRIBUTE_TYPE,
   DIMENSION,
   GRAPH,
   MODEL,
@@ -105,14 +105,7 @@ function node(
   output: string,
   ints: Record<string, number> = {},
 ): MessageWriter {
-  const w = new MessageWriter();
-  for (const i of inputs) w.bytes(NODE.input, i);
-  w.bytes(NODE.output, output).bytes(NODE.name, output).bytes(NODE.opType, opType);
-  for (const [key, value] of Object.entries(ints)) {
-    const attribute = new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value);
-    w.bytes(NODE.attribute, attribute.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int));
-  }
-  return w;
+  return nodeProto(opType, inputs, [output], { ints });
 }
 
 /**

@@ -19,9 +19,9 @@ import {
 } from "./nbits_repack.ts";
 import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
 import { MessageWriter } from "../onnx/message_writer.ts";
+import { nodeProto } from "../onnx/node_proto.ts";
 import {
   ATTRIBUTE,
-  ATTRIBUTE_TYPE,
   DATA_LOCATION,
   ENTRY,
   GRAPH,
@@ -300,15 +300,7 @@ function nodeBytes(
   name: string,
   ints: Record<string, number> = {},
 ): MessageWriter {
-  const w = new MessageWriter();
-  for (const i of inputs) w.bytes(NODE.input, i);
-  for (const o of outputs) w.bytes(NODE.output, o);
-  w.bytes(NODE.name, name).bytes(NODE.opType, opType);
-  for (const [key, value] of Object.entries(ints)) {
-    const attribute = new MessageWriter().bytes(ATTRIBUTE.name, key).varint(ATTRIBUTE.i, value);
-    w.bytes(NODE.attribute, attribute.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.int));
-  }
-  return new MessageWriter().bytes(GRAPH.node, w);
+  return new MessageWriter().bytes(GRAPH.node, nodeProto(opType, inputs, outputs, { name, ints }));
 }
 
 function tensorField(
