@@ -1,13 +1,13 @@
 /**
- * One ONNX NodeProto written on the wire, for the graph rewrites that edit a
- * model's bytes without decoding it: inputs, outputs, name, op type, domain,
- * then the attributes (ints, int lists, floats).
+ * One ONNX NodeProto on the wire, read and written, for the graph rewrites
+ * that edit a model's bytes without decoding it: inputs, outputs, name, op
+ * type, domain, and the scalar and list attributes they use.
  *
  * @module
  */
 import { MessageWriter } from "./message_writer.ts";
 import { ATTRIBUTE, ATTRIBUTE_TYPE, NODE } from "./onnx_fields.ts";
-import { WIRE } from "./protobuf_wire.ts";
+import { fields, text, WIRE, type WireField } from "./protobuf_wire.ts";
 
 /** The tag of AttributeProto.f, a float on the wire as fixed32 (MessageWriter has no float). */
 const FLOAT_TAG = (ATTRIBUTE.f << 3) | WIRE.fixed32;
@@ -54,4 +54,63 @@ export function nodeProto(
     w.bytes(NODE.attribute, attribute.varint(ATTRIBUTE.type, ATTRIBUTE_TYPE.float));
   }
   return w;
+}
+
+/** A NodeProto as read from a model's bytes. */
+export interface NodeFields {
+  /** The node's name ("" when it has none). */
+  name: string;
+  /** The operator. */
+  opType: string;
+  /** The operator's domain ("" for the standard one). */
+  domain: string;
+  /** Inputs by position ("" for an absent optional input). */
+  inputs: string[];
+  /** Outputs by position. */
+  outputs: string[];
+  /** Integer attributes. */
+  ints: Map<string, number>;
+  /** Float attributes. */
+  floats: Map<string, number>;
+  /** Whether an attribute holds a subgraph (`g` or `graphs`). */
+  hasSubgraph: boolean;
+}
+
+/** Reads the NodeProto `node` (a graph's node field) of `bytes`. */
+export function readNodeProto(bytes: Uint8Array, node: WireField): NodeFields {
+  const out: NodeFields = {
+    name: "",
+    opType: "",
+    domain: "",
+    inputs: [],
+    outputs: [],
+    ints: new Map(),
+    floats: new Map(),
+    hasSubgraph: false,
+  };
+  for (const g of fields(bytes, node.valueStart, node.valueEnd)) {
+    if (g.field === NODE.input) out.inputs.push(text(bytes, g));
+    else if (g.field === NODE.output) out.outputs.push(text(bytes, g));
+    else if (g.field === NODE.name) out.name = text(bytes, g);
+    else if (g.field === NODE.opType) out.opType = text(bytes, g);
+    else if (g.field === NODE.domain) out.domain = text(bytes, g);
+    else if (g.field === NODE.attribute) {
+      let name = "";
+      let int: number | undefined;
+      let float: number | undefined;
+      for (const a of fields(bytes, g.valueStart, g.valueEnd)) {
+        if (a.field === ATTRIBUTE.name) name = text(bytes, a);
+        else if (a.field === ATTRIBUTE.i && a.wireType === WIRE.varint) int = Number(a.varint);
+        else if (a.field === ATTRIBUTE.f && a.wireType === WIRE.fixed32) {
+          float = new DataView(bytes.buffer, bytes.byteOffset + a.valueStart, 4).getFloat32(
+            0,
+            true,
+          );
+        } else if (a.field === ATTRIBUTE.g || a.field === ATTRIBUTE.graphs) out.hasSubgraph = true;
+      }
+      if (int !== undefined) out.ints.set(name, int);
+      if (float !== undefined) out.floats.set(name, float);
+    }
+  }
+  return out;
 }

@@ -21,34 +21,26 @@
  * @module
  */
 import { MessageWriter } from "../onnx/message_writer.ts";
-import { type NodeOptions, nodeProto } from "../onnx/node_proto.ts";
+import { type NodeFields, type NodeOptions, nodeProto } from "../onnx/node_proto.ts";
 import { GRAPH, ONNX_TYPE, TENSOR } from "../onnx/onnx_fields.ts";
 /** The additive mask value of the builder's bias (−FLT_MAX). */
 const MASKED = -3.4028234663852886e38;
 
-/** One GroupQueryAttention node, as read from the graph. */
-export interface GqaNode {
-  /** Inputs by position ("" for an absent optional input). */
-  inputs: string[];
-  /** Outputs: context, present key, present value. */
-  outputs: string[];
-  /** Integer attributes. */
-  ints: Record<string, number>;
-  /** Float attributes. */
-  floats: Record<string, number>;
-}
-
-/** Whether `node` is a GQA this module can write as plain ops. */
-export function coveredGqa(node: GqaNode): boolean {
-  const { inputs, ints, floats } = node;
-  const heads = ints.num_heads;
-  const kvHeads = ints.kv_num_heads;
+/**
+ * Whether `node`, a GroupQueryAttention read from the graph (outputs: context,
+ * present key, present value), is one this module can write as plain ops.
+ */
+export function coveredGqa(node: NodeFields): boolean {
+  const { inputs } = node;
+  const int = (name: string) => node.ints.get(name);
+  const heads = int("num_heads") ?? 0;
+  const kvHeads = int("kv_num_heads") ?? 0;
   return heads > 0 && kvHeads > 0 && heads % kvHeads === 0 &&
     !inputs[1] && !inputs[2] && !!inputs[3] && !!inputs[4] &&
     !!inputs[7] && !!inputs[8] && !!inputs[9] && !!inputs[10] &&
-    ints.do_rotary === 1 && !ints.rotary_interleaved &&
-    (ints.local_window_size ?? -1) === -1 && !floats.softcap && !ints.smooth_softmax &&
-    floats.scale > 0 &&
+    int("do_rotary") === 1 && !int("rotary_interleaved") &&
+    (int("local_window_size") ?? -1) === -1 && !node.floats.get("softcap") &&
+    !int("smooth_softmax") && (node.floats.get("scale") ?? 0) > 0 &&
     node.outputs.length === 3 && node.outputs.every((o) => o !== "");
 }
 
@@ -168,7 +160,7 @@ export function sharedAttention(
  */
 export function writeAttention(
   p: GraphPatch,
-  node: GqaNode,
+  node: NodeFields,
   shared: SharedAttention,
   rowNames: [string, string],
 ): void {
@@ -204,7 +196,7 @@ export function writeAttention(
     p.node("Concat", [pastKey, newKey], { ints: { axis: 2 } }),
   ], {
     ints: { transB: 1 },
-    floats: { alpha: node.floats.scale },
+    floats: { alpha: node.floats.get("scale")! },
     domain: "com.microsoft",
   });
   // The bias masks the buffer's rows past the valid length.

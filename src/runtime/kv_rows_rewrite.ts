@@ -21,9 +21,8 @@
  */
 import { fields, text, WIRE, type WireField } from "../onnx/protobuf_wire.ts";
 import { MessageWriter } from "../onnx/message_writer.ts";
-import { nodeProto } from "../onnx/node_proto.ts";
+import { type NodeFields, nodeProto, readNodeProto } from "../onnx/node_proto.ts";
 import {
-  ATTRIBUTE,
   DIMENSION,
   GRAPH,
   MODEL,
@@ -37,13 +36,7 @@ import {
   VALUE_INFO,
 } from "../onnx/onnx_fields.ts";
 import { KV_ROWS_AXIS, SHARED_KV_AXIS } from "../modules/kv_buffer_axis.ts";
-import {
-  coveredGqa,
-  type GqaNode,
-  GraphPatch,
-  sharedAttention,
-  writeAttention,
-} from "./attention_ops.ts";
+import { coveredGqa, GraphPatch, sharedAttention, writeAttention } from "./attention_ops.ts";
 
 const PRESENT = /^present\.\d+\.(key|value)$/;
 const PREFIX = "kv_rows";
@@ -194,7 +187,8 @@ export function rewriteKvRows(
       // In place of the GQA node, so the graph stays in topological order.
       if (!shared) {
         lengths();
-        const { num_heads: heads, kv_num_heads: kvHeads } = gqa.ints;
+        const heads = gqa.ints.get("num_heads")!;
+        const kvHeads = gqa.ints.get("kv_num_heads")!;
         shared = sharedAttention(
           patch,
           gqa.inputs[10],
@@ -246,27 +240,6 @@ function withGraph(
   return m.finish();
 }
 
-/** A node's inputs, outputs and scalar attributes. */
-function readNode(model: Uint8Array, parts: WireField[]): GqaNode {
-  const node: GqaNode = { inputs: [], outputs: [], ints: {}, floats: {} };
-  for (const p of parts) {
-    if (p.field === NODE.input) node.inputs.push(text(model, p));
-    else if (p.field === NODE.output) node.outputs.push(text(model, p));
-    else if (p.field === NODE.attribute) {
-      let name = "";
-      for (const a of inner(model, p)) {
-        if (a.field === ATTRIBUTE.name) name = text(model, a);
-        else if (a.field === ATTRIBUTE.i) node.ints[name] = Number(a.varint);
-        else if (a.field === ATTRIBUTE.f && a.wireType === WIRE.fixed32) {
-          node.floats[name] = new DataView(model.buffer, model.byteOffset + a.valueStart, 4)
-            .getFloat32(0, true);
-        }
-      }
-    }
-  }
-  return node;
-}
-
 /**
  * The GQA nodes to write as plain ops, by graph field, when every present
  * output comes straight from a covered GQA and all share heads and bias;
@@ -276,18 +249,18 @@ function opsCovered(
   model: Uint8Array,
   producers: Map<WireField, WireField[]>,
   wanted: Set<string>,
-): Map<WireField, GqaNode> | undefined {
-  const gqas = new Map<WireField, GqaNode>();
-  for (const [f, parts] of producers) {
-    const node = readNode(model, parts);
-    const op = parts.find((p) => p.field === NODE.opType);
-    if (!op || text(model, op) !== "GroupQueryAttention" || !coveredGqa(node)) return undefined;
+): Map<WireField, NodeFields> | undefined {
+  const gqas = new Map<WireField, NodeFields>();
+  for (const f of producers.keys()) {
+    const node = readNodeProto(model, f);
+    if (node.opType !== "GroupQueryAttention" || !coveredGqa(node)) return undefined;
     if (!wanted.has(node.outputs[1]) || !wanted.has(node.outputs[2])) return undefined;
     gqas.set(f, node);
   }
   const [first] = gqas.values();
   const same = [...gqas.values()].every((n) =>
-    n.ints.num_heads === first.ints.num_heads && n.ints.kv_num_heads === first.ints.kv_num_heads &&
+    n.ints.get("num_heads") === first.ints.get("num_heads") &&
+    n.ints.get("kv_num_heads") === first.ints.get("kv_num_heads") &&
     n.inputs[10] === first.inputs[10]
   );
   return same && gqas.size * 2 === wanted.size ? gqas : undefined;

@@ -19,14 +19,12 @@ import {
 } from "./nbits_repack.ts";
 import { fields, text, varints, WIRE, WireError, type WireField } from "../onnx/protobuf_wire.ts";
 import { MessageWriter } from "../onnx/message_writer.ts";
-import { nodeProto } from "../onnx/node_proto.ts";
+import { type NodeFields, nodeProto, readNodeProto } from "../onnx/node_proto.ts";
 import {
-  ATTRIBUTE,
   DATA_LOCATION,
   ENTRY,
   GRAPH,
   MODEL,
-  NODE,
   ONNX_TYPE,
   OPSET,
   TENSOR,
@@ -65,15 +63,8 @@ const TYPED_DATA: ReadonlySet<number> = new Set([
   TENSOR.uint64Data,
 ]);
 
-interface Node {
+interface Node extends NodeFields {
   field: WireField;
-  name: string;
-  opType: string;
-  domain: string;
-  inputs: string[];
-  outputs: string[];
-  ints: Map<string, number>;
-  hasSubgraph: boolean;
 }
 
 interface Tensor {
@@ -87,34 +78,7 @@ interface Tensor {
 }
 
 function parseNode(bytes: Uint8Array, f: WireField): Node {
-  const node: Node = {
-    field: f,
-    name: "",
-    opType: "",
-    domain: "",
-    inputs: [],
-    outputs: [],
-    ints: new Map(),
-    hasSubgraph: false,
-  };
-  for (const g of fields(bytes, f.valueStart, f.valueEnd)) {
-    if (g.field === NODE.input) node.inputs.push(text(bytes, g));
-    else if (g.field === NODE.output) node.outputs.push(text(bytes, g));
-    else if (g.field === NODE.name) node.name = text(bytes, g);
-    else if (g.field === NODE.opType) node.opType = text(bytes, g);
-    else if (g.field === NODE.domain) node.domain = text(bytes, g);
-    else if (g.field === NODE.attribute) {
-      let name = "";
-      let value: number | undefined;
-      for (const a of fields(bytes, g.valueStart, g.valueEnd)) {
-        if (a.field === ATTRIBUTE.name) name = text(bytes, a);
-        else if (a.field === ATTRIBUTE.i) value = Number(a.varint);
-        else if (a.field === ATTRIBUTE.g || a.field === ATTRIBUTE.graphs) node.hasSubgraph = true;
-      }
-      if (value !== undefined) node.ints.set(name, value);
-    }
-  }
-  return node;
+  return { field: f, ...readNodeProto(bytes, f) };
 }
 
 function parseTensor(bytes: Uint8Array, f: WireField): Tensor {
