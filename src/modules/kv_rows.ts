@@ -1,8 +1,8 @@
 /**
- * Writing a step's new key/value rows into a capacity buffer: the wasm decode
- * path, whose graph returns only those rows (`KV_ROWS_AXIS`), keeps the cache
- * in `SharedKvBuffer`'s capacity buffers, feeds them whole as past and appends
- * the rows here after the run.
+ * Key/value rows in and out of a capacity buffer: the KV-rows decode path,
+ * whose graph returns only a step's new rows (`KV_ROWS_AXIS`), keeps the cache
+ * in `SharedKvBuffer`'s capacity buffers, feeds them whole as past (or their
+ * leading rows, for a prompt chunk) and appends the rows here after the run.
  *
  * @module
  */
@@ -43,4 +43,29 @@ export function writeRows(
   for (let h = 0; h < kvHeads; h++) {
     target.set(rows.subarray(h * chunk, (h + 1) * chunk), (h * capacity + at) * headDim);
   }
+}
+
+/**
+ * The first `length` tokens of every head of `source` [kvHeads, capacity,
+ * headDim], as a new [kvHeads, length, headDim] array.
+ */
+export function leadingRows(
+  source: CacheArray,
+  capacity: number,
+  length: number,
+  kvHeads: number,
+  headDim: number,
+): CacheArray {
+  if (!Number.isInteger(length) || length < 0 || length > capacity) {
+    throw new RangeError(`cannot read ${length} rows of a ${capacity}-token buffer`);
+  }
+  const target = source instanceof Float32Array
+    ? new Float32Array(kvHeads * length * headDim)
+    : new Uint16Array(kvHeads * length * headDim);
+  const chunk = length * headDim;
+  for (let h = 0; h < kvHeads; h++) {
+    const from = h * capacity * headDim;
+    target.set(source.subarray(from, from + chunk), h * chunk);
+  }
+  return target;
 }

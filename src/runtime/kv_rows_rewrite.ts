@@ -111,6 +111,22 @@ export function rewriteKvRows(
   model: Uint8Array,
   attention: "gqa" | "ops" = "gqa",
 ): Uint8Array | undefined {
+  return kvRowsForm(model, attention)?.bytes;
+}
+
+/** A decoder rewritten to return new KV rows, and the attention it then runs. */
+export interface KvRowsForm {
+  /** The rewritten model. */
+  bytes: Uint8Array;
+  /** `ops`: every GQA written as plain ops; `gqa`: GQA kept, its present sliced. */
+  attention: "gqa" | "ops";
+}
+
+/** {@linkcode rewriteKvRows}, saying which attention the rewritten graph runs. */
+export function kvRowsForm(
+  model: Uint8Array,
+  attention: "gqa" | "ops" = "gqa",
+): KvRowsForm | undefined {
   const modelFields = [...fields(model)];
   const graph = modelFields.find((f) => f.field === MODEL.graph && f.wireType === WIRE.bytes);
   // Shape's start/end attributes are opset 15.
@@ -211,7 +227,7 @@ export function rewriteKvRows(
     } else if (presents.has(f)) g.bytes(GRAPH.output, withAxis(model, f, KV_ROWS_AXIS));
     else g.raw(model.subarray(f.start, f.end));
   }
-  if (gqas) return withGraph(model, modelFields, graph, g);
+  if (gqas) return { bytes: withGraph(model, modelFields, graph, g), attention: "ops" };
   const axis = `${PREFIX}/axis`;
   lengths();
   const two = new Uint8Array(BigInt64Array.of(2n).buffer);
@@ -223,7 +239,7 @@ export function rewriteKvRows(
   for (const name of wanted) {
     g.bytes(GRAPH.node, node("Slice", [full(name), past, total, axis], name));
   }
-  return withGraph(model, modelFields, graph, g);
+  return { bytes: withGraph(model, modelFields, graph, g), attention: "gqa" };
 }
 
 function withGraph(

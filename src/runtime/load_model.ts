@@ -7,7 +7,12 @@
  */
 import { VlmError } from "../errors/vlm_error.ts";
 import { type Embedder, type Encoder, FUSED_PROJECTOR, type Projector } from "../modules/types.ts";
-import { KV_ROWS_AXIS, OnnxDecoder, SHARED_KV_AXIS } from "../modules/onnx_decoder.ts";
+import {
+  KV_ROWS_AXIS,
+  OnnxDecoder,
+  PREFILL_CHUNK,
+  SHARED_KV_AXIS,
+} from "../modules/onnx_decoder.ts";
 import { OnnxEmbedder } from "../modules/onnx_embedder.ts";
 import { OnnxProjector } from "../modules/onnx_projector.ts";
 import { OnnxTileEncoder } from "../modules/onnx_tile_encoder.ts";
@@ -36,7 +41,7 @@ import type { Q4Kernel } from "./load_options.ts";
 import { applyQ4Kernel, type Q4KernelReport, repacksQ4 } from "./q4_kernel.ts";
 import { externalizeWeights, type ExternalWeights } from "./external_weights.ts";
 import { WireError } from "../onnx/protobuf_wire.ts";
-import { rewriteKvRows } from "./kv_rows_rewrite.ts";
+import { type KvRowsForm, kvRowsForm } from "./kv_rows_rewrite.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions extends BackendOptions {
@@ -121,7 +126,7 @@ async function openSession(
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
   q4: Q4Choice,
-  kvRows = false,
+  kvRows?: KvRowsChoice,
 ): Promise<OrtSession> {
   try {
     return await createSession(backend, folder, file.path, signal, ownsBytes, q4, kvRows);
@@ -138,6 +143,11 @@ interface Q4Choice {
   reports: Q4KernelReport[];
 }
 
+/** Asks for the decoder's KV-rows form; `attention` says which it got, once rewritten. */
+interface KvRowsChoice {
+  attention?: KvRowsForm["attention"];
+}
+
 async function createSession(
   backend: Backend,
   folder: ModelFolder,
@@ -145,7 +155,7 @@ async function createSession(
   signal: AbortSignal | undefined,
   ownsBytes: boolean,
   q4: Q4Choice,
-  kvRows: boolean,
+  kvRows: KvRowsChoice | undefined,
 ): Promise<OrtSession> {
   // Native sessions (and host runtimes that say so) read local files themselves, external
   // data included: no JS copy of the weights, which halves load time and peak memory for 1 GB.
@@ -153,7 +163,7 @@ async function createSession(
     const local = await folder.localPath(path);
     // The new-rows rewrite needs the graph's bytes: they are read when the weights are
     // inline; a decoder with external data keeps ORT's own file reading (and the shared buffer).
-    const rewrite = kvRows && !(await folder.localPath(`${path}_data`));
+    const rewrite = kvRows !== undefined && !(await folder.localPath(`${path}_data`));
     if (local && !rewrite) return await backend.createSession({ name: path, path: local });
   }
   const bytes = await folder.read(path, signal);
@@ -178,7 +188,9 @@ async function createSession(
   // as the whole file copied into the heap and parsed there (see external_weights.ts).
   const split = backend.name === "wasm" ? weightsOutside(model, path) : undefined;
   // Rewritten after the split: only the graph's bytes are copied, not the weights.
-  const graph = kvRows ? kvRowsGraph(split?.graph ?? model) : undefined;
+  const rows = kvRows ? kvRowsGraph(split?.graph ?? model) : undefined;
+  if (rows && kvRows) kvRows.attention = rows.attention;
+  const graph = rows?.bytes;
   const session = await backend.createSession({
     name: path,
     bytes: graph ?? split?.graph ?? model,
@@ -197,9 +209,9 @@ async function createSession(
 }
 
 /** The decoder returning only each step's new KV rows, or undefined when its graph is not covered. */
-function kvRowsGraph(model: Uint8Array): Uint8Array | undefined {
+function kvRowsGraph(model: Uint8Array): KvRowsForm | undefined {
   try {
-    return rewriteKvRows(model, "ops");
+    return kvRowsForm(model, "ops");
   } catch (error) {
     if (error instanceof WireError) return undefined;
     throw error;
@@ -344,6 +356,7 @@ export async function loadModel(
   const embedRole = layoutOf(plan.spec).roles.embed;
   let table: Awaited<ReturnType<typeof openEmbeddingTable>>;
   const q4: Q4Choice = { repack: repacksQ4(options.q4Kernel, backend.name), reports: [] };
+  const kvRows: KvRowsChoice = {};
   try {
     for (const file of loadOrder(plan)) {
       let from = folder;
@@ -364,7 +377,9 @@ export async function loadModel(
         // a bound output): the decoder returns only each step's new rows.
         file.module === layoutOf(plan.spec).roles.decoder &&
           (backend.name === "wasm" || backend.name === "native") &&
-          (options.kvCache ?? "auto") === "auto",
+          (options.kvCache ?? "auto") === "auto"
+          ? kvRows
+          : undefined,
       );
     }
     const { encoder, projector, embedder, decoderSession } = pipelineModules(
@@ -427,6 +442,9 @@ export async function loadModel(
           ? "copy"
           : kvBufferOf(backend, decoderSession),
         contextLength,
+        // Plain-ops attention scores a prompt's rows against every fed key: long prompts go in
+        // chunks. GQA attends causally itself.
+        ...(kvRows.attention === "ops" ? { prefillChunk: PREFILL_CHUNK } : {}),
       }),
       loadMs: performance.now() - started,
       q4Kernels: q4.reports,

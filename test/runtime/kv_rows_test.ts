@@ -10,7 +10,7 @@ import type { OrtApi } from "../../src/runtime/backend.ts";
 import { OnnxDecoder } from "../../src/modules/onnx_decoder.ts";
 import { KV_ROWS_AXIS } from "../../src/modules/kv_buffer_axis.ts";
 import { SharedKvBuffer, type SharedKvView } from "../../src/modules/shared_kv_cache.ts";
-import { writeRows } from "../../src/modules/kv_rows.ts";
+import { leadingRows, writeRows } from "../../src/modules/kv_rows.ts";
 import { rewriteKvRows } from "../../src/runtime/kv_rows_rewrite.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
@@ -307,6 +307,89 @@ for (const backend of ["wasm", "native"] as const) {
     }
   });
 }
+
+for (const backend of ["wasm", "native"] as const) {
+  Deno.test(`kv rows, attention as plain ops (${backend}): a long prompt in chunks gives the one-pass logits and cache`, async () => {
+    const api = await loadBackend({ backend, threads: 1 });
+    const ops = await api.createSession({
+      name: "ops",
+      bytes: rewriteKvRows(decoderBytes, "ops")!,
+    });
+    try {
+      const geometry = { layers, kvHeads, headDim, cacheType: "float32" as const };
+      const onePass = new OnnxDecoder(ops, api.ort, { ...geometry, kvBuffer: "rows" });
+      // Chunks of at most 4 rows once a pass has more than 8: 13 rows run as 4 + 4 + 4 + 1.
+      // The rows each run of the chunked decoder is fed.
+      const fed: number[] = [];
+      const counted = new Proxy(ops, {
+        get(target, property) {
+          if (property !== "run") {
+            const value = Reflect.get(target, property, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          }
+          return (feeds: Record<string, { dims: readonly number[] }>) => {
+            fed.push(feeds.inputs_embeds.dims[1]);
+            return target.run(feeds as never);
+          };
+        },
+      });
+      const chunked = new OnnxDecoder(counted, api.ort, {
+        ...geometry,
+        kvBuffer: "rows",
+        prefillChunk: 4,
+      });
+      const close = (a: Float32Array, b: Float32Array) => assert.ok(relativeDistance(a, b) < 1e-5);
+      const prompt = rows(13);
+      let a = await onePass.step(prompt, onePass.emptyCache(16));
+      let b = await chunked.step(prompt, chunked.emptyCache(16));
+      close(b.logits, a.logits);
+      assert.deepEqual(fed, [4, 4, 4, 1]);
+      assert.equal(b.cache.length, 13);
+      // Every held row matches: a chunk that missed the rows before it would change them.
+      for (const name of ["past_key_values.0.key", `past_key_values.${layers - 1}.value`]) {
+        const viewA = a.cache as SharedKvView;
+        const viewB = b.cache as SharedKvView;
+        close(
+          held(viewB.buffer.tensors[name].data as Float32Array, viewB.buffer.capacity, 13),
+          held(viewA.buffer.tensors[name].data as Float32Array, viewA.buffer.capacity, 13),
+        );
+      }
+      for (let step = 0; step < 3; step++) {
+        const token = rows(1);
+        a = await onePass.step(token, a.cache);
+        b = await chunked.step(token, b.cache);
+        close(b.logits, a.logits);
+      }
+      // A long continuation after a kept prefix runs in chunks too, over that prefix.
+      const suffix = rows(10);
+      fed.length = 0;
+      close(
+        (await chunked.step(suffix, b.cache.truncate(7))).logits,
+        (await onePass.step(suffix, a.cache.truncate(7))).logits,
+      );
+      assert.deepEqual(fed, [4, 4, 2]);
+    } finally {
+      await ops.release();
+    }
+  });
+}
+
+Deno.test("kv rows: the leading rows read back what was written (property)", () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 4 }),
+    fc.integer({ min: 1, max: 5 }),
+    fc.integer({ min: 0, max: 12 }),
+    fc.nat({ max: 6 }),
+    (heads, dim, count, slack) => {
+      const capacity = count + slack;
+      const buffer = Float32Array.from({ length: heads * capacity * dim }, () => -1);
+      const written = Float32Array.from({ length: heads * count * dim }, (_, i) => i);
+      writeRows(buffer, capacity, 0, written, heads, dim);
+      assert.deepEqual(leadingRows(buffer, capacity, count, heads, dim), written);
+      assert.throws(() => leadingRows(buffer, capacity, capacity + 1, heads, dim), RangeError);
+    },
+  ));
+});
 
 Deno.test("kv rows, attention as plain ops: graphs it does not cover keep GQA", () => {
   const half = synthesize(getPreset("smolvlm-256m-instruct"), {
