@@ -50,7 +50,8 @@ export interface DecoderGeometry {
    * (default: one pass). For graphs whose attention is plain ops
    * ({@linkcode PREFILL_CHUNK}). GroupQueryAttention attends causally by
    * itself, and fed such a past for a multi-row pass, the float16 form (GQA
-   * between Casts) gave wrong ids.
+   * between Casts) gave wrong ids. Graphs that quantize activations with one
+   * scale per run keep one pass too: a chunk's scale is not the prompt's.
    */
   prefillChunk?: number;
 }
@@ -61,8 +62,9 @@ export interface DecoderGeometry {
  * 900 prompt tokens that is 29 MB a layer, out of cache, for half of them
  * masked. In chunks, each chunk scores only the keys up to its own rows, and
  * its tensor stays small; up to twice this many rows run as one pass, which
- * was as fast or faster there (SmolVLM-256M int8, native ×2: 900 tokens
- * ~1245 → ~1400 tok/s, 1400 tokens ~900 → ~1240; 512 tokens one pass).
+ * was as fast or faster there (SmolVLM-256M, native ×2, 900 tokens: q4 ~690 →
+ * ~790 tok/s; int8 chunked by force ~1245 → ~1400, see `prefillChunk` for why
+ * it is not by default).
  */
 export const PREFILL_CHUNK = 256;
 

@@ -120,7 +120,20 @@ export interface KvRowsForm {
   bytes: Uint8Array;
   /** `ops`: every GQA written as plain ops; `gqa`: GQA kept, its present sliced. */
   attention: "gqa" | "ops";
+  /**
+   * Whether activations are quantized with one scale per run (DynamicQuantizeLinear,
+   * DynamicQuantizeMatMul): the rows of one run then depend on the other rows in it,
+   * so splitting a prompt across runs changes the logits.
+   */
+  perRunScales: boolean;
 }
+
+/** Operators that quantize a whole input with one scale per run. */
+const PER_RUN_SCALE_OPS = new Set([
+  "DynamicQuantizeLinear@",
+  "DynamicQuantizeLinear@ai.onnx",
+  "DynamicQuantizeMatMul@com.microsoft",
+]);
 
 /** {@linkcode rewriteKvRows}, saying which attention the rewritten graph runs. */
 export function kvRowsForm(
@@ -153,6 +166,7 @@ export function kvRowsForm(
   const wanted = new Set(presents.values());
   const made = new Map<string, { op: string; index: number; input: string }>();
   const nodeParts = new Map<WireField, WireField[]>();
+  let perRunScales = false;
   for (const f of graphFields) {
     if (f.field !== GRAPH.node) continue;
     const parts = inner(model, f);
@@ -160,6 +174,7 @@ export function kvRowsForm(
     const op = parts.find((g) => g.field === NODE.opType);
     const domain = parts.find((g) => g.field === NODE.domain);
     const opName = (op ? text(model, op) : "") + "@" + (domain ? text(model, domain) : "");
+    perRunScales ||= PER_RUN_SCALE_OPS.has(opName);
     const input = parts.find((g) => g.field === NODE.input);
     parts.filter((g) => g.field === NODE.output).forEach((o, index) =>
       made.set(text(model, o), { op: opName, index, input: input ? text(model, input) : "" })
@@ -227,7 +242,9 @@ export function kvRowsForm(
     } else if (presents.has(f)) g.bytes(GRAPH.output, withAxis(model, f, KV_ROWS_AXIS));
     else g.raw(model.subarray(f.start, f.end));
   }
-  if (gqas) return { bytes: withGraph(model, modelFields, graph, g), attention: "ops" };
+  if (gqas) {
+    return { bytes: withGraph(model, modelFields, graph, g), attention: "ops", perRunScales };
+  }
   const axis = `${PREFIX}/axis`;
   lengths();
   const two = new Uint8Array(BigInt64Array.of(2n).buffer);
@@ -239,7 +256,7 @@ export function kvRowsForm(
   for (const name of wanted) {
     g.bytes(GRAPH.node, node("Slice", [full(name), past, total, axis], name));
   }
-  return { bytes: withGraph(model, modelFields, graph, g), attention: "gqa" };
+  return { bytes: withGraph(model, modelFields, graph, g), attention: "gqa", perRunScales };
 }
 
 function withGraph(

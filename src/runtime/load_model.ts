@@ -143,9 +143,9 @@ interface Q4Choice {
   reports: Q4KernelReport[];
 }
 
-/** Asks for the decoder's KV-rows form; `attention` says which it got, once rewritten. */
+/** Asks for the decoder's KV-rows form; once rewritten, what it got. */
 interface KvRowsChoice {
-  attention?: KvRowsForm["attention"];
+  form?: Omit<KvRowsForm, "bytes">;
 }
 
 async function createSession(
@@ -189,7 +189,7 @@ async function createSession(
   const split = backend.name === "wasm" ? weightsOutside(model, path) : undefined;
   // Rewritten after the split: only the graph's bytes are copied, not the weights.
   const rows = kvRows ? kvRowsGraph(split?.graph ?? model) : undefined;
-  if (rows && kvRows) kvRows.attention = rows.attention;
+  if (rows && kvRows) kvRows.form = { attention: rows.attention, perRunScales: rows.perRunScales };
   const graph = rows?.bytes;
   const session = await backend.createSession({
     name: path,
@@ -443,8 +443,11 @@ export async function loadModel(
           : kvBufferOf(backend, decoderSession),
         contextLength,
         // Plain-ops attention scores a prompt's rows against every fed key: long prompts go in
-        // chunks. GQA attends causally itself.
-        ...(kvRows.attention === "ops" ? { prefillChunk: PREFILL_CHUNK } : {}),
+        // chunks. GQA attends causally itself; one activation scale per run would make a
+        // chunked prompt's logits differ from the one-pass reference.
+        ...(kvRows.form?.attention === "ops" && !kvRows.form.perRunScales
+          ? { prefillChunk: PREFILL_CHUNK }
+          : {}),
       }),
       loadMs: performance.now() - started,
       q4Kernels: q4.reports,

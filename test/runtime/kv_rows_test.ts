@@ -11,7 +11,7 @@ import { OnnxDecoder } from "../../src/modules/onnx_decoder.ts";
 import { KV_ROWS_AXIS } from "../../src/modules/kv_buffer_axis.ts";
 import { SharedKvBuffer, type SharedKvView } from "../../src/modules/shared_kv_cache.ts";
 import { leadingRows, writeRows } from "../../src/modules/kv_rows.ts";
-import { rewriteKvRows } from "../../src/runtime/kv_rows_rewrite.ts";
+import { kvRowsForm, rewriteKvRows } from "../../src/runtime/kv_rows_rewrite.ts";
 import { loadModel } from "../../src/runtime/load_model.ts";
 import { writeFolderAtomically } from "../../tools/cli/folder_writer.ts";
 import { getPreset } from "../../variants/mod.ts";
@@ -373,6 +373,25 @@ for (const backend of ["wasm", "native"] as const) {
     }
   });
 }
+
+Deno.test("kv rows: the rewrite says whether activations take one scale per run (prompts then run in one pass)", () => {
+  const decoderOf = (dtype: "fp32" | "int8" | "q4") => {
+    const files = synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 4, dtype })
+      .files;
+    return files.find((f) => /decoder_model_merged[^/]*\.onnx$/.test(f.path))!.bytes;
+  };
+  assert.deepEqual(
+    [
+      kvRowsForm(decoderOf("fp32"), "ops")?.perRunScales,
+      kvRowsForm(decoderOf("fp32"), "ops")?.attention,
+    ],
+    [false, "ops"],
+  );
+  // The builder's int8 quantizes each matmul's input with one scale over all its rows.
+  assert.equal(kvRowsForm(decoderOf("int8"), "ops")?.perRunScales, true);
+  // MatMulNBits quantizes each row by itself (accuracy level 4).
+  assert.equal(kvRowsForm(decoderOf("q4"), "ops")?.perRunScales, false);
+});
 
 Deno.test("kv rows: the leading rows read back what was written (property)", () => {
   fc.assert(fc.property(
