@@ -135,7 +135,10 @@ const PER_RUN_SCALE_OPS = new Set([
   "DynamicQuantizeMatMul@com.microsoft",
 ]);
 
-/** {@linkcode rewriteKvRows}, saying which attention the rewritten graph runs. */
+/**
+ * {@linkcode rewriteKvRows}, saying which attention the rewritten graph runs and
+ * whether its activations take one scale per run.
+ */
 export function kvRowsForm(
   model: Uint8Array,
   attention: "gqa" | "ops" = "gqa",
@@ -165,19 +168,16 @@ export function kvRowsForm(
   // Cast of one (float16 forms run GQA in float32 between Casts).
   const wanted = new Set(presents.values());
   const made = new Map<string, { op: string; index: number; input: string }>();
-  const nodeParts = new Map<WireField, WireField[]>();
+  const nodes = new Map<WireField, NodeFields>();
   let perRunScales = false;
   for (const f of graphFields) {
     if (f.field !== GRAPH.node) continue;
-    const parts = inner(model, f);
-    nodeParts.set(f, parts);
-    const op = parts.find((g) => g.field === NODE.opType);
-    const domain = parts.find((g) => g.field === NODE.domain);
-    const opName = (op ? text(model, op) : "") + "@" + (domain ? text(model, domain) : "");
+    const node = readNodeProto(model, f);
+    nodes.set(f, node);
+    const opName = `${node.opType}@${node.domain}`;
     perRunScales ||= PER_RUN_SCALE_OPS.has(opName);
-    const input = parts.find((g) => g.field === NODE.input);
-    parts.filter((g) => g.field === NODE.output).forEach((o, index) =>
-      made.set(text(model, o), { op: opName, index, input: input ? text(model, input) : "" })
+    node.outputs.forEach((o, index) =>
+      made.set(o, { op: opName, index, input: node.inputs[0] ?? "" })
     );
   }
   const fromGqa = (name: string) => {
@@ -188,16 +188,16 @@ export function kvRowsForm(
     const m = made.get(name);
     if (!fromGqa(name) && !(m?.op === "Cast@" && fromGqa(m.input))) return undefined;
   }
-  const producers = new Map<WireField, WireField[]>();
+  const producers = new Map<WireField, NodeFields>();
   let found = 0;
-  for (const [f, parts] of nodeParts) {
-    const hits = parts.filter((g) => g.field === NODE.output && wanted.has(text(model, g)));
-    if (hits.length === 0) continue;
-    producers.set(f, parts);
-    found += hits.length;
+  for (const [f, node] of nodes) {
+    const hits = node.outputs.filter((o) => wanted.has(o)).length;
+    if (hits === 0) continue;
+    producers.set(f, node);
+    found += hits;
   }
   if (found !== wanted.size) return undefined;
-  const gqas = attention === "ops" ? opsCovered(model, producers, wanted) : undefined;
+  const gqas = attention === "ops" ? opsCovered(producers, wanted) : undefined;
 
   const full = (name: string) => `${PREFIX}/${name}.full`;
   const g = new MessageWriter();
@@ -212,7 +212,6 @@ export function kvRowsForm(
   const patch = new GraphPatch(g, `${PREFIX}/attention`);
   let shared: ReturnType<typeof sharedAttention> | undefined;
   for (const f of graphFields) {
-    const parts = producers.get(f);
     const gqa = gqas?.get(f);
     if (gqa) {
       // In place of the GQA node, so the graph stays in topological order.
@@ -230,10 +229,10 @@ export function kvRowsForm(
         );
       }
       writeAttention(patch, gqa, shared, [gqa.outputs[1], gqa.outputs[2]]);
-    } else if (parts) {
+    } else if (producers.has(f)) {
       // The GQA node now writes an inner value; the graph output is the slice of it.
       const w = new MessageWriter();
-      for (const p of parts) {
+      for (const p of inner(model, f)) {
         const name = p.field === NODE.output ? text(model, p) : "";
         if (p.field === NODE.output && wanted.has(name)) w.bytes(NODE.output, full(name));
         else w.raw(model.subarray(p.start, p.end));
@@ -279,13 +278,11 @@ function withGraph(
  * otherwise undefined (GQA stays).
  */
 function opsCovered(
-  model: Uint8Array,
-  producers: Map<WireField, WireField[]>,
+  producers: Map<WireField, NodeFields>,
   wanted: Set<string>,
 ): Map<WireField, NodeFields> | undefined {
   const gqas = new Map<WireField, NodeFields>();
-  for (const f of producers.keys()) {
-    const node = readNodeProto(model, f);
+  for (const [f, node] of producers) {
     if (node.opType !== "GroupQueryAttention" || !coveredGqa(node)) return undefined;
     if (!wanted.has(node.outputs[1]) || !wanted.has(node.outputs[2])) return undefined;
     gqas.set(f, node);

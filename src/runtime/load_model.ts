@@ -189,6 +189,7 @@ async function createSession(
   const split = backend.name === "wasm" ? weightsOutside(model, path) : undefined;
   // Rewritten after the split: only the graph's bytes are copied, not the weights.
   const rows = kvRows ? kvRowsGraph(split?.graph ?? model) : undefined;
+  // The facts only: the rewritten bytes are released once the session has them.
   if (rows && kvRows) kvRows.form = { attention: rows.attention, perRunScales: rows.perRunScales };
   const graph = rows?.bytes;
   const session = await backend.createSession({
