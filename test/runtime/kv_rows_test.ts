@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { synthesize } from "../../src/build/synthesize.ts";
 import { loadBackend } from "../../src/runtime/backend.ts";
 import type { OrtApi } from "../../src/runtime/backend.ts";
-import { OnnxDecoder } from "../../src/modules/onnx_decoder.ts";
+import { OnnxDecoder, PREFILL_CHUNK } from "../../src/modules/onnx_decoder.ts";
 import { KV_ROWS_AXIS } from "../../src/modules/kv_buffer_axis.ts";
 import { SharedKvBuffer, type SharedKvView } from "../../src/modules/shared_kv_cache.ts";
 import { leadingRows, writeRows } from "../../src/modules/kv_rows.ts";
@@ -247,6 +247,59 @@ for (const backend of ["wasm", "native"] as const) {
     }
   });
 }
+
+Deno.test("kv rows: loadModel runs a long prompt in chunks with plain-ops attention, and in one pass with per-run activation scales", async () => {
+  const api = await loadBackend({ backend: "native", threads: 1 });
+  type Run = (feeds: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => unknown;
+  const sessions = api.ort.InferenceSession as unknown as {
+    create: (...args: unknown[]) => Promise<{ inputNames: readonly string[]; run: Run }>;
+  };
+  const create = sessions.create;
+  // The rows of every decoder run.
+  const fed: number[] = [];
+  sessions.create = async (...args: unknown[]) => {
+    const session = await create.apply(sessions, args);
+    if (session.inputNames.includes("past_key_values.0.key")) {
+      const run = session.run.bind(session);
+      session.run = (feeds, ...rest) => {
+        fed.push(feeds.inputs_embeds.dims[1]);
+        return run(feeds, ...rest);
+      };
+    }
+    return session;
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const image = new URL("../fixtures/images/sources/tiny.png", import.meta.url).pathname;
+    for (const dtype of ["fp32", "int8"] as const) {
+      const folder = join(dir, dtype);
+      const files =
+        synthesize(getPreset("smolvlm-256m-instruct"), { scale: "test", seed: 4, dtype })
+          .files;
+      await writeFolderAtomically(folder, files, false);
+      const model = await loadModel(folder, { backend: "native", threads: 1 });
+      try {
+        fed.length = 0;
+        const result = await model.generate({
+          prompt: "Describe the image.",
+          images: [image],
+          maxNewTokens: 1,
+        });
+        const prompt = result.promptTokens;
+        assert.ok(prompt > 2 * PREFILL_CHUNK, `a ${prompt}-token prompt`);
+        assert.equal(fed.reduce((a, b) => a + b, 0), prompt, dtype);
+        if (dtype === "fp32") {
+          assert.ok(fed.length > 1 && Math.max(...fed) <= PREFILL_CHUNK, `fp32 runs: ${fed}`);
+        } else assert.deepEqual(fed, [prompt], "int8: one scale per run, one pass");
+      } finally {
+        await model.dispose();
+      }
+    }
+  } finally {
+    sessions.create = create;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 /** Largest |a − b| over the largest |b|: the logits' relative distance. */
 function relativeDistance(a: Float32Array, b: Float32Array): number {
